@@ -1,0 +1,784 @@
+package io.halcyon.store.sqlite;
+
+import io.halcyon.store.CompactedException;
+import io.halcyon.store.Compare;
+import io.halcyon.store.KeyValue;
+import io.halcyon.store.LeaseNotFoundException;
+import io.halcyon.store.Op;
+import io.halcyon.store.Prefixes;
+import io.halcyon.store.RangeResult;
+import io.halcyon.store.SerialExecutor;
+import io.halcyon.store.Store;
+import io.halcyon.store.StoreException;
+import io.halcyon.store.StoreLockedException;
+import io.halcyon.store.Txn;
+import io.halcyon.store.TxnResult;
+import io.halcyon.store.Watch;
+import io.halcyon.store.WatchEvent;
+import io.halcyon.store.WatchListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteConfig;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The embedded store: one SQLite file in WAL mode with a full fsync on every commit, owned by one
+ * process through an exclusive lock on a side file. The {@code log} table is the MVCC history (one
+ * row per key change, etcd's revision semantics); {@code kv} holds the latest value of each key.
+ * Compaction drops history below a revision but keeps, for every key, its newest change at or
+ * below it, so reads at any revision from the compaction point on stay exact.
+ *
+ * <p>All access is serialised by one lock: SQLite allows one writer anyway, and reads are cheap
+ * point or prefix lookups. Lease deadlines live in memory on the monotonic clock; after a restart
+ * every lease gets its full TTL again, as etcd does after a leader change.
+ */
+public final class SqliteStore implements Store {
+    private static final Logger log = LoggerFactory.getLogger(SqliteStore.class);
+    private static final int PUT = 0;
+    private static final int DELETE = 1;
+
+    private final Path path;
+    private final FileChannel lockChannel;
+    private final FileLock fileLock;
+    private final Connection conn;
+    private final ReentrantLock mutex = new ReentrantLock();
+    private final Map<Long, LeaseState> leases = new HashMap<>();
+    private final List<SqliteWatch> watches = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService leaseReaper;
+    private final ExecutorService delivery;
+    private final SecureRandom random = new SecureRandom();
+    private final long autoCompactRetention;
+    private long revision;
+    private long compactRevision;
+    private long writesSinceCompaction;
+    private volatile boolean closed;
+
+    private static final class LeaseState {
+        final long ttlNanos;
+        long deadlineNanos;
+
+        LeaseState(long ttlNanos, long deadlineNanos) {
+            this.ttlNanos = ttlNanos;
+            this.deadlineNanos = deadlineNanos;
+        }
+    }
+
+    /**
+     * Opens (creating if needed) the store at {@code path}. {@code autoCompactRetention} > 0 keeps
+     * roughly that many revisions of history and compacts the rest as writes go by.
+     */
+    public static SqliteStore open(Path path, long autoCompactRetention) {
+        return new SqliteStore(path, autoCompactRetention);
+    }
+
+    public static SqliteStore open(Path path) {
+        return open(path, 100_000);
+    }
+
+    private SqliteStore(Path path, long autoCompactRetention) {
+        this.path = requireNonNull(path, "path is null").toAbsolutePath();
+        this.autoCompactRetention = autoCompactRetention;
+        try {
+            Files.createDirectories(this.path.getParent());
+        } catch (IOException e) {
+            throw new StoreException("cannot create directory for store " + this.path + ": " + e.getMessage(), e);
+        }
+        Path lockPath = this.path.resolveSibling(this.path.getFileName() + ".lock");
+        FileChannel channel = null;
+        FileLock acquired = null;
+        try {
+            channel = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            try {
+                acquired = channel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                acquired = null;
+            }
+            if (acquired == null) {
+                String holder = readHolder(channel);
+                channel.close();
+                throw new StoreLockedException("store " + this.path + " is in use by another process" + holder
+                        + "; the sqlite store serves exactly one controller (use the etcd store for several)");
+            }
+            channel.truncate(0);
+            channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+            channel.force(true);
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new StoreException("cannot lock store " + this.path + ": " + e.getMessage(), e);
+        }
+        this.lockChannel = channel;
+        this.fileLock = acquired;
+        try {
+            var config = new SQLiteConfig();
+            config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+            config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
+            config.setBusyTimeout(5000);
+            this.conn = config.createConnection("jdbc:sqlite:" + this.path);
+            initSchema();
+        } catch (SQLException e) {
+            releaseLock();
+            throw new StoreException("cannot open store " + this.path + ": " + e.getMessage(), e);
+        }
+        this.leaseReaper = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "store-lease-reaper"));
+        this.delivery = Executors.newCachedThreadPool(r -> daemon(r, "store-watch"));
+        leaseReaper.scheduleWithFixedDelay(this::expireLeases, 50, 50, TimeUnit.MILLISECONDS);
+        log.info("event=store_opened backend=sqlite path={} revision={} compact_revision={} leases={}",
+                this.path, revision, compactRevision, leases.size());
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        var t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    private static String readHolder(FileChannel channel) {
+        try {
+            var buf = ByteBuffer.allocate(32);
+            int n = channel.read(buf, 0);
+            if (n > 0) {
+                String pid = new String(buf.array(), 0, n, StandardCharsets.US_ASCII).trim();
+                if (!pid.isEmpty()) {
+                    return " (pid " + pid + ")";
+                }
+            }
+        } catch (IOException ignored) {
+            // the pid is only a hint in the message
+        }
+        return "";
+    }
+
+    private void initSchema() throws SQLException {
+        try (var st = conn.createStatement()) {
+            st.executeUpdate("CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL, "
+                    + "create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL, version INTEGER NOT NULL, "
+                    + "lease INTEGER NOT NULL) WITHOUT ROWID");
+            st.executeUpdate("CREATE TABLE IF NOT EXISTS log (rev INTEGER NOT NULL, key BLOB NOT NULL, "
+                    + "type INTEGER NOT NULL, value BLOB, create_rev INTEGER NOT NULL, version INTEGER NOT NULL, "
+                    + "lease INTEGER NOT NULL, PRIMARY KEY (rev, key)) WITHOUT ROWID");
+            st.executeUpdate("CREATE INDEX IF NOT EXISTS log_by_key ON log (key, rev)");
+            st.executeUpdate("CREATE INDEX IF NOT EXISTS kv_by_lease ON kv (lease) WHERE lease <> 0");
+            st.executeUpdate("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+            st.executeUpdate("CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY, ttl_ms INTEGER NOT NULL)");
+            st.executeUpdate("INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 1), ('compact_revision', 0)");
+        }
+        try (var st = conn.createStatement(); var rs = st.executeQuery("SELECT name, value FROM meta")) {
+            while (rs.next()) {
+                switch (rs.getString(1)) {
+                    case "revision" -> revision = rs.getLong(2);
+                    case "compact_revision" -> compactRevision = rs.getLong(2);
+                    default -> { }
+                }
+            }
+        }
+        long now = System.nanoTime();
+        try (var st = conn.createStatement(); var rs = st.executeQuery("SELECT id, ttl_ms FROM lease")) {
+            while (rs.next()) {
+                long ttl = TimeUnit.MILLISECONDS.toNanos(rs.getLong(2));
+                leases.put(rs.getLong(1), new LeaseState(ttl, now + ttl));
+            }
+        }
+        conn.setAutoCommit(false);
+        conn.commit();
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public Optional<KeyValue> get(String key) {
+        requireNonNull(key, "key is null");
+        return locked(() -> Optional.ofNullable(readCurrent(Prefixes.bytes(key))));
+    }
+
+    @Override
+    public RangeResult range(String prefix) {
+        return range(prefix, 0);
+    }
+
+    @Override
+    public RangeResult range(String prefix, long atRevision) {
+        requireNonNull(prefix, "prefix is null");
+        return locked(() -> {
+            byte[] start = Prefixes.bytes(prefix);
+            byte[] end = Prefixes.rangeEnd(start);
+            if (atRevision <= 0 || atRevision >= revision) {
+                var kvs = new ArrayList<KeyValue>();
+                try (var ps = conn.prepareStatement("SELECT key, value, create_rev, mod_rev, version, lease FROM kv "
+                        + "WHERE key >= ? AND (? IS NULL OR key < ?) ORDER BY key")) {
+                    ps.setBytes(1, start);
+                    ps.setBytes(2, end);
+                    ps.setBytes(3, end);
+                    try (var rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            kvs.add(kvFrom(rs));
+                        }
+                    }
+                }
+                return new RangeResult(kvs, revision);
+            }
+            if (atRevision < compactRevision) {
+                throw new CompactedException(atRevision, compactRevision);
+            }
+            var kvs = new ArrayList<KeyValue>();
+            try (var ps = conn.prepareStatement("SELECT l.key, l.value, l.create_rev, l.rev, l.version, l.lease, l.type "
+                    + "FROM log l JOIN (SELECT key, MAX(rev) AS r FROM log WHERE key >= ? AND (? IS NULL OR key < ?) "
+                    + "AND rev <= ? GROUP BY key) m ON l.key = m.key AND l.rev = m.r ORDER BY l.key")) {
+                ps.setBytes(1, start);
+                ps.setBytes(2, end);
+                ps.setBytes(3, end);
+                ps.setLong(4, atRevision);
+                try (var rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        if (rs.getInt(7) == PUT) {
+                            kvs.add(kvFrom(rs));
+                        }
+                    }
+                }
+            }
+            return new RangeResult(kvs, atRevision);
+        });
+    }
+
+    @Override
+    public TxnResult txn(Txn txn) {
+        requireNonNull(txn, "txn is null");
+        checkNoDuplicateWrites(txn.onSuccess());
+        checkNoDuplicateWrites(txn.onFailure());
+        List<Batch> toDeliver = new ArrayList<>();
+        TxnResult result;
+        mutex.lock();
+        try {
+            ensureOpen();
+            boolean ok = true;
+            for (Compare c : txn.compares()) {
+                if (!c.holds(readCurrent(Prefixes.bytes(c.key())))) {
+                    ok = false;
+                    break;
+                }
+            }
+            List<Op> ops = ok ? txn.onSuccess() : txn.onFailure();
+            long newRev = revision + 1;
+            var events = new ArrayList<WatchEvent>();
+            var reads = new ArrayList<Optional<KeyValue>>();
+            try {
+                for (Op op : ops) {
+                    apply(op, newRev, events, reads);
+                }
+                if (!events.isEmpty()) {
+                    setMeta("revision", newRev);
+                    conn.commit();
+                    revision = newRev;
+                    toDeliver.add(new Batch(events));
+                    writesSinceCompaction++;
+                } else {
+                    conn.rollback();
+                }
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly();
+                if (e instanceof StoreException se) {
+                    throw se;
+                }
+                throw new StoreException("store write failed: " + e.getMessage(), e);
+            }
+            result = new TxnResult(ok, revision, reads);
+            enqueue(toDeliver);
+            maybeAutoCompact();
+        } finally {
+            mutex.unlock();
+        }
+        return result;
+    }
+
+    private static void checkNoDuplicateWrites(List<Op> ops) {
+        var seen = new HashSet<String>();
+        for (Op op : ops) {
+            if (!(op instanceof Op.Get) && !seen.add(op.key())) {
+                throw new IllegalArgumentException("duplicate key in one transaction branch: " + op.key());
+            }
+        }
+    }
+
+    private void apply(Op op, long newRev, List<WatchEvent> events, List<Optional<KeyValue>> reads) throws SQLException {
+        if (op instanceof Op.Get g) {
+            reads.add(Optional.ofNullable(readCurrent(Prefixes.bytes(g.key()))));
+        } else if (op instanceof Op.Put p) {
+            if (p.lease() != 0 && !leases.containsKey(p.lease())) {
+                throw new LeaseNotFoundException(p.lease());
+            }
+            byte[] key = Prefixes.bytes(p.key());
+            KeyValue cur = readCurrent(key);
+            long create = cur == null ? newRev : cur.createRevision();
+            long version = cur == null ? 1 : cur.version() + 1;
+            try (var ps = conn.prepareStatement("INSERT OR REPLACE INTO kv (key, value, create_rev, mod_rev, version, lease) "
+                    + "VALUES (?, ?, ?, ?, ?, ?)")) {
+                ps.setBytes(1, key);
+                ps.setBytes(2, p.value());
+                ps.setLong(3, create);
+                ps.setLong(4, newRev);
+                ps.setLong(5, version);
+                ps.setLong(6, p.lease());
+                ps.executeUpdate();
+            }
+            appendLog(newRev, key, PUT, p.value(), create, version, p.lease());
+            events.add(new WatchEvent(WatchEvent.Type.PUT, new KeyValue(p.key(), p.value(), create, newRev, version, p.lease())));
+        } else if (op instanceof Op.Delete d) {
+            if (d.prefix()) {
+                byte[] start = Prefixes.bytes(d.key());
+                byte[] end = Prefixes.rangeEnd(start);
+                var keys = new ArrayList<byte[]>();
+                try (var ps = conn.prepareStatement("SELECT key FROM kv WHERE key >= ? AND (? IS NULL OR key < ?) ORDER BY key")) {
+                    ps.setBytes(1, start);
+                    ps.setBytes(2, end);
+                    ps.setBytes(3, end);
+                    try (var rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            keys.add(rs.getBytes(1));
+                        }
+                    }
+                }
+                for (byte[] k : keys) {
+                    deleteKey(k, newRev, events);
+                }
+            } else {
+                deleteKey(Prefixes.bytes(d.key()), newRev, events);
+            }
+        }
+    }
+
+    private void deleteKey(byte[] key, long newRev, List<WatchEvent> events) throws SQLException {
+        try (var ps = conn.prepareStatement("DELETE FROM kv WHERE key = ?")) {
+            ps.setBytes(1, key);
+            if (ps.executeUpdate() == 0) {
+                return;
+            }
+        }
+        appendLog(newRev, key, DELETE, null, 0, 0, 0);
+        events.add(new WatchEvent(WatchEvent.Type.DELETE,
+                new KeyValue(new String(key, StandardCharsets.UTF_8), new byte[0], 0, newRev, 0, 0)));
+    }
+
+    private void appendLog(long rev, byte[] key, int type, byte[] value, long create, long version, long lease) throws SQLException {
+        try (var ps = conn.prepareStatement("INSERT INTO log (rev, key, type, value, create_rev, version, lease) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+            ps.setLong(1, rev);
+            ps.setBytes(2, key);
+            ps.setInt(3, type);
+            ps.setBytes(4, value);
+            ps.setLong(5, create);
+            ps.setLong(6, version);
+            ps.setLong(7, lease);
+            ps.executeUpdate();
+        }
+    }
+
+    private void setMeta(String name, long value) throws SQLException {
+        try (var ps = conn.prepareStatement("UPDATE meta SET value = ? WHERE name = ?")) {
+            ps.setLong(1, value);
+            ps.setString(2, name);
+            ps.executeUpdate();
+        }
+    }
+
+    private KeyValue readCurrent(byte[] key) {
+        try (var ps = conn.prepareStatement("SELECT key, value, create_rev, mod_rev, version, lease FROM kv WHERE key = ?")) {
+            ps.setBytes(1, key);
+            try (var rs = ps.executeQuery()) {
+                return rs.next() ? kvFrom(rs) : null;
+            }
+        } catch (SQLException e) {
+            throw new StoreException("store read failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static KeyValue kvFrom(ResultSet rs) throws SQLException {
+        return new KeyValue(new String(rs.getBytes(1), StandardCharsets.UTF_8), rs.getBytes(2), rs.getLong(3),
+                rs.getLong(4), rs.getLong(5), rs.getLong(6));
+    }
+
+    @Override
+    public Watch watch(String prefix, long fromRevision, WatchListener listener) {
+        requireNonNull(prefix, "prefix is null");
+        requireNonNull(listener, "listener is null");
+        byte[] start = Prefixes.bytes(prefix);
+        var w = new SqliteWatch(start, Prefixes.rangeEnd(start), listener, new SerialExecutor(delivery));
+        mutex.lock();
+        try {
+            ensureOpen();
+            if (fromRevision > 0 && fromRevision < compactRevision) {
+                w.fail(new CompactedException(fromRevision, compactRevision));
+                return w;
+            }
+            if (fromRevision > 0 && fromRevision <= revision) {
+                for (Batch b : readHistory(start, w.end, fromRevision)) {
+                    w.offer(b);
+                }
+            }
+            watches.add(w);
+        } finally {
+            mutex.unlock();
+        }
+        return w;
+    }
+
+    private List<Batch> readHistory(byte[] start, byte[] end, long fromRevision) {
+        var byRev = new LinkedHashMap<Long, List<WatchEvent>>();
+        try (var ps = conn.prepareStatement("SELECT key, value, create_rev, rev, version, lease, type FROM log "
+                + "WHERE rev >= ? AND key >= ? AND (? IS NULL OR key < ?) ORDER BY rev, key")) {
+            ps.setLong(1, fromRevision);
+            ps.setBytes(2, start);
+            ps.setBytes(3, end);
+            ps.setBytes(4, end);
+            try (var rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String key = new String(rs.getBytes(1), StandardCharsets.UTF_8);
+                    long rev = rs.getLong(4);
+                    WatchEvent e = rs.getInt(7) == PUT
+                            ? new WatchEvent(WatchEvent.Type.PUT, new KeyValue(key, rs.getBytes(2), rs.getLong(3), rev, rs.getLong(5), rs.getLong(6)))
+                            : new WatchEvent(WatchEvent.Type.DELETE, new KeyValue(key, new byte[0], 0, rev, 0, 0));
+                    byRev.computeIfAbsent(rev, r -> new ArrayList<>()).add(e);
+                }
+            }
+        } catch (SQLException e) {
+            throw new StoreException("store read failed: " + e.getMessage(), e);
+        }
+        var batches = new ArrayList<Batch>();
+        byRev.values().forEach(events -> batches.add(new Batch(events)));
+        return batches;
+    }
+
+    private void enqueue(List<Batch> batches) {
+        for (Batch b : batches) {
+            for (SqliteWatch w : watches) {
+                w.offer(b);
+            }
+        }
+    }
+
+    private record Batch(List<WatchEvent> events) {
+    }
+
+    private final class SqliteWatch implements Watch {
+        final byte[] start;
+        final byte[] end;
+        final WatchListener listener;
+        final SerialExecutor executor;
+        volatile boolean cancelled;
+
+        SqliteWatch(byte[] start, byte[] end, WatchListener listener, SerialExecutor executor) {
+            this.start = start;
+            this.end = end;
+            this.listener = listener;
+            this.executor = executor;
+        }
+
+        void offer(Batch batch) {
+            var mine = new ArrayList<WatchEvent>();
+            for (WatchEvent e : batch.events()) {
+                byte[] k = Prefixes.bytes(e.kv().key());
+                if (java.util.Arrays.compareUnsigned(k, start) >= 0 && (end == null || java.util.Arrays.compareUnsigned(k, end) < 0)) {
+                    mine.add(e);
+                }
+            }
+            if (mine.isEmpty()) {
+                return;
+            }
+            executor.execute(() -> {
+                if (!cancelled) {
+                    try {
+                        listener.onEvents(mine);
+                    } catch (RuntimeException ex) {
+                        log.error("event=watch_listener_failed", ex);
+                    }
+                }
+            });
+        }
+
+        void fail(StoreException error) {
+            executor.execute(() -> {
+                if (!cancelled) {
+                    cancelled = true;
+                    listener.onError(error);
+                }
+            });
+        }
+
+        @Override
+        public void close() {
+            cancelled = true;
+            watches.remove(this);
+        }
+    }
+
+    @Override
+    public long grantLease(Duration ttl) {
+        requireNonNull(ttl, "ttl is null");
+        if (ttl.isNegative() || ttl.isZero()) {
+            throw new IllegalArgumentException("lease TTL must be positive: " + ttl);
+        }
+        mutex.lock();
+        try {
+            ensureOpen();
+            long id;
+            do {
+                id = random.nextLong() & Long.MAX_VALUE;
+            } while (id == 0 || leases.containsKey(id));
+            try (var ps = conn.prepareStatement("INSERT INTO lease (id, ttl_ms) VALUES (?, ?)")) {
+                ps.setLong(1, id);
+                ps.setLong(2, ttl.toMillis());
+                ps.executeUpdate();
+                conn.commit();
+            } catch (SQLException e) {
+                rollbackQuietly();
+                throw new StoreException("store write failed: " + e.getMessage(), e);
+            }
+            long ttlNanos = ttl.toNanos();
+            leases.put(id, new LeaseState(ttlNanos, System.nanoTime() + ttlNanos));
+            return id;
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    @Override
+    public void keepAlive(long leaseId) {
+        mutex.lock();
+        try {
+            ensureOpen();
+            LeaseState s = leases.get(leaseId);
+            if (s == null) {
+                throw new LeaseNotFoundException(leaseId);
+            }
+            s.deadlineNanos = System.nanoTime() + s.ttlNanos;
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    @Override
+    public void revokeLease(long leaseId) {
+        mutex.lock();
+        try {
+            ensureOpen();
+            if (leases.containsKey(leaseId)) {
+                removeLease(leaseId);
+            }
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    private void expireLeases() {
+        mutex.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            long now = System.nanoTime();
+            for (var e : List.copyOf(leases.entrySet())) {
+                if (now - e.getValue().deadlineNanos > 0) {
+                    log.info("event=lease_expired lease={}", Long.toHexString(e.getKey()));
+                    removeLease(e.getKey());
+                }
+            }
+        } catch (RuntimeException e) {
+            log.error("event=lease_expiry_failed", e);
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    /** Deletes the lease and its keys in one revision. Called with the mutex held. */
+    private void removeLease(long leaseId) {
+        long newRev = revision + 1;
+        var events = new ArrayList<WatchEvent>();
+        try {
+            var keys = new ArrayList<byte[]>();
+            try (var ps = conn.prepareStatement("SELECT key FROM kv WHERE lease = ? ORDER BY key")) {
+                ps.setLong(1, leaseId);
+                try (var rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        keys.add(rs.getBytes(1));
+                    }
+                }
+            }
+            for (byte[] k : keys) {
+                deleteKey(k, newRev, events);
+            }
+            try (var ps = conn.prepareStatement("DELETE FROM lease WHERE id = ?")) {
+                ps.setLong(1, leaseId);
+                ps.executeUpdate();
+            }
+            if (!events.isEmpty()) {
+                setMeta("revision", newRev);
+            }
+            conn.commit();
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw new StoreException("store write failed: " + e.getMessage(), e);
+        }
+        leases.remove(leaseId);
+        if (!events.isEmpty()) {
+            revision = newRev;
+            enqueue(List.of(new Batch(events)));
+        }
+    }
+
+    @Override
+    public long revision() {
+        mutex.lock();
+        try {
+            return revision;
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    @Override
+    public void compact(long target) {
+        mutex.lock();
+        try {
+            ensureOpen();
+            if (target > revision) {
+                throw new IllegalArgumentException("cannot compact to " + target + ": beyond the current revision " + revision);
+            }
+            if (target <= compactRevision) {
+                return;
+            }
+            doCompact(target);
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    private void maybeAutoCompact() {
+        if (autoCompactRetention <= 0 || writesSinceCompaction < Math.max(1000, autoCompactRetention / 10)) {
+            return;
+        }
+        long target = revision - autoCompactRetention;
+        if (target > compactRevision) {
+            doCompact(target);
+        }
+        writesSinceCompaction = 0;
+    }
+
+    private void doCompact(long target) {
+        try (var del = conn.prepareStatement("DELETE FROM log WHERE rev < ? AND NOT (type = 0 AND rev = "
+                + "(SELECT MAX(l2.rev) FROM log l2 WHERE l2.key = log.key AND l2.rev < ?))")) {
+            del.setLong(1, target);
+            del.setLong(2, target);
+            int removed = del.executeUpdate();
+            setMeta("compact_revision", target);
+            conn.commit();
+            compactRevision = target;
+            log.info("event=store_compacted revision={} removed_log_rows={}", target, removed);
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw new StoreException("store compaction failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        mutex.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (SqliteWatch w : watches) {
+                w.cancelled = true;
+            }
+            watches.clear();
+            leaseReaper.shutdownNow();
+            delivery.shutdown();
+            try {
+                conn.close();
+            } catch (SQLException e) {
+                log.warn("event=store_close_failed path={} error={}", path, e.getMessage());
+            }
+            releaseLock();
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    private void releaseLock() {
+        try {
+            fileLock.release();
+        } catch (IOException ignored) {
+            // closing the channel releases it too
+        }
+        closeQuietly(lockChannel);
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // nothing more to release
+            }
+        }
+    }
+
+    private void rollbackQuietly() {
+        try {
+            conn.rollback();
+        } catch (SQLException e) {
+            log.error("event=store_rollback_failed error={}", e.getMessage());
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new StoreException("store " + path + " is closed");
+        }
+    }
+
+    private interface SqlSupplier<T> {
+        T get() throws SQLException;
+    }
+
+    private <T> T locked(SqlSupplier<T> body) {
+        mutex.lock();
+        try {
+            ensureOpen();
+            return body.get();
+        } catch (SQLException e) {
+            throw new StoreException("store read failed: " + e.getMessage(), e);
+        } finally {
+            mutex.unlock();
+        }
+    }
+}
