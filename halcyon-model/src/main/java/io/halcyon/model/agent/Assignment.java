@@ -1,0 +1,27 @@
+package io.halcyon.model.agent;
+
+import io.halcyon.model.compute.FlavorSnapshot;
+import io.halcyon.model.compute.PowerIntent;
+import io.halcyon.model.compute.RebootType;
+
+import java.time.Instant;
+import java.util.Map;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * One guest the controller wants on this host, with the placement epoch the agent must match.
+ * The agent converges its local guest to it: running or not, rebooted up to
+ * {@code rebootGeneration}, removed when {@code deleted}.
+ */
+public record Assignment(String serverId, long epoch, String name, String projectId, FlavorSnapshot flavor, ImageRef image,
+                         String userData, boolean configDrive, String hostname, Map<String, String> metadata,
+                         String availabilityZone, PowerIntent power, long rebootGeneration, RebootType rebootType,
+                         boolean deleted, Instant createdAt) {
+    public Assignment {
+        requireNonNull(serverId, "serverId is null");
+        requireNonNull(flavor, "flavor is null");
+        requireNonNull(power, "power is null");
+        metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
+    }
+}

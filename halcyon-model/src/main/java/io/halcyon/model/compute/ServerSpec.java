@@ -1,0 +1,62 @@
+package io.halcyon.model.compute;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * What the user asked for. Reboots are requests counted by {@code rebootGeneration}: the agent
+ * performs one reboot each time the generation rises past the one it last completed, so a
+ * request is never lost or applied twice however often reconcilers run.
+ */
+public record ServerSpec(String name, String description, FlavorSnapshot flavor, String imageId, Map<String, String> metadata,
+                         String userData, boolean configDrive, String keyName, String availabilityZone,
+                         String accessIPv4, String accessIPv6, PowerIntent power, long rebootGeneration,
+                         RebootType rebootType, boolean deleted) {
+    public ServerSpec {
+        requireNonNull(name, "name is null");
+        requireNonNull(flavor, "flavor is null");
+        imageId = imageId == null ? "" : imageId;
+        metadata = metadata == null ? Map.of() : Map.copyOf(new TreeMap<>(metadata));
+        requireNonNull(power, "power is null");
+        rebootType = rebootType == null ? RebootType.SOFT : rebootType;
+        accessIPv4 = accessIPv4 == null ? "" : accessIPv4;
+        accessIPv6 = accessIPv6 == null ? "" : accessIPv6;
+    }
+
+    public ServerSpec withPower(PowerIntent p) {
+        return new ServerSpec(name, description, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
+                accessIPv4, accessIPv6, p, rebootGeneration, rebootType, deleted);
+    }
+
+    public ServerSpec withReboot(RebootType type) {
+        return new ServerSpec(name, description, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
+                accessIPv4, accessIPv6, power, rebootGeneration + 1, type, deleted);
+    }
+
+    public ServerSpec withDeleted() {
+        return new ServerSpec(name, description, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
+                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, true);
+    }
+
+    public ServerSpec withName(String n) {
+        return new ServerSpec(n, description, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
+                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, deleted);
+    }
+
+    public ServerSpec withDescription(String d) {
+        return new ServerSpec(name, d, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
+                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, deleted);
+    }
+
+    public ServerSpec withMetadata(Map<String, String> m) {
+        return new ServerSpec(name, description, flavor, imageId, m, userData, configDrive, keyName, availabilityZone,
+                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, deleted);
+    }
+
+    public ServerSpec withAccessIPs(String v4, String v6) {
+        return new ServerSpec(name, description, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
+                v4, v6, power, rebootGeneration, rebootType, deleted);
+    }
+}

@@ -1,0 +1,27 @@
+package io.halcyon.model.host;
+
+import java.time.Instant;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A compute host as its agent registered it. Liveness is not a field: the host is up while its
+ * lease key exists (see {@code HostLease} in the runtime), so a dead agent cannot leave it "up".
+ * {@code bootId} changes on every agent start; {@code endpoint} is the agent's own HTTP address.
+ */
+public record Host(String name, String id, int cpus, int ramMb, int diskGb, int reservedCpus, int reservedRamMb,
+                   int reservedDiskGb, String accel, String arch, String cpuModel, String hypervisorVersion,
+                   String endpoint, String agentVersion, String bootId, long leaseId, boolean enabled,
+                   String disabledReason, Instant registeredAt, Instant updatedAt) {
+    public Host {
+        requireNonNull(name, "name is null");
+        requireNonNull(id, "id is null");
+        requireNonNull(registeredAt, "registeredAt is null");
+        requireNonNull(updatedAt, "updatedAt is null");
+    }
+
+    public Host withEnabled(boolean e, String reason, Instant now) {
+        return new Host(name, id, cpus, ramMb, diskGb, reservedCpus, reservedRamMb, reservedDiskGb, accel, arch, cpuModel,
+                hypervisorVersion, endpoint, agentVersion, bootId, leaseId, e, reason, registeredAt, now);
+    }
+}
