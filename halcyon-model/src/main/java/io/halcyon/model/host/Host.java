@@ -7,9 +7,10 @@ import static java.util.Objects.requireNonNull;
 /**
  * A compute host as its agent registered it. Liveness is not a field: the host is up while its
  * lease key exists (see {@code HostLease} in the runtime), so a dead agent cannot leave it "up".
- * {@code bootId} changes on every agent start; {@code endpoint} is the agent's own HTTP address.
+ * {@code bootId} changes on every agent start; {@code endpoint} is the agent's own HTTP address;
+ * {@code seq} is the small integer id the 2.1 compute API shows for hypervisors and services.
  */
-public record Host(String name, String id, int cpus, int ramMb, int diskGb, int reservedCpus, int reservedRamMb,
+public record Host(String name, String id, long seq, int cpus, int ramMb, int diskGb, int reservedCpus, int reservedRamMb,
                    int reservedDiskGb, String accel, String arch, String cpuModel, String hypervisorVersion,
                    String endpoint, String agentVersion, String bootId, long leaseId, boolean enabled,
                    String disabledReason, Instant registeredAt, Instant updatedAt) {
@@ -21,7 +22,7 @@ public record Host(String name, String id, int cpus, int ramMb, int diskGb, int 
     }
 
     public Host withEnabled(boolean e, String reason, Instant now) {
-        return new Host(name, id, cpus, ramMb, diskGb, reservedCpus, reservedRamMb, reservedDiskGb, accel, arch, cpuModel,
+        return new Host(name, id, seq, cpus, ramMb, diskGb, reservedCpus, reservedRamMb, reservedDiskGb, accel, arch, cpuModel,
                 hypervisorVersion, endpoint, agentVersion, bootId, leaseId, e, reason, registeredAt, now);
     }
 }

@@ -1,0 +1,57 @@
+package io.halcyon.agent;
+
+import io.halcyon.agent.driver.Observed;
+import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.compute.PowerIntent;
+import io.halcyon.model.compute.PowerState;
+import io.halcyon.model.compute.RebootType;
+
+/**
+ * The agent's decision for one guest, as a pure function of what the controller assigned and what
+ * the driver observes. The agent runs the step, observes again and asks again until NONE.
+ */
+public final class GuestPlanner {
+    private GuestPlanner() {
+    }
+
+    public enum Step {
+        /** Nothing to do. */
+        NONE,
+        /** Prepare the disks if needed and start the guest. */
+        SPAWN,
+        /** Power the guest off (ACPI, then stop QEMU). */
+        POWER_OFF,
+        /** ACPI power-off, then reset in place; falls back to a hard reboot. */
+        SOFT_REBOOT,
+        /** Stop QEMU and start it again with a fresh command line. */
+        HARD_REBOOT,
+        /** Stop the guest and remove everything of it. */
+        DESTROY
+    }
+
+    public static Step next(Assignment a, Observed o) {
+        if (a == null || a.deleted()) {
+            return o == null ? Step.NONE : Step.DESTROY;
+        }
+        if (o != null && o.epoch() > a.epoch()) {
+            // our guest is newer than this assignment: the list is stale, wait for the next one
+            return Step.NONE;
+        }
+        if (o != null && o.epoch() < a.epoch() && o.epoch() != 0) {
+            // a leftover of an earlier placement of this server: remove it before starting afresh
+            return Step.DESTROY;
+        }
+        boolean rebootPending = o != null && a.rebootGeneration() > o.rebootDone();
+        if (a.power() == PowerIntent.OFF) {
+            return o != null && o.alive() ? Step.POWER_OFF : Step.NONE;
+        }
+        if (o == null || !o.alive()) {
+            return Step.SPAWN;
+        }
+        if (rebootPending) {
+            return a.rebootType() == RebootType.HARD || o.power() == PowerState.CRASHED ? Step.HARD_REBOOT : Step.SOFT_REBOOT;
+        }
+        // a guest that powered itself off is reported and stays off: the controller records it as stopped
+        return Step.NONE;
+    }
+}

@@ -1,0 +1,42 @@
+package io.halcyon.agent.driver;
+
+import io.halcyon.model.agent.Assignment;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * How the agent runs guests on its host. Implementations keep what they need on disk so that a
+ * restarted agent re-adopts running guests ({@link #discover}) instead of restarting them.
+ * Every method may block; the agent calls them off its event loop, one operation per guest at a time.
+ */
+public interface GuestDriver {
+    /** Guests present on this host (running or not) as found at agent start. */
+    List<Observed> discover();
+
+    /** The guest's current state, or null when nothing of it exists here. */
+    Observed observe(String serverId);
+
+    /** Prepares the guest's disks and starts it; returns once it runs. */
+    void spawn(Assignment assignment, Path baseImage) throws Exception;
+
+    /** Asks the guest to power off (ACPI); true when it did within {@code timeout}. */
+    boolean powerDown(String serverId, Duration timeout) throws Exception;
+
+    /** Resets a running or powered-off guest in place and lets it run (the second half of a soft reboot). */
+    void reset(String serverId, long rebootGeneration) throws Exception;
+
+    /** Stops the guest's process; its disks stay. */
+    void kill(String serverId) throws Exception;
+
+    /** Stops the guest and removes everything it had on this host. */
+    void destroy(String serverId) throws Exception;
+
+    /** The last {@code lines} lines of the guest's serial console (all when null or negative). */
+    String console(String serverId, Integer lines) throws Exception;
+
+    /** Called with a server id whenever that guest's state changes on its own (guest shutdown, QEMU exit). */
+    void onChange(Consumer<String> listener);
+}

@@ -1,0 +1,403 @@
+package io.halcyon.agent.qemu;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.halcyon.agent.driver.GuestDriver;
+import io.halcyon.agent.driver.Observed;
+import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.compute.PowerState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Runs guests with QEMU directly, one run directory per guest under {@code guests/<server id>/}:
+ * {@code qmp.sock}, {@code qemu.pid}, {@code console.log}, {@code cmdline} (the command line used),
+ * {@code disk.qcow2} (a copy-on-write overlay of the cached image), {@code config.img} and
+ * {@code state.json} (placement epoch and last reboot generation done). QEMU is daemonized, so it
+ * is never a child of the agent and keeps running through agent restarts; a new agent finds it by
+ * its pid file, checks the process is that guest's QEMU, and reconnects over QMP.
+ */
+public final class QemuDriver implements GuestDriver {
+    private static final Logger log = LoggerFactory.getLogger(QemuDriver.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
+    private static final int MAX_SOCKET_PATH = 107;
+
+    public record Settings(String qemuBinary, String qemuImgBinary, String accel, String machine, Path guestsDir) {
+        public Settings {
+            requireNonNull(qemuBinary, "qemuBinary is null");
+            requireNonNull(qemuImgBinary, "qemuImgBinary is null");
+            requireNonNull(accel, "accel is null");
+            requireNonNull(machine, "machine is null");
+            requireNonNull(guestsDir, "guestsDir is null");
+        }
+    }
+
+    /** Persistent facts about a guest, in its run directory. */
+    record State(String serverId, long epoch, long rebootDone, long qemuStartMillis) {
+    }
+
+    private final Settings settings;
+    private final Map<String, QmpClient> qmp = new ConcurrentHashMap<>();
+    private final Map<String, PowerState> lastPower = new ConcurrentHashMap<>();
+    private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+
+    public QemuDriver(Settings settings) throws IOException {
+        this.settings = requireNonNull(settings, "settings is null");
+        Files.createDirectories(settings.guestsDir());
+        Path probe = settings.guestsDir().resolve("00000000-0000-0000-0000-000000000000").resolve("qmp.sock");
+        if (probe.toString().length() > MAX_SOCKET_PATH) {
+            throw new IOException("guest directory " + settings.guestsDir() + " is too long for QMP socket paths ("
+                    + probe.toString().length() + " > " + MAX_SOCKET_PATH + " bytes); choose a shorter agent dataDir");
+        }
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    @Override
+    public void onChange(Consumer<String> listener) {
+        listeners.add(listener);
+    }
+
+    private void changed(String serverId) {
+        for (Consumer<String> l : listeners) {
+            l.accept(serverId);
+        }
+    }
+
+    Path dir(String serverId) {
+        return settings.guestsDir().resolve(serverId);
+    }
+
+    private State readState(String serverId) {
+        try {
+            return JSON.readValue(dir(serverId).resolve("state.json").toFile(), State.class);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private void writeState(State s) throws IOException {
+        Path tmp = dir(s.serverId()).resolve("state.json.tmp");
+        Files.write(tmp, JSON.writeValueAsBytes(s));
+        Files.move(tmp, dir(s.serverId()).resolve("state.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Override
+    public List<Observed> discover() {
+        var out = new ArrayList<Observed>();
+        try (var s = Files.list(settings.guestsDir())) {
+            for (Path d : s.sorted(Comparator.naturalOrder()).toList()) {
+                if (!Files.isDirectory(d)) {
+                    continue;
+                }
+                String id = d.getFileName().toString();
+                Observed o = observe(id);
+                if (o != null) {
+                    out.add(o);
+                    log.info("event=guest_discovered server_id={} alive={} pid={} power={}", id, o.alive(), pid(id), o.power());
+                }
+            }
+        } catch (IOException e) {
+            log.error("event=discover_failed dir={} error=\"{}\"", settings.guestsDir(), e.getMessage());
+        }
+        return out;
+    }
+
+    /** The pid of the guest's QEMU when it runs: the pid file names a live process whose command line carries its uuid. */
+    public long pid(String serverId) {
+        try {
+            long pid = Long.parseLong(Files.readString(dir(serverId).resolve("qemu.pid")).trim());
+            Path proc = Path.of("/proc", Long.toString(pid));
+            String stat = Files.readString(proc.resolve("stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            if (state == 'Z' || state == 'X') {
+                return -1;
+            }
+            String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8);
+            return cmdline.contains("-uuid\0" + serverId + "\0") ? pid : -1;
+        } catch (IOException | NumberFormatException | StringIndexOutOfBoundsException e) {
+            return -1;
+        }
+    }
+
+    @Override
+    public Observed observe(String serverId) {
+        State st = readState(serverId);
+        if (st == null) {
+            return Files.isDirectory(dir(serverId)) ? new Observed(serverId, 0, false, PowerState.NOSTATE, 0, 0) : null;
+        }
+        long pid = pid(serverId);
+        if (pid < 0) {
+            dropQmp(serverId);
+            return new Observed(serverId, st.epoch(), false, PowerState.SHUTDOWN, st.rebootDone(), st.qemuStartMillis());
+        }
+        PowerState power;
+        try {
+            power = status(serverId);
+        } catch (IOException e) {
+            log.warn("event=qmp_status_failed server_id={} error=\"{}\"", serverId, e.getMessage());
+            power = lastPower.getOrDefault(serverId, PowerState.NOSTATE);
+        }
+        return new Observed(serverId, st.epoch(), true, power, st.rebootDone(), st.qemuStartMillis());
+    }
+
+    private QmpClient qmp(String serverId) throws IOException {
+        QmpClient c = qmp.get(serverId);
+        if (c != null && !c.isClosed()) {
+            return c;
+        }
+        synchronized (this) {
+            c = qmp.get(serverId);
+            if (c != null && !c.isClosed()) {
+                return c;
+            }
+            c = QmpClient.connect(dir(serverId).resolve("qmp.sock"), QMP_TIMEOUT, ev -> onEvent(serverId, ev), () -> {
+                qmp.remove(serverId);
+                changed(serverId);
+            });
+            qmp.put(serverId, c);
+            return c;
+        }
+    }
+
+    private void dropQmp(String serverId) {
+        QmpClient c = qmp.remove(serverId);
+        if (c != null) {
+            c.close();
+        }
+    }
+
+    private void onEvent(String serverId, JsonNode ev) {
+        String name = ev.path("event").asText();
+        log.info("event=qmp_event server_id={} qmp_event={}", serverId, name);
+        if (name.equals("SHUTDOWN") || name.equals("RESET") || name.equals("STOP") || name.equals("RESUME")
+                || name.equals("GUEST_PANICKED")) {
+            changed(serverId);
+        }
+    }
+
+    private PowerState status(String serverId) throws IOException {
+        JsonNode r = qmp(serverId).execute("query-status", null, QMP_TIMEOUT);
+        PowerState p = switch (r.path("status").asText()) {
+            case "running" -> PowerState.RUNNING;
+            case "shutdown" -> PowerState.SHUTDOWN;
+            case "guest-panicked", "internal-error", "io-error" -> PowerState.CRASHED;
+            case "suspended" -> PowerState.SUSPENDED;
+            default -> PowerState.PAUSED;
+        };
+        lastPower.put(serverId, p);
+        return p;
+    }
+
+    @Override
+    public void spawn(Assignment a, Path baseImage) throws Exception {
+        String id = a.serverId();
+        Path d = dir(id);
+        Files.createDirectories(d);
+        writeState(new State(id, a.epoch(), a.rebootGeneration(), 0));
+        Path disk = d.resolve("disk.qcow2");
+        if (!Files.exists(disk)) {
+            createOverlay(a, baseImage, disk);
+        }
+        Path config = null;
+        boolean wantsConfig = a.configDrive() || (a.userData() != null && !a.userData().isEmpty());
+        if (wantsConfig) {
+            config = d.resolve("config.img");
+            if (!Files.exists(config)) {
+                ConfigDrive.build(a, config, d);
+            }
+        }
+        dropQmp(id);
+        Files.deleteIfExists(d.resolve("qmp.sock"));
+        Files.deleteIfExists(d.resolve("qemu.pid"));
+        var spec = new QemuCommand.Spec(id, "instance-" + id.substring(0, 8), a.flavor().vcpus(), a.flavor().ramMb(), settings.accel(),
+                settings.machine(), settings.qemuBinary(), disk, config, d.resolve("console.log"), d.resolve("qmp.sock"),
+                d.resolve("qemu.pid"));
+        List<String> argv = QemuCommand.argv(spec);
+        Files.writeString(d.resolve("cmdline"), String.join(" ", argv) + "\n");
+        long start = System.nanoTime();
+        Path errors = d.resolve("qemu.stderr");
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(errors.toFile()).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException("QEMU did not daemonize within 60 s");
+        }
+        if (p.exitValue() != 0) {
+            throw new IOException("QEMU failed to start (exit " + p.exitValue() + "): " + tail(errors, 600));
+        }
+        PowerState power = status(id);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        writeState(new State(id, a.epoch(), a.rebootGeneration(), millis));
+        log.info("event=guest_started server_id={} pid={} accel={} qemu_start_ms={} power={}", id, pid(id), settings.accel(), millis, power);
+    }
+
+    private void createOverlay(Assignment a, Path base, Path disk) throws IOException, InterruptedException {
+        String format = a.image() == null || a.image().diskFormat() == null ? "qcow2" : a.image().diskFormat();
+        if ("iso".equals(format)) {
+            format = "raw";
+        }
+        Path tmp = disk.resolveSibling("disk.qcow2.tmp");
+        Files.deleteIfExists(tmp);
+        var cmd = new ArrayList<>(List.of(settings.qemuImgBinary(), "create", "-q", "-f", "qcow2", "-F", format, "-b", base.toString(),
+                tmp.toString()));
+        long virtual = virtualSize(base, format);
+        long wanted = (long) a.flavor().diskGb() << 30;
+        if (wanted > virtual) {
+            cmd.add(Long.toString(wanted));
+        }
+        run(cmd);
+        Files.move(tmp, disk, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private long virtualSize(Path image, String format) throws IOException, InterruptedException {
+        String out = run(List.of(settings.qemuImgBinary(), "info", "--output=json", "-f", format, image.toString()));
+        return JSON.readTree(out).path("virtual-size").asLong();
+    }
+
+    private static String run(List<String> cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException(String.join(" ", cmd) + " failed: " + out.trim());
+        }
+        return out;
+    }
+
+    private static String tail(Path file, int max) {
+        try {
+            String s = Files.readString(file).trim();
+            return s.length() > max ? s.substring(s.length() - max) : s;
+        } catch (IOException e) {
+            return "(no output)";
+        }
+    }
+
+    @Override
+    public boolean powerDown(String serverId, Duration timeout) throws Exception {
+        if (pid(serverId) < 0) {
+            return true;
+        }
+        if (status(serverId) == PowerState.SHUTDOWN) {
+            return true;
+        }
+        qmp(serverId).execute("system_powerdown", null, QMP_TIMEOUT);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (pid(serverId) < 0 || status(serverId) == PowerState.SHUTDOWN) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return false;
+    }
+
+    @Override
+    public void reset(String serverId, long rebootGeneration) throws Exception {
+        QmpClient c = qmp(serverId);
+        c.execute("system_reset", null, QMP_TIMEOUT);
+        if (status(serverId) != PowerState.RUNNING) {
+            c.execute("cont", null, QMP_TIMEOUT);
+        }
+        State st = readState(serverId);
+        writeState(new State(serverId, st == null ? 0 : st.epoch(), rebootGeneration, st == null ? 0 : st.qemuStartMillis()));
+        status(serverId);
+        log.info("event=guest_reset server_id={} reboot_generation={}", serverId, rebootGeneration);
+    }
+
+    @Override
+    public void kill(String serverId) throws Exception {
+        long pid = pid(serverId);
+        if (pid < 0) {
+            dropQmp(serverId);
+            return;
+        }
+        try {
+            qmp(serverId).execute("quit", null, Duration.ofSeconds(3));
+        } catch (IOException e) {
+            // the connection drops as QEMU exits; SIGKILL below covers a QEMU that does not
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (pid(serverId) >= 0 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        if (pid(serverId) >= 0) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (pid(serverId) >= 0 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+        }
+        dropQmp(serverId);
+        lastPower.put(serverId, PowerState.SHUTDOWN);
+        log.info("event=guest_stopped server_id={} pid={}", serverId, pid);
+    }
+
+    @Override
+    public void destroy(String serverId) throws Exception {
+        kill(serverId);
+        Path d = dir(serverId);
+        if (Files.exists(d)) {
+            try (var s = Files.walk(d)) {
+                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+        lastPower.remove(serverId);
+        log.info("event=guest_destroyed server_id={}", serverId);
+    }
+
+    @Override
+    public String console(String serverId, Integer lines) throws IOException {
+        Path log = dir(serverId).resolve("console.log");
+        if (!Files.exists(log)) {
+            return null;
+        }
+        long max = 1 << 20;
+        byte[] data;
+        try (var f = new RandomAccessFile(log.toFile(), "r")) {
+            long len = f.length();
+            long start = Math.max(0, len - max);
+            data = new byte[(int) (len - start)];
+            f.seek(start);
+            f.readFully(data);
+        }
+        String text = new String(data, StandardCharsets.UTF_8).replace("\r\n", "\n");
+        if (lines == null || lines < 0) {
+            return text;
+        }
+        String[] all = text.split("\n", -1);
+        int end = all.length;
+        if (end > 0 && all[end - 1].isEmpty()) {
+            end--;
+        }
+        int from = Math.max(0, end - lines);
+        var sb = new StringBuilder();
+        for (int i = from; i < end; i++) {
+            sb.append(all[i]).append('\n');
+        }
+        return sb.toString();
+    }
+
+}

@@ -1,0 +1,69 @@
+package io.halcyon.agent.sim;
+
+import io.halcyon.agent.driver.GuestDriver;
+import io.halcyon.agent.driver.Observed;
+import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.compute.PowerState;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * Guests that exist only in memory, for control-plane scale benchmarks (thousands of hosts in one
+ * process). Never used by tests of the data plane or by a real deployment.
+ */
+public final class SimulatedDriver implements GuestDriver {
+    private final Map<String, Observed> guests = new ConcurrentHashMap<>();
+    private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+
+    @Override
+    public List<Observed> discover() {
+        return List.copyOf(guests.values());
+    }
+
+    @Override
+    public Observed observe(String serverId) {
+        return guests.get(serverId);
+    }
+
+    @Override
+    public void spawn(Assignment a, Path baseImage) {
+        guests.put(a.serverId(), new Observed(a.serverId(), a.epoch(), true, PowerState.RUNNING, a.rebootGeneration(), 0));
+    }
+
+    @Override
+    public boolean powerDown(String serverId, Duration timeout) {
+        guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), true, PowerState.SHUTDOWN, o.rebootDone(), 0));
+        return true;
+    }
+
+    @Override
+    public void reset(String serverId, long rebootGeneration) {
+        guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), true, PowerState.RUNNING, rebootGeneration, 0));
+    }
+
+    @Override
+    public void kill(String serverId) {
+        guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), false, PowerState.SHUTDOWN, o.rebootDone(), 0));
+    }
+
+    @Override
+    public void destroy(String serverId) {
+        guests.remove(serverId);
+    }
+
+    @Override
+    public String console(String serverId, Integer lines) {
+        return guests.containsKey(serverId) ? "simulated guest " + serverId + "\n" : null;
+    }
+
+    @Override
+    public void onChange(Consumer<String> listener) {
+        listeners.add(listener);
+    }
+}

@@ -1,0 +1,265 @@
+package io.halcyon.api.agent;
+
+import io.halcyon.api.http.ApiException;
+import io.halcyon.model.Ids;
+import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.agent.Assignments;
+import io.halcyon.model.agent.GuestReport;
+import io.halcyon.model.agent.HostRegistration;
+import io.halcyon.model.agent.ImageRef;
+import io.halcyon.model.agent.Registration;
+import io.halcyon.model.agent.ReportAnswer;
+import io.halcyon.model.compute.InstanceAction;
+import io.halcyon.model.compute.Server;
+import io.halcyon.model.compute.ServerLifecycle;
+import io.halcyon.model.host.Host;
+import io.halcyon.model.host.HostAllocation;
+import io.halcyon.model.host.HostLease;
+import io.halcyon.model.image.Image;
+import io.halcyon.runtime.Kinds;
+import io.halcyon.runtime.Repository;
+import io.halcyon.runtime.Resources;
+import io.halcyon.runtime.Versioned;
+import io.halcyon.store.Compare;
+import io.halcyon.store.KeyValue;
+import io.halcyon.store.LeaseNotFoundException;
+import io.halcyon.store.Op;
+import io.halcyon.store.StoreException;
+import io.halcyon.store.Txn;
+import io.halcyon.store.TxnResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The controller side of the agent protocol: registration with a host lease, lease renewal,
+ * each host's assignments, and the agents' reports, which move servers through their lifecycle.
+ * Agents never see the store; everything they learn comes from here.
+ */
+public final class AgentService {
+    private static final Logger log = LoggerFactory.getLogger(AgentService.class);
+    private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.\\-_]{0,62})");
+    static final String SEQ_KEY = "/halcyon/counters/hosts";
+
+    private final Resources res;
+    private final AssignmentFeed feed;
+    private final Duration leaseTtl;
+    private final Duration renewInterval;
+    private final Repository<Host> hosts;
+    private final Repository<HostLease> leases;
+    private final Repository<HostAllocation> allocations;
+    private final Repository<Server> servers;
+    private final Repository<InstanceAction> actions;
+
+    public AgentService(Resources res, AssignmentFeed feed, Duration leaseTtl, Duration renewInterval) {
+        this.res = requireNonNull(res, "res is null");
+        this.feed = requireNonNull(feed, "feed is null");
+        this.leaseTtl = requireNonNull(leaseTtl, "leaseTtl is null");
+        this.renewInterval = requireNonNull(renewInterval, "renewInterval is null");
+        this.hosts = res.repo(Kinds.HOSTS);
+        this.leases = res.repo(Kinds.HOST_LEASES);
+        this.allocations = res.repo(Kinds.ALLOCATIONS);
+        this.servers = res.repo(Kinds.SERVERS);
+        this.actions = res.repo(Kinds.INSTANCE_ACTIONS);
+    }
+
+    public static void checkHostName(String name) {
+        if (name == null || !HOST_NAME.matcher(name).matches()) {
+            throw ApiException.badRequest("Invalid host name '" + name + "': 1 to 63 letters, digits, '.', '-' or '_'.");
+        }
+    }
+
+    public Registration register(String name, HostRegistration reg) {
+        checkHostName(name);
+        if (!name.equals(reg.name())) {
+            throw ApiException.badRequest("Host name in the path (" + name + ") and body (" + reg.name() + ") differ.");
+        }
+        if (reg.cpus() <= 0 || reg.ramMb() <= 0 || reg.diskGb() < 0 || reg.reservedRamMb() < 0 || reg.reservedCpus() < 0
+                || reg.reservedDiskGb() < 0) {
+            throw ApiException.badRequest("Host resources must be positive and reservations non-negative.");
+        }
+        for (int attempt = 0; attempt < 20; attempt++) {
+            res.sync();
+            Instant now = res.clock().now();
+            Optional<Versioned<Host>> existing = res.hosts().get(name);
+            long lease = res.store().grantLease(leaseTtl);
+            var txn = Txn.builder();
+            String id;
+            long seq;
+            if (existing.isPresent()) {
+                id = existing.get().value().id();
+                seq = existing.get().value().seq();
+                txn.when(hosts.unchanged(name, existing.get().revision()));
+            } else {
+                id = Ids.newId();
+                Optional<KeyValue> counter = res.store().get(SEQ_KEY);
+                seq = counter.map(kv -> Long.parseLong(kv.valueAsString()) + 1).orElse(1L);
+                txn.when(hosts.absent(name), counter.map(kv -> Compare.modRevision(SEQ_KEY, kv.modRevision())).orElse(Compare.absent(SEQ_KEY)))
+                        .onSuccess(Op.put(SEQ_KEY, Long.toString(seq).getBytes(StandardCharsets.UTF_8)));
+            }
+            boolean enabled = existing.map(h -> h.value().enabled()).orElse(true);
+            String reason = existing.map(h -> h.value().disabledReason()).orElse(null);
+            Instant registered = existing.map(h -> h.value().registeredAt()).orElse(now);
+            var host = new Host(name, id, seq, reg.cpus(), reg.ramMb(), reg.diskGb(), reg.reservedCpus(), reg.reservedRamMb(),
+                    reg.reservedDiskGb(), reg.accel(), reg.arch(), reg.cpuModel(), reg.hypervisorVersion(), reg.endpoint(),
+                    reg.agentVersion(), reg.bootId(), lease, enabled, reason, registered, now);
+            txn.onSuccess(hosts.put(host), Op.put(Kinds.HOST_LEASES.key(name),
+                    leases.encode(new HostLease(name, lease, reg.bootId(), now)), lease));
+            if (res.allocations().get(name).isEmpty()) {
+                txn.when(allocations.absent(name)).onSuccess(allocations.put(HostAllocation.empty(name)));
+            }
+            TxnResult r;
+            try {
+                r = res.store().txn(txn.build());
+            } catch (StoreException e) {
+                res.store().revokeLease(lease);
+                throw e;
+            }
+            if (!r.succeeded()) {
+                res.store().revokeLease(lease);
+                continue;
+            }
+            existing.ifPresent(h -> {
+                if (h.value().leaseId() != lease) {
+                    try {
+                        res.store().revokeLease(h.value().leaseId());
+                    } catch (StoreException ignored) {
+                        // already expired
+                    }
+                }
+            });
+            res.awaitRevision(r.revision());
+            feed.bump(name, r.revision());
+            log.info("event=host_registered host={} host_id={} boot_id={} cpus={} ram_mb={} accel={} lease={}", name, id,
+                    reg.bootId(), reg.cpus(), reg.ramMb(), reg.accel(), Long.toHexString(lease));
+            return new Registration(id, lease, leaseTtl.toMillis(), renewInterval.toMillis());
+        }
+        throw ApiException.conflict("Host " + name + " is being registered concurrently; retry.");
+    }
+
+    public void heartbeat(String name, long leaseId) {
+        checkHostName(name);
+        var current = res.hostLeases().get(name);
+        if (current.isPresent() && current.get().value().leaseId() != leaseId) {
+            throw ApiException.conflict("Host " + name + " was registered again by another agent (boot "
+                    + current.get().value().bootId() + "); this agent must register again.");
+        }
+        try {
+            res.store().keepAlive(leaseId);
+        } catch (LeaseNotFoundException e) {
+            throw ApiException.notFound("The lease of host " + name + " has expired; register again.");
+        }
+    }
+
+    public Assignments assignments(String name) {
+        long revision = res.cache().revision();
+        var list = new ArrayList<Assignment>();
+        for (Versioned<Server> v : res.servers().byIndex(Resources.BY_HOST, name)) {
+            list.add(assignment(v.value()));
+        }
+        list.sort(Comparator.comparing(Assignment::serverId));
+        return new Assignments(name, Math.max(revision, feed.lastChange(name)), list);
+    }
+
+    private Assignment assignment(Server s) {
+        ImageRef image = null;
+        if (!s.spec().imageId().isEmpty()) {
+            Image i = res.images().get(s.spec().imageId()).map(Versioned::value).orElse(null);
+            image = i == null ? new ImageRef(s.spec().imageId(), null, -1, null)
+                    : new ImageRef(i.id(), i.diskFormat(), i.size() == null ? -1 : i.size(), i.hashValue());
+        }
+        return new Assignment(s.id(), s.status().epoch(), s.spec().name(), s.projectId(), s.spec().flavor(), image, s.spec().userData(),
+                s.spec().configDrive(), hostname(s.spec().name()), s.spec().metadata(), s.spec().availabilityZone(), s.spec().power(),
+                s.spec().rebootGeneration(), s.spec().rebootType(), s.spec().deleted(), s.createdAt());
+    }
+
+    /** Nova's hostname sanitising: lower case, letters, digits and dashes, at most 63 characters. */
+    static String hostname(String name) {
+        String h = name.toLowerCase().replaceAll("[ _]", "-").replaceAll("[^a-z0-9.\\-]", "");
+        h = h.replaceAll("^[.\\-]+", "").replaceAll("[.\\-]+$", "");
+        if (h.length() > 63) {
+            h = h.substring(0, 63).replaceAll("[.\\-]+$", "");
+        }
+        return h.isEmpty() ? "server" : h;
+    }
+
+    public List<ReportAnswer> report(String name, List<GuestReport> reports) {
+        var out = new ArrayList<ReportAnswer>(reports.size());
+        for (GuestReport r : reports) {
+            out.add(reportOne(name, r));
+        }
+        return out;
+    }
+
+    private ReportAnswer reportOne(String host, GuestReport report) {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            if (attempt > 0) {
+                res.sync();
+            }
+            Optional<Versioned<Server>> cur = res.servers().get(report.serverId());
+            if (cur.isEmpty()) {
+                return ReportAnswer.stale("server " + report.serverId() + " does not exist");
+            }
+            Server s = cur.get().value();
+            if (!ServerLifecycle.isCurrent(s, host, report)) {
+                return ReportAnswer.stale("server " + s.id() + " is placed on " + s.status().host() + " at epoch " + s.status().epoch()
+                        + ", not on " + host + " at epoch " + report.epoch());
+            }
+            Instant now = res.clock().now();
+            var obs = ServerLifecycle.observe(s, report, now);
+            if (!obs.remove() && !obs.releaseClaim() && obs.completed() == null && obs.next().equals(s)) {
+                return ReportAnswer.ok();
+            }
+            var txn = Txn.builder().when(servers.unchanged(s.id(), cur.get().revision()));
+            if (obs.remove()) {
+                txn.onSuccess(servers.deleteOp(s.id()), Op.deletePrefix(Kinds.INSTANCE_ACTIONS.prefix() + s.id() + "/"));
+            } else {
+                txn.onSuccess(servers.put(obs.next()));
+            }
+            if (obs.releaseClaim()) {
+                var alloc = res.allocations().get(host);
+                if (alloc.isPresent() && alloc.get().value().claims().containsKey(s.id())) {
+                    txn.when(allocations.unchanged(host, alloc.get().revision())).onSuccess(allocations.put(alloc.get().value().without(s.id())));
+                }
+            }
+            if (obs.completed() != null && !obs.remove()) {
+                latestAction(s.id(), obs.completed().action()).ifPresent(a -> {
+                    var c = obs.completed();
+                    var e = new InstanceAction.Event(c.event(), a.value().startTime(), now, c.result(), host, c.details());
+                    txn.when(actions.unchanged(Kinds.INSTANCE_ACTIONS.idOf().apply(a.value()), a.revision()))
+                            .onSuccess(actions.put(a.value().withEvent(e, now)));
+                });
+            }
+            TxnResult r = res.store().txn(txn.build());
+            if (r.succeeded()) {
+                res.awaitRevision(r.revision());
+                if (obs.remove()) {
+                    log.info("event=server_deleted server_id={} host={}", s.id(), host);
+                } else if (obs.next().status().vmState() != s.status().vmState() || obs.next().status().taskState() != s.status().taskState()) {
+                    log.info("event=server_state server_id={} host={} vm_state={} task_state={} power_state={}", s.id(), host,
+                            obs.next().status().vmState().wire(),
+                            obs.next().status().taskState() == null ? "none" : obs.next().status().taskState().wire(),
+                            obs.next().status().powerState());
+                }
+                return ReportAnswer.ok();
+            }
+        }
+        throw ApiException.conflict("Server " + report.serverId() + " kept changing; report again.");
+    }
+
+    private Optional<Versioned<InstanceAction>> latestAction(String serverId, String action) {
+        return res.instanceActions().byIndex(Resources.BY_SERVER, serverId).stream()
+                .filter(a -> a.value().action().equals(action))
+                .max(Comparator.comparing(a -> a.value().startTime()));
+    }
+}

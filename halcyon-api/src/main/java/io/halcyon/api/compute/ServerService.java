@@ -1,0 +1,315 @@
+package io.halcyon.api.compute;
+
+import io.halcyon.api.auth.AuthContext;
+import io.halcyon.api.auth.Policy;
+import io.halcyon.api.http.ApiException;
+import io.halcyon.model.Ids;
+import io.halcyon.model.InvalidStateException;
+import io.halcyon.model.compute.ComputeQuota;
+import io.halcyon.model.compute.Flavor;
+import io.halcyon.model.compute.InstanceAction;
+import io.halcyon.model.compute.PowerIntent;
+import io.halcyon.model.compute.RebootType;
+import io.halcyon.model.compute.Server;
+import io.halcyon.model.compute.ServerLifecycle;
+import io.halcyon.model.compute.ServerSpec;
+import io.halcyon.model.compute.ServerStatus;
+import io.halcyon.model.host.Host;
+import io.halcyon.model.host.HostAllocation;
+import io.halcyon.model.image.Image;
+import io.halcyon.model.image.ImageStatus;
+import io.halcyon.runtime.Kinds;
+import io.halcyon.runtime.Repository;
+import io.halcyon.runtime.Resources;
+import io.halcyon.runtime.Versioned;
+import io.halcyon.store.Op;
+import io.halcyon.store.Txn;
+import io.halcyon.store.TxnResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Server operations behind the compute API. Each one is a compare-and-swap on the server record
+ * together with its instance action; the scheduler and the agents do the rest from the store.
+ */
+public final class ServerService {
+    private static final Logger log = LoggerFactory.getLogger(ServerService.class);
+    public static final String AVAILABILITY_ZONE = "nova";
+
+    private final Resources res;
+    private final ComputeQuotas quotas;
+    private final ConsoleFetcher console;
+    private final Repository<Server> servers;
+    private final Repository<InstanceAction> actions;
+    private final Repository<HostAllocation> allocations;
+
+    public ServerService(Resources res, ComputeQuotas quotas, ConsoleFetcher console) {
+        this.res = requireNonNull(res, "res is null");
+        this.quotas = requireNonNull(quotas, "quotas is null");
+        this.console = requireNonNull(console, "console is null");
+        this.servers = res.repo(Kinds.SERVERS);
+        this.actions = res.repo(Kinds.INSTANCE_ACTIONS);
+        this.allocations = res.repo(Kinds.ALLOCATIONS);
+    }
+
+    public ComputeQuotas quotas() {
+        return quotas;
+    }
+
+    public record CreateRequest(String name, String description, String imageRef, String flavorRef, Map<String, String> metadata,
+                                String userData, boolean configDrive, String availabilityZone, String accessIPv4,
+                                String accessIPv6, int minCount, int maxCount) {
+    }
+
+    public static ApiException serverNotFound(String id) {
+        return ApiException.notFound("Instance " + id + " could not be found.");
+    }
+
+    /** The server if the caller may see it; 404 otherwise, so other projects' servers stay invisible. */
+    public Versioned<Server> visible(AuthContext ctx, String id) {
+        Policy.requireReader(ctx, "os_compute_api:servers:show");
+        res.sync();
+        return res.servers().get(id)
+                .filter(v -> ctx.isAdmin() || v.value().projectId().equals(ctx.projectId()))
+                .orElseThrow(() -> serverNotFound(id));
+    }
+
+    public List<Server> create(AuthContext ctx, CreateRequest req, String requestId) {
+        Policy.requireMember(ctx, "os_compute_api:servers:create");
+        res.sync();
+        Flavor flavor = res.flavors().get(req.flavorRef()).map(Versioned::value)
+                .filter(f -> f.isPublic() || ctx.isAdmin())
+                .orElseThrow(() -> ApiException.badRequest("Flavor " + req.flavorRef() + " could not be found."));
+        if (flavor.disabled()) {
+            throw ApiException.badRequest("Flavor " + flavor.id() + " is disabled and cannot be used.");
+        }
+        Image image = res.images().get(req.imageRef()).map(Versioned::value)
+                .filter(i -> i.visibleTo(ctx.projectId(), ctx.isAdmin()))
+                .orElseThrow(() -> ApiException.badRequest("Image " + req.imageRef() + " could not be found."));
+        if (image.status() != ImageStatus.ACTIVE) {
+            throw ApiException.badRequest("Image " + image.id() + " is not active.");
+        }
+        if (image.minRam() > flavor.ramMb()) {
+            throw ApiException.badRequest("Flavor's memory is too small for requested image.");
+        }
+        if (flavor.diskGb() > 0) {
+            if (image.minDisk() > flavor.diskGb()) {
+                throw ApiException.badRequest("Flavor's disk is too small for requested image.");
+            }
+            long flavorBytes = (long) flavor.diskGb() << 30;
+            if (image.virtualSize() != null && image.virtualSize() > flavorBytes) {
+                throw ApiException.badRequest("Flavor's disk is too small for requested image. Flavor disk is " + flavorBytes
+                        + " bytes, image is " + image.virtualSize() + " bytes.");
+            }
+        }
+        if (req.availabilityZone() != null && !AVAILABILITY_ZONE.equals(req.availabilityZone())) {
+            throw ApiException.badRequest("The requested availability zone is not available");
+        }
+        ComputeQuota quota = quotas.of(ctx.projectId());
+        if (req.metadata() != null && quota.metadataItems() >= 0 && req.metadata().size() > quota.metadataItems()) {
+            throw ApiException.forbidden("Quota exceeded for metadata_items: Requested " + req.metadata().size()
+                    + ", but already used 0 of " + quota.metadataItems() + " metadata_items");
+        }
+        int count = allowedCount(ctx.projectId(), quota, flavor, req.minCount(), req.maxCount());
+        Instant now = res.clock().now();
+        var created = new ArrayList<Server>();
+        var txn = Txn.builder();
+        for (int i = 1; i <= count; i++) {
+            String name = count > 1 ? req.name() + "-" + i : req.name();
+            var spec = new ServerSpec(name, req.description(), flavor.snapshot(), image.id(), req.metadata(), req.userData(),
+                    req.configDrive(), null, AVAILABILITY_ZONE, req.accessIPv4(), req.accessIPv6(), PowerIntent.ON, 0,
+                    RebootType.SOFT, false);
+            var server = new Server(Ids.newId(), ctx.projectId(), ctx.userId(), now, spec, ServerStatus.building(now));
+            var action = new InstanceAction(requestId, server.id(), InstanceAction.CREATE, ctx.projectId(), ctx.userId(), now, now,
+                    null, List.of());
+            txn.when(servers.absent(server.id())).onSuccess(servers.put(server), actions.put(action));
+            created.add(server);
+        }
+        TxnResult r = res.store().txn(txn.build());
+        if (!r.succeeded()) {
+            throw ApiException.conflict("Server id collision; retry.");
+        }
+        res.awaitRevision(r.revision());
+        recheckQuota(ctx.projectId(), quota, created);
+        for (Server s : created) {
+            log.info("event=server_create_requested server_id={} project_id={} flavor={} image={} request_id={}", s.id(),
+                    s.projectId(), flavor.id(), image.id(), requestId);
+        }
+        return created;
+    }
+
+    private int allowedCount(String projectId, ComputeQuota quota, Flavor f, int min, int max) {
+        var used = quotas.usage(projectId);
+        for (int n = max; n >= min; n--) {
+            if (ComputeQuota.allows(quota.instances(), used.instances(), n)
+                    && ComputeQuota.allows(quota.cores(), used.cores(), (long) n * f.vcpus())
+                    && ComputeQuota.allows(quota.ram(), used.ram(), (long) n * f.ramMb())) {
+                return n;
+            }
+        }
+        throw quotaExceeded(quota, used, f.vcpus(), f.ramMb(), min);
+    }
+
+    private static ApiException quotaExceeded(ComputeQuota quota, ComputeQuotas.Usage used, int vcpus, int ramMb, int n) {
+        String which;
+        long requested;
+        long usedOf;
+        long limit;
+        if (!ComputeQuota.allows(quota.instances(), used.instances(), n)) {
+            which = "instances";
+            requested = n;
+            usedOf = used.instances();
+            limit = quota.instances();
+        } else if (!ComputeQuota.allows(quota.cores(), used.cores(), (long) n * vcpus)) {
+            which = "cores";
+            requested = (long) n * vcpus;
+            usedOf = used.cores();
+            limit = quota.cores();
+        } else {
+            which = "ram";
+            requested = (long) n * ramMb;
+            usedOf = used.ram();
+            limit = quota.ram();
+        }
+        return ApiException.forbidden("Quota exceeded for " + which + ": Requested " + requested + ", but already used " + usedOf
+                + " of " + limit + " " + which);
+    }
+
+    /** Concurrent creates may both pass the first check; the later one to see the overshoot backs out. */
+    private void recheckQuota(String projectId, ComputeQuota quota, List<Server> created) {
+        res.sync();
+        var used = quotas.usage(projectId);
+        int cores = 0;
+        int ram = 0;
+        for (Server s : created) {
+            cores += s.spec().flavor().vcpus();
+            ram += s.spec().flavor().ramMb();
+        }
+        if (ComputeQuota.allows(quota.instances(), used.instances() - created.size(), created.size())
+                && ComputeQuota.allows(quota.cores(), used.cores() - cores, cores)
+                && ComputeQuota.allows(quota.ram(), used.ram() - ram, ram)) {
+            return;
+        }
+        var txn = Txn.builder();
+        for (Server s : created) {
+            txn.onSuccess(servers.deleteOp(s.id()), Op.deletePrefix(Kinds.INSTANCE_ACTIONS.prefix() + s.id() + "/"));
+        }
+        res.awaitRevision(res.store().txn(txn.build()).revision());
+        var before = new ComputeQuotas.Usage(used.instances() - created.size(), used.cores() - cores, used.ram() - ram);
+        var flavor = created.get(0).spec().flavor();
+        throw quotaExceeded(quota, before, flavor.vcpus(), flavor.ramMb(), created.size());
+    }
+
+    /** Applies a lifecycle request with compare-and-swap and records its instance action. */
+    public Server act(AuthContext ctx, String id, String requestId, String action, BiFunction<Server, Instant, Server> transition) {
+        return apply(ctx, id, requestId, action, transition, true);
+    }
+
+    /** Changes name, description, access addresses or metadata: no instance action, as in Nova. */
+    public Server update(AuthContext ctx, String id, String requestId, BiFunction<Server, Instant, Server> transition) {
+        return apply(ctx, id, requestId, "update", transition, false);
+    }
+
+    private Server apply(AuthContext ctx, String id, String requestId, String action, BiFunction<Server, Instant, Server> transition,
+                         boolean record) {
+        Policy.requireMember(ctx, "os_compute_api:servers:" + action);
+        for (int attempt = 0; attempt < 20; attempt++) {
+            Versioned<Server> v = visible(ctx, id);
+            Instant now = res.clock().now();
+            Server next = transition.apply(v.value(), now);
+            var txn = Txn.builder().when(servers.unchanged(id, v.revision())).onSuccess(servers.put(next));
+            if (record) {
+                txn.onSuccess(actions.put(new InstanceAction(requestId, id, action, ctx.projectId(), ctx.userId(), now, now, null, List.of())));
+            }
+            TxnResult r = res.store().txn(txn.build());
+            if (r.succeeded()) {
+                res.awaitRevision(r.revision());
+                log.info("event=server_action action={} server_id={} request_id={}", action, id, requestId);
+                return next;
+            }
+        }
+        throw ApiException.conflict("Instance " + id + " is changing too quickly; retry.");
+    }
+
+    public void stop(AuthContext ctx, String id, String requestId) {
+        act(ctx, id, requestId, InstanceAction.STOP, ServerLifecycle::requestStop);
+    }
+
+    public void start(AuthContext ctx, String id, String requestId) {
+        act(ctx, id, requestId, InstanceAction.START, ServerLifecycle::requestStart);
+    }
+
+    public void reboot(AuthContext ctx, String id, RebootType type, String requestId) {
+        act(ctx, id, requestId, InstanceAction.REBOOT, (s, now) -> ServerLifecycle.requestReboot(s, type, now));
+    }
+
+    /**
+     * Marks the server for deletion; its agent removes the guest and reports it gone. A server that
+     * was never placed, or whose host is down, is removed at once (Nova's "local delete"): its
+     * agent finds the guest unassigned when it returns and removes it then.
+     */
+    public void delete(AuthContext ctx, String id, String requestId) {
+        Policy.requireMember(ctx, "os_compute_api:servers:delete");
+        for (int attempt = 0; attempt < 20; attempt++) {
+            Versioned<Server> v = visible(ctx, id);
+            Server s = v.value();
+            String host = s.status().host();
+            Txn.Builder txn = Txn.builder().when(servers.unchanged(id, v.revision()));
+            if (host == null || !res.hostUp(host)) {
+                txn.onSuccess(servers.deleteOp(id), Op.deletePrefix(Kinds.INSTANCE_ACTIONS.prefix() + id + "/"));
+                if (host != null) {
+                    var alloc = res.allocations().get(host);
+                    if (alloc.isPresent() && alloc.get().value().claims().containsKey(id)) {
+                        txn.when(allocations.unchanged(host, alloc.get().revision()))
+                                .onSuccess(allocations.put(alloc.get().value().without(id)));
+                    }
+                }
+            } else {
+                if (s.spec().deleted()) {
+                    return;
+                }
+                Instant now = res.clock().now();
+                var a = new InstanceAction(requestId, id, InstanceAction.DELETE, ctx.projectId(), ctx.userId(), now, now, null, List.of());
+                txn.onSuccess(servers.put(ServerLifecycle.requestDelete(s, now)), actions.put(a));
+            }
+            TxnResult r = res.store().txn(txn.build());
+            if (r.succeeded()) {
+                res.awaitRevision(r.revision());
+                log.info("event=server_delete_requested server_id={} local={} request_id={}", id, host == null || !res.hostUp(host),
+                        requestId);
+                return;
+            }
+        }
+        throw ApiException.conflict("Instance " + id + " is changing too quickly; retry.");
+    }
+
+    public String consoleOutput(AuthContext ctx, String id, Integer lines) {
+        Policy.requireMember(ctx, "os_compute_api:os-console-output");
+        Server s = visible(ctx, id).value();
+        String hostName = s.status().host();
+        if (hostName == null) {
+            throw ApiException.conflict("Guest does not have a console available.");
+        }
+        Host host = res.hosts().get(hostName).map(Versioned::value)
+                .orElseThrow(() -> ApiException.conflict("Guest does not have a console available."));
+        if (!res.hostUp(hostName)) {
+            throw ApiException.conflict("Guest does not have a console available: host " + hostName + " is down.");
+        }
+        try {
+            return console.fetch(host, id, lines);
+        } catch (InvalidStateException e) {
+            throw ApiException.conflict(e.getMessage());
+        } catch (Exception e) {
+            log.warn("event=console_fetch_failed server_id={} host={} error=\"{}\"", id, hostName, e.toString());
+            throw ApiException.conflict("Guest does not have a console available: host " + hostName + " did not answer.");
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package io.halcyon.api.image;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.UUID;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Image data in a directory: one file per image id. An upload streams to a temporary file while
+ * hashing (MD5 for Glance's checksum, SHA-512 for its multihash), is fsynced, then renamed into
+ * place, so a crash leaves either the whole image or none of it.
+ */
+public final class ImageFiles {
+    private final Path dir;
+
+    public ImageFiles(Path dir) {
+        this.dir = requireNonNull(dir, "dir is null");
+    }
+
+    public void init() throws IOException {
+        Files.createDirectories(dir);
+        try (var stale = Files.newDirectoryStream(dir, ".upload-*")) {
+            for (Path p : stale) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    public Path path(String imageId) {
+        return dir.resolve(imageId);
+    }
+
+    public boolean exists(String imageId) {
+        return Files.isRegularFile(path(imageId));
+    }
+
+    public void delete(String imageId) throws IOException {
+        Files.deleteIfExists(path(imageId));
+    }
+
+    public record Stored(Path tempFile, long size, String md5, String sha512) {
+    }
+
+    /** Streams {@code in} into a temporary file; fails past {@code maxBytes} or when {@code expected} (>= 0) is not met. */
+    public Stored receive(String imageId, InputStream in, long expected, long maxBytes) throws IOException, UploadException {
+        Path tmp = dir.resolve(".upload-" + imageId + "-" + UUID.randomUUID());
+        MessageDigest md5;
+        MessageDigest sha512;
+        try {
+            md5 = MessageDigest.getInstance("MD5");
+            sha512 = MessageDigest.getInstance("SHA-512");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        long total = 0;
+        try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            byte[] buf = new byte[1 << 20];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                total += n;
+                if (total > maxBytes) {
+                    throw new UploadException(413, "Image exceeds the size limit of " + maxBytes + " bytes.");
+                }
+                md5.update(buf, 0, n);
+                sha512.update(buf, 0, n);
+                out.write(buf, 0, n);
+            }
+        } catch (IOException | UploadException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        if (expected >= 0 && total != expected) {
+            Files.deleteIfExists(tmp);
+            throw new UploadException(400, "Upload ended after " + total + " of " + expected + " bytes.");
+        }
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        return new Stored(tmp, total, HexFormat.of().formatHex(md5.digest()), HexFormat.of().formatHex(sha512.digest()));
+    }
+
+    public void commit(Stored stored, String imageId) throws IOException {
+        try {
+            Files.move(stored.tempFile(), path(imageId), StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(stored.tempFile(), path(imageId), StandardCopyOption.REPLACE_EXISTING);
+        }
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException ignored) {
+            // directory fsync is best effort on filesystems that refuse it
+        }
+    }
+
+    public void discard(Stored stored) throws IOException {
+        Files.deleteIfExists(stored.tempFile());
+    }
+
+    /** A client-caused upload failure with the HTTP status to answer. */
+    public static final class UploadException extends Exception {
+        private final int status;
+
+        public UploadException(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        public int status() {
+            return status;
+        }
+    }
+}

@@ -1,0 +1,224 @@
+package io.halcyon.controller;
+
+import io.halcyon.api.ApiAuthenticator;
+import io.halcyon.api.Catalog;
+import io.halcyon.api.agent.AgentApi;
+import io.halcyon.api.agent.AgentConsoleClient;
+import io.halcyon.api.agent.AgentService;
+import io.halcyon.api.agent.AssignmentFeed;
+import io.halcyon.api.auth.PasswordHasher;
+import io.halcyon.api.auth.TokenService;
+import io.halcyon.api.compute.ComputeAdminApi;
+import io.halcyon.api.compute.ComputeApi;
+import io.halcyon.api.compute.ComputeQuotas;
+import io.halcyon.api.compute.FlavorApi;
+import io.halcyon.api.compute.ServerApi;
+import io.halcyon.api.compute.ServerService;
+import io.halcyon.api.http.FaultStyle;
+import io.halcyon.api.http.HttpServer;
+import io.halcyon.api.http.Reply;
+import io.halcyon.api.http.Router;
+import io.halcyon.api.identity.IdentityApi;
+import io.halcyon.api.identity.IdentityService;
+import io.halcyon.api.image.ImageApi;
+import io.halcyon.api.image.ImageFiles;
+import io.halcyon.api.image.ImageImporter;
+import io.halcyon.model.compute.ComputeQuota;
+import io.halcyon.model.identity.Revocation;
+import io.halcyon.model.image.ImageStatus;
+import io.halcyon.runtime.Clock;
+import io.halcyon.runtime.Kinds;
+import io.halcyon.runtime.LeaderElector;
+import io.halcyon.runtime.ReconcileLoop;
+import io.halcyon.runtime.Resources;
+import io.halcyon.runtime.Versioned;
+import io.halcyon.runtime.WorkQueue;
+import io.halcyon.scheduler.Filters;
+import io.halcyon.scheduler.Scheduler;
+import io.halcyon.scheduler.SchedulerConfig;
+import io.halcyon.scheduler.SchedulingReconciler;
+import io.halcyon.store.Store;
+import io.halcyon.store.Txn;
+import io.halcyon.store.etcd.EtcdStore;
+import io.halcyon.store.sqlite.SqliteStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Builds and runs one controller: the store, the cache, identity bootstrap, the leader elector,
+ * the reconcile loops and the HTTP API. The only place that wires the controller's object graph.
+ */
+public final class ControllerMain implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ControllerMain.class);
+
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final Store store;
+    private final Resources resources;
+    private final LeaderElector elector;
+    private final HttpServer http;
+
+    private ControllerMain(ControllerConfig config) throws Exception {
+        config.validate();
+        Files.createDirectories(config.dataDir());
+        Clock clock = Clock.SYSTEM;
+        store = "etcd".equals(config.store().backend())
+                ? EtcdStore.connect(config.store().etcdEndpoints(), config.store().timeout())
+                : SqliteStore.open(config.storePath());
+        closeables.add(store);
+        resources = new Resources(store, clock, Duration.ofSeconds(10));
+        closeables.add(0, resources);
+        var feed = new AssignmentFeed();
+        resources.servers().addHandler(feed);
+        resources.start();
+
+        var identity = new IdentityService(resources, PasswordHasher.standard(), config.tokenLifetime());
+        identity.bootstrap(config.adminPassword());
+        var tokens = new TokenService(identity::signingKey,
+                kid -> resources.tokenKeys().get(kid).map(Versioned::value),
+                () -> resources.revocations().list().stream().map(Versioned::value).toList(),
+                clock, config.tokenLifetime());
+
+        var imageFiles = new ImageFiles(config.dataDir().resolve("images"));
+        imageFiles.init();
+        if ("sqlite".equals(config.store().backend())) {
+            requeueInterruptedUploads();
+        }
+        String adminProject = identity.projectByName("admin").orElseThrow().id();
+        new Bootstrap(resources, new ImageImporter(resources, imageFiles)).seed(config.bootstrap(), adminProject);
+
+        elector = new LeaderElector(store, "controller-" + ProcessHandle.current().pid() + "-" + config.api().port(),
+                config.leaderTtl(), clock);
+        closeables.add(0, elector);
+
+        var schedulerConfig = new SchedulerConfig(config.scheduler().cpuAllocationRatio(), config.scheduler().ramAllocationRatio(),
+                config.scheduler().diskAllocationRatio(), config.scheduler().hostSubsetSize());
+        var scheduling = new SchedulingReconciler(resources, new Scheduler(schedulerConfig, Filters.DEFAULT), elector, new SecureRandom());
+        var schedulingQueue = new WorkQueue("scheduling", Duration.ofMillis(5), Duration.ofSeconds(5));
+        var schedulingLoop = new ReconcileLoop("scheduling", scheduling, schedulingQueue, 4, elector,
+                () -> resources.servers().list().stream().filter(v -> SchedulingReconciler.needsPlacement(v.value()))
+                        .map(v -> v.value().id()).toList(), Duration.ofSeconds(30));
+        resources.servers().addHandler((id, old, now) -> {
+            if (now != null && SchedulingReconciler.needsPlacement(now.value())) {
+                schedulingQueue.add(id);
+            }
+        });
+        closeables.add(0, schedulingLoop);
+        schedulingLoop.start();
+        elector.start();
+
+        var housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            var t = new Thread(r, "housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
+        closeables.add(0, housekeeping::shutdownNow);
+        housekeeping.scheduleWithFixedDelay(this::expireRevocations, 60, 60, TimeUnit.SECONDS);
+
+        var quotas = new ComputeQuotas(resources, new ComputeQuota(config.quotas().instances(), config.quotas().cores(),
+                config.quotas().ram(), 128, 100, 10, 10, 5, 10240, 255));
+        var servers = new ServerService(resources, quotas, new AgentConsoleClient(config.agentToken()));
+        var agents = new AgentService(resources, feed, config.hostLeaseTtl(), config.hostRenewInterval());
+
+        var router = new Router();
+        new IdentityApi(identity, tokens, new Catalog(config.region()), resources,
+                project -> resources.servers().byIndex(Resources.BY_PROJECT, project).size()).register(router);
+        new ComputeApi(new FlavorApi(resources), new ServerApi(resources, servers),
+                new ComputeAdminApi(resources, quotas, p -> identity.project(p).isPresent())).register(router);
+        new ImageApi(resources, imageFiles, config.maxImageBytes()).register(router);
+        new AgentApi(agents, feed, resources, imageFiles).register(router);
+        registerHealth(router);
+
+        http = new HttpServer(config.api().bind(), config.api().port(), router, new ApiAuthenticator(tokens, config.agentToken()),
+                config.api().maxBodyBytes(), config.api().publicUrl(), config.api().threads());
+        http.start();
+        closeables.add(0, http);
+        log.info("event=controller_started port={} store={} data_dir={}", http.port(), config.store().backend(), config.dataDir());
+    }
+
+    public static ControllerMain start(ControllerConfig config) throws Exception {
+        return new ControllerMain(config);
+    }
+
+    public int port() {
+        return http.port();
+    }
+
+    public Resources resources() {
+        return resources;
+    }
+
+    public boolean isLeader() {
+        return elector.isLeader();
+    }
+
+    private void registerHealth(Router router) {
+        var g = router.group("/halcyon/v1", FaultStyle.KEYSTONE);
+        g.open("GET", "/health", r -> {
+            var m = new LinkedHashMap<String, Object>();
+            m.put("status", "ok");
+            m.put("leader", elector.isLeader());
+            m.put("revision", resources.cache().revision());
+            m.put("hosts", resources.hosts().size());
+            m.put("hostsUp", resources.hostLeases().size());
+            return Reply.ok(m);
+        });
+    }
+
+    /** With the single sqlite controller, an image left "saving" was cut off by a crash: let the client upload again. */
+    private void requeueInterruptedUploads() {
+        var images = resources.repo(Kinds.IMAGES);
+        for (var v : resources.images().list()) {
+            if (v.value().status() == ImageStatus.SAVING) {
+                images.update(v.value().withStatus(ImageStatus.QUEUED, resources.clock().now()), v.revision());
+                log.warn("event=image_upload_interrupted image_id={}", v.value().id());
+            }
+        }
+    }
+
+    private void expireRevocations() {
+        if (!elector.isLeader()) {
+            return;
+        }
+        try {
+            var now = resources.clock().now();
+            var txn = Txn.builder().when(elector.fence());
+            int n = 0;
+            for (Versioned<Revocation> v : resources.revocations().list()) {
+                if (v.value().expiresAt().isBefore(now)) {
+                    txn.when(resources.repo(Kinds.REVOCATIONS).unchanged(v.value().id(), v.revision()))
+                            .onSuccess(resources.repo(Kinds.REVOCATIONS).deleteOp(v.value().id()));
+                    n++;
+                }
+            }
+            if (n > 0) {
+                store.txn(txn.build());
+            }
+        } catch (RuntimeException e) {
+            log.warn("event=revocation_expiry_failed error=\"{}\"", e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable c : closeables) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("event=close_failed component={} error=\"{}\"", c.getClass().getSimpleName(), e.toString());
+            }
+        }
+        log.info("event=controller_stopped");
+    }
+
+}

@@ -1,0 +1,44 @@
+package io.halcyon.runtime;
+
+import io.halcyon.model.compute.ComputeQuotaRecord;
+import io.halcyon.model.compute.Flavor;
+import io.halcyon.model.compute.InstanceAction;
+import io.halcyon.model.compute.Server;
+import io.halcyon.model.host.Host;
+import io.halcyon.model.host.HostAllocation;
+import io.halcyon.model.host.HostLease;
+import io.halcyon.model.identity.NameClaim;
+import io.halcyon.model.identity.Project;
+import io.halcyon.model.identity.Revocation;
+import io.halcyon.model.identity.Role;
+import io.halcyon.model.identity.RoleAssignment;
+import io.halcyon.model.identity.TokenKey;
+import io.halcyon.model.identity.User;
+import io.halcyon.model.image.Image;
+
+/** Every resource kind and where it lives in the store. */
+public final class Kinds {
+    private Kinds() {
+    }
+
+    public static final Kind<Project> PROJECTS = new Kind<>("projects", Project.class, Project::id);
+    public static final Kind<User> USERS = new Kind<>("users", User.class, User::id);
+    public static final Kind<Role> ROLES = new Kind<>("roles", Role.class, Role::id);
+    public static final Kind<RoleAssignment> ROLE_ASSIGNMENTS = new Kind<>("role-assignments", RoleAssignment.class, RoleAssignment::id);
+    /** Unique names: one record per (kind, name), created in the same transaction as its owner. */
+    public static final Kind<NameClaim> NAMES = new Kind<>("names", NameClaim.class, NameClaim::id);
+    public static final Kind<TokenKey> TOKEN_KEYS = new Kind<>("token-keys", TokenKey.class, TokenKey::id);
+    public static final Kind<Revocation> REVOCATIONS = new Kind<>("revocations", Revocation.class, Revocation::id);
+
+    public static final Kind<Flavor> FLAVORS = new Kind<>("flavors", Flavor.class, Flavor::id);
+    public static final Kind<Server> SERVERS = new Kind<>("servers", Server.class, Server::id);
+    public static final Kind<InstanceAction> INSTANCE_ACTIONS = new Kind<>("instance-actions", InstanceAction.class,
+            a -> a.serverId() + "/" + a.key());
+    public static final Kind<ComputeQuotaRecord> COMPUTE_QUOTAS = new Kind<>("compute-quotas", ComputeQuotaRecord.class,
+            ComputeQuotaRecord::projectId);
+    public static final Kind<Image> IMAGES = new Kind<>("images", Image.class, Image::id);
+
+    public static final Kind<Host> HOSTS = new Kind<>("hosts", Host.class, Host::name);
+    public static final Kind<HostLease> HOST_LEASES = new Kind<>("host-leases", HostLease.class, HostLease::host);
+    public static final Kind<HostAllocation> ALLOCATIONS = new Kind<>("allocations", HostAllocation.class, HostAllocation::host);
+}

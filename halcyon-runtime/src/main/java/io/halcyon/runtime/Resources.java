@@ -1,0 +1,187 @@
+package io.halcyon.runtime;
+
+import io.halcyon.model.compute.ComputeQuotaRecord;
+import io.halcyon.model.compute.Flavor;
+import io.halcyon.model.compute.InstanceAction;
+import io.halcyon.model.compute.Server;
+import io.halcyon.model.host.Host;
+import io.halcyon.model.host.HostAllocation;
+import io.halcyon.model.host.HostLease;
+import io.halcyon.model.identity.NameClaim;
+import io.halcyon.model.identity.Project;
+import io.halcyon.model.identity.Revocation;
+import io.halcyon.model.identity.Role;
+import io.halcyon.model.identity.RoleAssignment;
+import io.halcyon.model.identity.TokenKey;
+import io.halcyon.model.identity.User;
+import io.halcyon.model.image.Image;
+import io.halcyon.store.Store;
+
+import java.time.Duration;
+import java.util.List;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A controller's view of the store: one cache with an informer and a repository per kind, and
+ * the indexes the API and reconcilers look things up by. Reads go to informers after
+ * {@link #sync()}; writes go through repositories or multi-key transactions on {@link #store()}.
+ */
+public final class Resources implements AutoCloseable {
+    public static final String BY_PROJECT = "project";
+    public static final String BY_HOST = "host";
+    public static final String BY_USER = "user";
+    public static final String BY_SERVER = "server";
+
+    private final Store store;
+    private final Clock clock;
+    private final Cache cache;
+    private final Duration syncTimeout;
+
+    private final Informer<Project> projects;
+    private final Informer<User> users;
+    private final Informer<Role> roles;
+    private final Informer<RoleAssignment> roleAssignments;
+    private final Informer<NameClaim> names;
+    private final Informer<TokenKey> tokenKeys;
+    private final Informer<Revocation> revocations;
+    private final Informer<Flavor> flavors;
+    private final Informer<Server> servers;
+    private final Informer<InstanceAction> instanceActions;
+    private final Informer<ComputeQuotaRecord> computeQuotas;
+    private final Informer<Image> images;
+    private final Informer<Host> hosts;
+    private final Informer<HostLease> hostLeases;
+    private final Informer<HostAllocation> allocations;
+
+    public Resources(Store store, Clock clock, Duration syncTimeout) {
+        this.store = requireNonNull(store, "store is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        this.syncTimeout = requireNonNull(syncTimeout, "syncTimeout is null");
+        this.cache = new Cache(store);
+        projects = cache.informer(Kinds.PROJECTS);
+        users = cache.informer(Kinds.USERS);
+        roles = cache.informer(Kinds.ROLES);
+        roleAssignments = cache.informer(Kinds.ROLE_ASSIGNMENTS);
+        names = cache.informer(Kinds.NAMES);
+        tokenKeys = cache.informer(Kinds.TOKEN_KEYS);
+        revocations = cache.informer(Kinds.REVOCATIONS);
+        flavors = cache.informer(Kinds.FLAVORS);
+        servers = cache.informer(Kinds.SERVERS);
+        instanceActions = cache.informer(Kinds.INSTANCE_ACTIONS);
+        computeQuotas = cache.informer(Kinds.COMPUTE_QUOTAS);
+        images = cache.informer(Kinds.IMAGES);
+        hosts = cache.informer(Kinds.HOSTS);
+        hostLeases = cache.informer(Kinds.HOST_LEASES);
+        allocations = cache.informer(Kinds.ALLOCATIONS);
+
+        servers.addIndex(BY_PROJECT, s -> List.of(s.projectId()));
+        servers.addIndex(BY_HOST, s -> s.status().host() == null ? List.of() : List.of(s.status().host()));
+        roleAssignments.addIndex(BY_USER, a -> List.of(a.userId()));
+        roleAssignments.addIndex(BY_PROJECT, a -> List.of(a.projectId()));
+        instanceActions.addIndex(BY_SERVER, a -> List.of(a.serverId()));
+        images.addIndex(BY_PROJECT, i -> List.of(i.owner()));
+    }
+
+    public void start() {
+        cache.start();
+    }
+
+    /** Blocks until the informers reflect every write the store acknowledged before this call. */
+    public void sync() {
+        cache.sync(syncTimeout);
+    }
+
+    /** Blocks until the informers reflect {@code revision} (a write this controller just made). */
+    public void awaitRevision(long revision) {
+        if (!cache.awaitRevision(revision, syncTimeout)) {
+            throw new io.halcyon.store.StoreException("cache did not reach revision " + revision);
+        }
+    }
+
+    public <T> Repository<T> repo(Kind<T> kind) {
+        return new Repository<>(store, kind);
+    }
+
+    public Store store() {
+        return store;
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    public Cache cache() {
+        return cache;
+    }
+
+    public Informer<Project> projects() {
+        return projects;
+    }
+
+    public Informer<User> users() {
+        return users;
+    }
+
+    public Informer<Role> roles() {
+        return roles;
+    }
+
+    public Informer<RoleAssignment> roleAssignments() {
+        return roleAssignments;
+    }
+
+    public Informer<NameClaim> names() {
+        return names;
+    }
+
+    public Informer<TokenKey> tokenKeys() {
+        return tokenKeys;
+    }
+
+    public Informer<Revocation> revocations() {
+        return revocations;
+    }
+
+    public Informer<Flavor> flavors() {
+        return flavors;
+    }
+
+    public Informer<Server> servers() {
+        return servers;
+    }
+
+    public Informer<InstanceAction> instanceActions() {
+        return instanceActions;
+    }
+
+    public Informer<ComputeQuotaRecord> computeQuotas() {
+        return computeQuotas;
+    }
+
+    public Informer<Image> images() {
+        return images;
+    }
+
+    public Informer<Host> hosts() {
+        return hosts;
+    }
+
+    public Informer<HostLease> hostLeases() {
+        return hostLeases;
+    }
+
+    public Informer<HostAllocation> allocations() {
+        return allocations;
+    }
+
+    /** A host is up while its lease key exists. */
+    public boolean hostUp(String host) {
+        return hostLeases.get(host).isPresent();
+    }
+
+    @Override
+    public void close() {
+        cache.close();
+    }
+}

@@ -1,0 +1,125 @@
+package io.halcyon.scheduler;
+
+import io.halcyon.model.compute.InstanceAction;
+import io.halcyon.model.compute.Server;
+import io.halcyon.model.compute.ServerLifecycle;
+import io.halcyon.model.compute.VmState;
+import io.halcyon.model.host.Claim;
+import io.halcyon.model.host.Host;
+import io.halcyon.model.host.HostAllocation;
+import io.halcyon.runtime.ConflictException;
+import io.halcyon.runtime.Kinds;
+import io.halcyon.runtime.Leadership;
+import io.halcyon.runtime.Reconciler;
+import io.halcyon.runtime.Repository;
+import io.halcyon.runtime.Resources;
+import io.halcyon.runtime.Result;
+import io.halcyon.runtime.Versioned;
+import io.halcyon.store.Txn;
+import io.halcyon.store.TxnResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.random.RandomGenerator;
+import java.util.stream.Collectors;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Places servers that need a host. The claim is one transaction: the server's placement and the
+ * host's allocation, each compared on the revision the decision was made from, plus the leader's
+ * fence. Two concurrent decisions for the same last slot cannot both commit; the loser is retried
+ * from fresh state. No host: the server goes to ERROR with Nova's "No valid host" fault.
+ */
+public final class SchedulingReconciler implements Reconciler {
+    private static final Logger log = LoggerFactory.getLogger(SchedulingReconciler.class);
+
+    private final Resources res;
+    private final Scheduler scheduler;
+    private final Leadership leadership;
+    private final RandomGenerator random;
+    private final Repository<Server> servers;
+    private final Repository<HostAllocation> allocations;
+    private final Repository<InstanceAction> actions;
+
+    public SchedulingReconciler(Resources res, Scheduler scheduler, Leadership leadership, RandomGenerator random) {
+        this.res = requireNonNull(res, "res is null");
+        this.scheduler = requireNonNull(scheduler, "scheduler is null");
+        this.leadership = requireNonNull(leadership, "leadership is null");
+        this.random = requireNonNull(random, "random is null");
+        this.servers = res.repo(Kinds.SERVERS);
+        this.allocations = res.repo(Kinds.ALLOCATIONS);
+        this.actions = res.repo(Kinds.INSTANCE_ACTIONS);
+    }
+
+    public static boolean needsPlacement(Server s) {
+        return s.status().vmState() == VmState.BUILDING && s.status().host() == null && !s.spec().deleted();
+    }
+
+    public List<HostState> hostStates() {
+        var out = new ArrayList<HostState>();
+        for (Versioned<Host> v : res.hosts().list()) {
+            Host h = v.value();
+            HostAllocation a = res.allocations().get(h.name()).map(Versioned::value).orElse(HostAllocation.empty(h.name()));
+            out.add(new HostState(h.name(), res.hostUp(h.name()), h.enabled(), h.cpus(), h.ramMb(), h.diskGb(), h.reservedCpus(),
+                    h.reservedRamMb(), h.reservedDiskGb(), a.usedVcpus(), a.usedRamMb(), a.usedDiskGb(), a.claims().size()));
+        }
+        return out;
+    }
+
+    @Override
+    public Result reconcile(String serverId) {
+        var v = res.servers().get(serverId);
+        if (v.isEmpty() || !needsPlacement(v.get().value())) {
+            return Result.done();
+        }
+        Server s = v.get().value();
+        var flavor = s.spec().flavor();
+        var demand = new Demand(s.id(), flavor.vcpus(), flavor.ramMb(), flavor.totalDiskGb());
+        List<HostState> states = hostStates();
+        Scheduler.Decision d = scheduler.select(states, demand, random);
+        Instant now = res.clock().now();
+        if (d.host().isEmpty()) {
+            String details = states.isEmpty() ? "No compute hosts are registered."
+                    : d.rejectedBy().entrySet().stream().map(e -> e.getKey() + " rejected " + e.getValue())
+                            .collect(Collectors.joining(", ", "Of " + states.size() + " host(s): ", "."));
+            Server next = ServerLifecycle.noValidHost(s, details, now);
+            var txn = Txn.builder().when(leadership.fence(), servers.unchanged(s.id(), v.get().revision())).onSuccess(servers.put(next));
+            latestCreate(s.id()).ifPresent(a -> txn.when(actions.unchanged(Kinds.INSTANCE_ACTIONS.idOf().apply(a.value()), a.revision()))
+                    .onSuccess(actions.put(a.value().withEvent(new InstanceAction.Event("conductor_schedule_and_build_instances",
+                            a.value().startTime(), now, "Error", null, Server.class.getSimpleName() + " " + s.id() + ": "
+                            + io.halcyon.model.compute.Fault.NO_VALID_HOST + " " + details), now))));
+            commit(txn.build(), s.id());
+            log.info("event=no_valid_host server_id={} details=\"{}\"", s.id(), details);
+            return Result.done();
+        }
+        String host = d.host().get();
+        var alloc = res.allocations().get(host);
+        HostAllocation current = alloc.map(Versioned::value).orElse(HostAllocation.empty(host));
+        Server next = ServerLifecycle.placed(s, host, now);
+        var txn = Txn.builder().when(leadership.fence(), servers.unchanged(s.id(), v.get().revision()))
+                .when(alloc.map(a -> allocations.unchanged(host, a.revision())).orElse(allocations.absent(host)))
+                .onSuccess(servers.put(next), allocations.put(current.with(s.id(), new Claim(demand.vcpus(), demand.ramMb(), demand.diskGb()))));
+        commit(txn.build(), s.id());
+        log.info("event=server_placed server_id={} host={} epoch={}", s.id(), host, next.status().epoch());
+        return Result.done();
+    }
+
+    private void commit(Txn txn, String serverId) {
+        TxnResult r = res.store().txn(txn);
+        if (!r.succeeded()) {
+            throw new ConflictException("placement of " + serverId + " raced with another change");
+        }
+        res.awaitRevision(r.revision());
+    }
+
+    private java.util.Optional<Versioned<InstanceAction>> latestCreate(String serverId) {
+        return res.instanceActions().byIndex(Resources.BY_SERVER, serverId).stream()
+                .filter(a -> a.value().action().equals(InstanceAction.CREATE))
+                .max(Comparator.comparing(a -> a.value().startTime()));
+    }
+}
