@@ -56,6 +56,7 @@ public final class QemuDriver implements GuestDriver {
     }
 
     private final Settings settings;
+    private final Path socketRoot;
     private final Map<String, QmpClient> qmp = new ConcurrentHashMap<>();
     private final Map<String, PowerState> lastPower = new ConcurrentHashMap<>();
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
@@ -63,11 +64,40 @@ public final class QemuDriver implements GuestDriver {
     public QemuDriver(Settings settings) throws IOException {
         this.settings = requireNonNull(settings, "settings is null");
         Files.createDirectories(settings.guestsDir());
-        Path probe = settings.guestsDir().resolve("00000000-0000-0000-0000-000000000000").resolve("qmp.sock");
-        if (probe.toString().length() > MAX_SOCKET_PATH) {
-            throw new IOException("guest directory " + settings.guestsDir() + " is too long for QMP socket paths ("
-                    + probe.toString().length() + " > " + MAX_SOCKET_PATH + " bytes); choose a shorter agent dataDir");
+        this.socketRoot = socketRoot(settings.guestsDir());
+    }
+
+    /**
+     * UNIX socket paths are limited to 107 bytes. When the guests directory is too deep for that,
+     * sockets are reached through a short symbolic link to it under /run/halcyon (or /tmp), named
+     * after a hash of the directory so that several agents on one machine never share one.
+     */
+    static Path socketRoot(Path guestsDir) throws IOException {
+        Path longest = guestsDir.resolve("00000000-0000-0000-0000-000000000000").resolve("qmp.sock");
+        if (longest.toString().length() <= MAX_SOCKET_PATH) {
+            return guestsDir;
         }
+        String hash;
+        try {
+            hash = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(guestsDir.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8))).substring(0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        Path base = Files.isWritable(Path.of("/run")) ? Path.of("/run/halcyon") : Path.of("/tmp");
+        Files.createDirectories(base);
+        Path link = base.resolve("qmp-" + hash);
+        if (Files.isSymbolicLink(link) && !Files.readSymbolicLink(link).equals(guestsDir.toAbsolutePath())) {
+            Files.delete(link);
+        }
+        if (!Files.isSymbolicLink(link)) {
+            Files.createSymbolicLink(link, guestsDir.toAbsolutePath());
+        }
+        return link;
+    }
+
+    private Path socket(String serverId) {
+        return socketRoot.resolve(serverId).resolve("qmp.sock");
     }
 
     public Settings settings() {
@@ -172,7 +202,7 @@ public final class QemuDriver implements GuestDriver {
             if (c != null && !c.isClosed()) {
                 return c;
             }
-            c = QmpClient.connect(dir(serverId).resolve("qmp.sock"), QMP_TIMEOUT, ev -> onEvent(serverId, ev), () -> {
+            c = QmpClient.connect(socket(serverId), QMP_TIMEOUT, ev -> onEvent(serverId, ev), () -> {
                 qmp.remove(serverId);
                 changed(serverId);
             });
@@ -232,7 +262,7 @@ public final class QemuDriver implements GuestDriver {
         Files.deleteIfExists(d.resolve("qmp.sock"));
         Files.deleteIfExists(d.resolve("qemu.pid"));
         var spec = new QemuCommand.Spec(id, "instance-" + id.substring(0, 8), a.flavor().vcpus(), a.flavor().ramMb(), settings.accel(),
-                settings.machine(), settings.qemuBinary(), disk, config, d.resolve("console.log"), d.resolve("qmp.sock"),
+                settings.machine(), settings.qemuBinary(), disk, config, d.resolve("console.log"), socket(id),
                 d.resolve("qemu.pid"));
         List<String> argv = QemuCommand.argv(spec);
         Files.writeString(d.resolve("cmdline"), String.join(" ", argv) + "\n");

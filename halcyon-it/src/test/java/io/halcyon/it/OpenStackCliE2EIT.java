@@ -1,0 +1,148 @@
+package io.halcyon.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.halcyon.testkit.Command;
+import io.halcyon.testkit.Files2;
+import io.halcyon.testkit.GuestProcesses;
+import io.halcyon.testkit.OpenStackCli;
+import io.halcyon.testkit.Ports;
+import io.halcyon.testkit.TinyImage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The acceptance scenario end to end: {@code ./halcyon up} on a fresh home, then Debian's real
+ * {@code openstack} CLI for identity, flavors, images and a real QEMU guest through its lifecycle,
+ * and project isolation. {@code ./halcyon down} at the end, whatever happened.
+ */
+class OpenStackCliE2EIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static Path home;
+    private static Map<String, String> env;
+    private static OpenStackCli admin;
+
+    @BeforeAll
+    static void up() throws IOException {
+        home = Files.createTempDirectory(Paths.work().getParent() == null ? Path.of("/tmp") : Files.createDirectories(Paths.work()), "home");
+        int port = Ports.free();
+        env = Map.of("HALCYON_HOME", home.toString(), "HALCYON_PORT", Integer.toString(port), "HALCYON_JAR", Paths.jar().toString());
+        var r = Command.run(List.of(Paths.root().resolve("halcyon").toString(), "up"), env, Duration.ofMinutes(5));
+        assertThat(r.exit()).as("./halcyon up: %s %s", r.stdout(), r.stderr()).isZero();
+        assertThat(r.stdout()).contains("Halcyon is up");
+        String openrc = Files.readString(home.resolve("admin-openrc.sh"));
+        var m = Pattern.compile("OS_PASSWORD='([^']*)'").matcher(openrc);
+        assertThat(m.find()).isTrue();
+        admin = new OpenStackCli("http://127.0.0.1:" + port + "/identity/v3", "admin", m.group(1), "admin");
+    }
+
+    @AfterAll
+    static void down() {
+        if (env != null) {
+            Command.run(List.of(Paths.root().resolve("halcyon").toString(), "down"), env, Duration.ofMinutes(2));
+            GuestProcesses.killAll(home.resolve("agent"));
+            Files2.deleteTree(home);
+        }
+    }
+
+    private static JsonNode json(String out) {
+        try {
+            return JSON.readTree(out);
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + out, e);
+        }
+    }
+
+    @Test
+    void theWholeScenarioWithTheRealCli() throws IOException {
+        // identity
+        JsonNode token = json(admin.ok("token", "issue", "-f", "json"));
+        assertThat(token.path("id").asText()).startsWith("hc1.");
+        assertThat(admin.ok("catalog", "list")).contains("compute").contains("identity").contains("image");
+        admin.ok("project", "create", "demo");
+        admin.ok("project", "create", "other");
+        admin.ok("user", "create", "--project", "demo", "--password", "demo-pass", "alice");
+        admin.ok("user", "create", "--project", "other", "--password", "other-pass", "bob");
+        admin.ok("role", "add", "--user", "alice", "--project", "demo", "member");
+        admin.ok("role", "add", "--user", "bob", "--project", "other", "member");
+        assertThat(admin.ok("project", "list", "-f", "value", "-c", "Name")).contains("demo", "other", "admin");
+
+        // flavors
+        admin.ok("flavor", "create", "--vcpus", "1", "--ram", "128", "--disk", "1", "m1.e2e");
+        assertThat(admin.ok("flavor", "list", "-f", "value", "-c", "Name")).contains("m1.e2e", "m1.tiny", "m1.small");
+
+        // images: create from a file, list, show, delete
+        Path raw = home.resolve("blob.raw");
+        Files.write(raw, new byte[1 << 20]);
+        admin.ok("image", "create", "--file", raw.toString(), "--disk-format", "raw", "--container-format", "bare", "blob");
+        JsonNode shown = json(admin.ok("image", "show", "blob", "-f", "json"));
+        assertThat(shown.path("status").asText()).isEqualTo("active");
+        assertThat(shown.path("size").asLong()).isEqualTo(1 << 20);
+        assertThat(shown.path("checksum").asText()).isEqualTo("b6d81b360a5672d80c27430f39153e2c");
+        assertThat(admin.ok("image", "list", "-f", "value", "-c", "Name")).contains("blob", "tiny");
+        admin.ok("image", "delete", "blob");
+        assertThat(admin.ok("image", "list", "-f", "value", "-c", "Name")).doesNotContain("blob");
+
+        // a real guest through its lifecycle, as a project member
+        OpenStackCli alice = admin.as("alice", "demo-pass", "demo");
+        JsonNode vm = json(alice.ok("server", "create", "--flavor", "m1.e2e", "--image", "tiny", "--wait", "vm1", "-f", "json"));
+        String id = vm.path("id").asText();
+        assertThat(vm.path("status").asText()).isEqualTo("ACTIVE");
+        assertThat(alice.ok("server", "list", "-f", "value", "-c", "Name", "-c", "Status")).contains("vm1 ACTIVE");
+        JsonNode show = json(alice.ok("server", "show", "vm1", "-f", "json"));
+        assertThat(show.path("flavor").asText()).contains("m1.e2e");
+        assertThat(show.path("image").asText()).contains("tiny");
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> alice.ok("console", "log", "show", "vm1").contains("halcyon-guest: ready"));
+
+        alice.ok("server", "stop", "vm1");
+        awaitStatus(alice, "vm1", "SHUTOFF");
+        alice.ok("server", "start", "vm1");
+        awaitStatus(alice, "vm1", "ACTIVE");
+        alice.ok("server", "reboot", "vm1");
+        awaitStatus(alice, "vm1", "ACTIVE");
+        alice.ok("server", "reboot", "--hard", "vm1");
+        awaitStatus(alice, "vm1", "ACTIVE");
+        String events = alice.ok("server", "event", "list", "vm1", "-f", "value", "-c", "Action");
+        assertThat(events.lines().toList()).containsExactlyInAnyOrder("create", "stop", "start", "reboot", "reboot");
+
+        // another project's user sees nothing and can touch nothing
+        OpenStackCli bob = admin.as("bob", "other-pass", "other");
+        assertThat(bob.ok("server", "list", "-f", "value")).isBlank();
+        var showByBob = bob.run("server", "show", id);
+        assertThat(showByBob.exit()).isNotZero();
+        assertThat(showByBob.stderr()).contains("No server with a name or ID of '" + id + "' exists");
+        var deleteByBob = bob.run("server", "delete", id);
+        assertThat(deleteByBob.exit()).isNotZero();
+        var stopByBob = bob.run("server", "stop", id);
+        assertThat(stopByBob.exit()).isNotZero();
+        assertThat(alice.ok("server", "show", "vm1", "-f", "value", "-c", "status").trim()).isEqualTo("ACTIVE");
+
+        // delete waits for the 404
+        alice.ok("server", "delete", "--wait", "vm1");
+        assertThat(alice.ok("server", "list", "-f", "value")).isBlank();
+        await().atMost(Duration.ofSeconds(30)).until(() -> GuestProcesses.all(home.resolve("agent")).isEmpty());
+    }
+
+    private static void awaitStatus(OpenStackCli cli, String server, String status) {
+        var seen = new ArrayList<String>();
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+            JsonNode s = json(cli.ok("server", "show", server, "-f", "json"));
+            seen.add(s.path("status").asText() + "/" + s.path("OS-EXT-STS:task_state").asText());
+            return s.path("status").asText().equals(status) && s.path("OS-EXT-STS:task_state").isNull();
+        });
+    }
+}

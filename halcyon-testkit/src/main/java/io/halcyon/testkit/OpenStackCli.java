@@ -1,0 +1,41 @@
+package io.halcyon.testkit;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Debian's real {@code openstack} CLI (python3-openstackclient), run as a user would run it. */
+public final class OpenStackCli {
+    private final Map<String, String> env;
+
+    public OpenStackCli(String authUrl, String user, String password, String project) {
+        Binaries.require("openstack", "python3-openstackclient");
+        env = new HashMap<>();
+        env.put("OS_AUTH_URL", authUrl);
+        env.put("OS_USERNAME", user);
+        env.put("OS_PASSWORD", password);
+        env.put("OS_PROJECT_NAME", project);
+        env.put("OS_USER_DOMAIN_NAME", "Default");
+        env.put("OS_PROJECT_DOMAIN_NAME", "Default");
+        env.put("OS_IDENTITY_API_VERSION", "3");
+        env.put("OS_REGION_NAME", "RegionOne");
+        env.put("OS_INTERFACE", "public");
+    }
+
+    public OpenStackCli as(String user, String password, String project) {
+        return new OpenStackCli(env.get("OS_AUTH_URL"), user, password, project);
+    }
+
+    public Command.Result run(String... args) {
+        var argv = new ArrayList<>(List.of("openstack"));
+        argv.addAll(List.of(args));
+        return Command.run(argv, env, Duration.ofMinutes(5));
+    }
+
+    /** Runs and requires exit 0; returns stdout. */
+    public String ok(String... args) {
+        return run(args).orThrow().stdout();
+    }
+}
