@@ -1,0 +1,51 @@
+package io.halcyon.agent;
+
+import io.halcyon.agent.driver.Observed;
+import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.compute.FlavorSnapshot;
+import io.halcyon.model.compute.PowerIntent;
+import io.halcyon.model.compute.PowerState;
+import io.halcyon.model.compute.RebootType;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.time.Instant;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class GuestPlannerTest {
+    static Assignment assignment(String power, long epoch, long reboots, String type, boolean deleted) {
+        return new Assignment("s1", epoch, "vm", "p", new FlavorSnapshot("1", "t", 1, 128, 1, 0, 0, Map.of()), null, null, false, "vm",
+                Map.of(), "nova", PowerIntent.valueOf(power), reboots, RebootType.valueOf(type), deleted, Instant.EPOCH);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(nullValues = "-", value = {
+            // case,                              assigned, power, epoch, reboots, type, deleted, local, l.epoch, alive, l.power, done, step
+            "nothing anywhere,                    false, ON,  1, 0, SOFT, false, false, 0, false, -,        0, NONE",
+            "new guest,                           true,  ON,  1, 0, SOFT, false, false, 0, false, -,        0, SPAWN",
+            "running as wanted,                   true,  ON,  1, 0, SOFT, false, true,  1, true,  RUNNING,  0, NONE",
+            "stopped while wanted on,             true,  ON,  1, 0, SOFT, false, true,  1, false, SHUTDOWN, 0, SPAWN",
+            "running while wanted off,            true,  OFF, 1, 0, SOFT, false, true,  1, true,  RUNNING,  0, POWER_OFF",
+            "powered-off guest still a process,   true,  OFF, 1, 0, SOFT, false, true,  1, true,  SHUTDOWN, 0, POWER_OFF",
+            "off as wanted,                       true,  OFF, 1, 0, SOFT, false, true,  1, false, SHUTDOWN, 0, NONE",
+            "soft reboot pending,                 true,  ON,  1, 1, SOFT, false, true,  1, true,  RUNNING,  0, SOFT_REBOOT",
+            "hard reboot pending,                 true,  ON,  1, 2, HARD, false, true,  1, true,  RUNNING,  1, HARD_REBOOT",
+            "crashed guest is rebooted hard,      true,  ON,  1, 1, SOFT, false, true,  1, true,  CRASHED,  0, HARD_REBOOT",
+            "reboot already done,                 true,  ON,  1, 1, SOFT, false, true,  1, true,  RUNNING,  1, NONE",
+            "guest shut itself down,              true,  ON,  1, 0, SOFT, false, true,  1, true,  SHUTDOWN, 0, NONE",
+            "deleted,                             true,  ON,  1, 0, SOFT, true,  true,  1, true,  RUNNING,  0, DESTROY",
+            "deleted and gone,                    true,  ON,  1, 0, SOFT, true,  false, 0, false, -,        0, NONE",
+            "orphan,                              false, ON,  1, 0, SOFT, false, true,  1, true,  RUNNING,  0, DESTROY",
+            "stale assignment older than guest,   true,  ON,  1, 0, SOFT, false, true,  2, true,  RUNNING,  0, NONE",
+            "leftover of an earlier placement,    true,  ON,  3, 0, SOFT, false, true,  2, true,  RUNNING,  0, DESTROY",
+    })
+    void decidesTheNextStep(String name, boolean assigned, String power, long epoch, long reboots, String type, boolean deleted,
+                            boolean local, long localEpoch, boolean alive, String localPower, long done, GuestPlanner.Step step) {
+        Assignment a = assigned ? assignment(power, epoch, reboots, type, deleted) : null;
+        Observed o = local ? new Observed("s1", localEpoch, alive, localPower == null ? PowerState.NOSTATE : PowerState.valueOf(localPower),
+                done, 0) : null;
+        assertThat(GuestPlanner.next(a, o)).as(name).isEqualTo(step);
+    }
+}

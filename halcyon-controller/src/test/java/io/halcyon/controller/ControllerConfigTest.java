@@ -1,0 +1,98 @@
+package io.halcyon.controller;
+
+import io.halcyon.config.ConfigException;
+import io.halcyon.config.ConfigLoader;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ControllerConfigTest {
+    record Wrapper(ControllerConfig controller) {
+    }
+
+    static ControllerConfig parse(String yaml) {
+        return ConfigLoader.parse("test.yaml", "controller:\n" + yaml, Wrapper.class).controller();
+    }
+
+    @Test
+    void defaults() {
+        ControllerConfig c = parse("  adminPassword: secretsecret\n  agentToken: 0123456789abcdef\n").validate();
+        assertThat(c.dataDir()).isEqualTo(Path.of(System.getProperty("user.home"), ".halcyon", "data"));
+        assertThat(c.api().bind()).isEqualTo("127.0.0.1");
+        assertThat(c.api().port()).isEqualTo(8774);
+        assertThat(c.api().publicUrl()).isNull();
+        assertThat(c.api().maxBodyBytes()).isEqualTo(114_688);
+        assertThat(c.api().threads()).isEqualTo(200);
+        assertThat(c.store().backend()).isEqualTo("sqlite");
+        assertThat(c.storePath()).isEqualTo(c.dataDir().resolve("halcyon.db"));
+        assertThat(c.store().timeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.region()).isEqualTo("RegionOne");
+        assertThat(c.tokenLifetime()).isEqualTo(Duration.ofHours(1));
+        assertThat(c.leaderTtl()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.hostLeaseTtl()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.hostRenewInterval()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(c.maxImageBytes()).isEqualTo(1L << 40);
+        assertThat(c.scheduler().cpuAllocationRatio()).isEqualTo(16.0);
+        assertThat(c.scheduler().ramAllocationRatio()).isEqualTo(1.0);
+        assertThat(c.scheduler().diskAllocationRatio()).isEqualTo(1.0);
+        assertThat(c.scheduler().hostSubsetSize()).isEqualTo(2);
+        assertThat(c.quotas().instances()).isEqualTo(10);
+        assertThat(c.quotas().cores()).isEqualTo(20);
+        assertThat(c.quotas().ram()).isEqualTo(51200);
+        assertThat(c.bootstrap().flavors()).isEmpty();
+        assertThat(c.bootstrap().images()).isEmpty();
+    }
+
+    @Test
+    void fullMapping() {
+        ControllerConfig c = parse("""
+                  dataDir: /srv/halcyon
+                  api: {bind: 0.0.0.0, port: 9000, publicUrl: "https://cloud.example", maxBodyBytes: 1000, threads: 16}
+                  store: {backend: etcd, path: /x.db, etcdEndpoints: ["http://10.0.0.1:2379"], timeout: 3s}
+                  region: West
+                  adminPassword: secretsecret
+                  agentToken: 0123456789abcdef
+                  tokenLifetime: 2h
+                  leaderTtl: 7s
+                  hostLeaseTtl: 20s
+                  hostRenewInterval: 5s
+                  maxImageBytes: 1000000
+                  scheduler: {cpuAllocationRatio: 4.0, ramAllocationRatio: 1.5, diskAllocationRatio: 2.0, hostSubsetSize: 3}
+                  quotas: {instances: 1, cores: 2, ram: 3}
+                  bootstrap:
+                    flavors: [{id: "9", name: f, vcpus: 2, ramMb: 512, diskGb: 5}]
+                    images: [{name: i, file: /img.qcow2, diskFormat: qcow2}]
+                """).validate();
+        assertThat(c.dataDir()).isEqualTo(Path.of("/srv/halcyon"));
+        assertThat(c.api()).isEqualTo(new ControllerConfig.Api("0.0.0.0", 9000, "https://cloud.example", 1000, 16));
+        assertThat(c.store()).isEqualTo(new ControllerConfig.StoreConfig("etcd", Path.of("/x.db"), List.of("http://10.0.0.1:2379"), Duration.ofSeconds(3)));
+        assertThat(c.region()).isEqualTo("West");
+        assertThat(c.tokenLifetime()).isEqualTo(Duration.ofHours(2));
+        assertThat(c.leaderTtl()).isEqualTo(Duration.ofSeconds(7));
+        assertThat(c.hostLeaseTtl()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(c.hostRenewInterval()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.maxImageBytes()).isEqualTo(1_000_000L);
+        assertThat(c.scheduler()).isEqualTo(new ControllerConfig.Scheduler(4.0, 1.5, 2.0, 3));
+        assertThat(c.quotas()).isEqualTo(new ControllerConfig.Quotas(1, 2, 3));
+        assertThat(c.bootstrap().flavors()).containsExactly(new ControllerConfig.FlavorSeed("9", "f", 2, 512, 5));
+        assertThat(c.bootstrap().images()).containsExactly(new ControllerConfig.ImageSeed("i", Path.of("/img.qcow2"), "qcow2"));
+        assertThat(c.storePath()).isEqualTo(Path.of("/x.db"));
+    }
+
+    @Test
+    void invalidCombinationsAreRefusedWithTheKeyNamed() {
+        String secrets = "  adminPassword: secretsecret\n  agentToken: 0123456789abcdef\n";
+        assertThatThrownBy(() -> parse("  agentToken: 0123456789abcdef\n").validate()).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("controller.adminPassword");
+        assertThatThrownBy(() -> parse(secrets + "  hostLeaseTtl: 4s\n  hostRenewInterval: 3s\n").validate())
+                .hasMessageContaining("controller.hostRenewInterval");
+        assertThatThrownBy(() -> parse(secrets + "  store: {backend: mysql}\n").validate()).hasMessageContaining("controller.store.backend");
+        assertThatThrownBy(() -> parse(secrets + "  store: {backend: etcd}\n").validate()).hasMessageContaining("etcdEndpoints");
+        assertThatThrownBy(() -> parse(secrets + "  apii: {}\n")).hasMessageContaining("unknown key 'controller.apii'");
+    }
+}
