@@ -60,15 +60,26 @@ public final class SchedulingReconciler implements Reconciler {
         return s.status().vmState() == VmState.BUILDING && s.status().host() == null && !s.spec().deleted();
     }
 
+    /** One consistent view of the hosts and their allocations; the claim compares against exactly this view. */
+    record Snapshot(List<HostState> states, java.util.Map<String, Versioned<HostAllocation>> allocations) {
+    }
+
     public List<HostState> hostStates() {
-        var out = new ArrayList<HostState>();
+        return snapshot().states();
+    }
+
+    Snapshot snapshot() {
+        var states = new ArrayList<HostState>();
+        var allocs = new java.util.HashMap<String, Versioned<HostAllocation>>();
         for (Versioned<Host> v : res.hosts().list()) {
             Host h = v.value();
-            HostAllocation a = res.allocations().get(h.name()).map(Versioned::value).orElse(HostAllocation.empty(h.name()));
-            out.add(new HostState(h.name(), res.hostUp(h.name()), h.enabled(), h.cpus(), h.ramMb(), h.diskGb(), h.reservedCpus(),
+            var alloc = res.allocations().get(h.name());
+            alloc.ifPresent(a -> allocs.put(h.name(), a));
+            HostAllocation a = alloc.map(Versioned::value).orElse(HostAllocation.empty(h.name()));
+            states.add(new HostState(h.name(), res.hostUp(h.name()), h.enabled(), h.cpus(), h.ramMb(), h.diskGb(), h.reservedCpus(),
                     h.reservedRamMb(), h.reservedDiskGb(), a.usedVcpus(), a.usedRamMb(), a.usedDiskGb(), a.claims().size()));
         }
-        return out;
+        return new Snapshot(states, allocs);
     }
 
     @Override
@@ -80,7 +91,8 @@ public final class SchedulingReconciler implements Reconciler {
         Server s = v.get().value();
         var flavor = s.spec().flavor();
         var demand = new Demand(s.id(), flavor.vcpus(), flavor.ramMb(), flavor.totalDiskGb());
-        List<HostState> states = hostStates();
+        Snapshot snapshot = snapshot();
+        List<HostState> states = snapshot.states();
         Scheduler.Decision d = scheduler.select(states, demand, random);
         Instant now = res.clock().now();
         if (d.host().isEmpty()) {
@@ -98,7 +110,7 @@ public final class SchedulingReconciler implements Reconciler {
             return Result.done();
         }
         String host = d.host().get();
-        var alloc = res.allocations().get(host);
+        var alloc = java.util.Optional.ofNullable(snapshot.allocations().get(host));
         HostAllocation current = alloc.map(Versioned::value).orElse(HostAllocation.empty(host));
         Server next = ServerLifecycle.placed(s, host, now);
         var txn = Txn.builder().when(leadership.fence(), servers.unchanged(s.id(), v.get().revision()))

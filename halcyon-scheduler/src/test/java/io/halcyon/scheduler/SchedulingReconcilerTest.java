@@ -21,6 +21,7 @@ import io.halcyon.store.Compare;
 import io.halcyon.store.sqlite.SqliteStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -155,7 +156,7 @@ class SchedulingReconcilerTest {
      * After the run every host's claims fit its capacity, every placed server holds exactly one
      * claim on its own host, and every server is either placed or in ERROR. A failure names the seed.
      */
-    @Test
+    @RepeatedTest(5)
     void racingSchedulersNeverOvercommit() throws Exception {
         long seed = Long.getLong("halcyon.seed", System.nanoTime());
         var random = new Random(seed);
