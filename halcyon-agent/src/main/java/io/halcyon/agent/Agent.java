@@ -67,8 +67,10 @@ public final class Agent implements AutoCloseable {
     private final ImageCache images;
     private final HostRegistration registration;
     private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
-    private final ExecutorService workers = Executors.newCachedThreadPool(r -> daemon(r, "agent-worker"));
-    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, r -> daemon(r, "agent-timer"));
+    private final ExecutorService workers;
+    private final ScheduledExecutorService timers;
+    private final boolean ownExecutors;
+    private final List<java.util.concurrent.ScheduledFuture<?>> schedules = new ArrayList<>();
     private final Map<String, GuestReport> outbox = new LinkedHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
 
@@ -85,6 +87,21 @@ public final class Agent implements AutoCloseable {
     private volatile boolean closed;
 
     public Agent(Settings settings, ControllerClient controller, GuestDriver driver, ImageCache images, HostRegistration registration) {
+        this(settings, controller, driver, images, registration, Executors.newCachedThreadPool(r -> daemon(r, "agent-worker")),
+                Executors.newScheduledThreadPool(2, r -> daemon(r, "agent-timer")), true);
+    }
+
+    /** With executors shared by many agents in one process (the simulated hosts of scale benchmarks). */
+    public Agent(Settings settings, ControllerClient controller, GuestDriver driver, ImageCache images, HostRegistration registration,
+                 ExecutorService workers, ScheduledExecutorService timers) {
+        this(settings, controller, driver, images, registration, workers, timers, false);
+    }
+
+    private Agent(Settings settings, ControllerClient controller, GuestDriver driver, ImageCache images, HostRegistration registration,
+                  ExecutorService workers, ScheduledExecutorService timers, boolean ownExecutors) {
+        this.workers = requireNonNull(workers, "workers is null");
+        this.timers = requireNonNull(timers, "timers is null");
+        this.ownExecutors = ownExecutors;
         this.settings = requireNonNull(settings, "settings is null");
         this.controller = requireNonNull(controller, "controller is null");
         this.driver = requireNonNull(driver, "driver is null");
@@ -108,9 +125,9 @@ public final class Agent implements AutoCloseable {
         start("agent-poll", this::poll);
         start("agent-report", this::sendReports);
         long renew = lease.renewIntervalMillis();
-        timers.scheduleWithFixedDelay(this::heartbeat, renew, renew, TimeUnit.MILLISECONDS);
-        timers.scheduleWithFixedDelay(() -> events.add(new Resync()), settings.resyncInterval().toMillis(),
-                settings.resyncInterval().toMillis(), TimeUnit.MILLISECONDS);
+        schedules.add(timers.scheduleWithFixedDelay(this::heartbeat, renew, renew, TimeUnit.MILLISECONDS));
+        schedules.add(timers.scheduleWithFixedDelay(() -> events.add(new Resync()), settings.resyncInterval().toMillis(),
+                settings.resyncInterval().toMillis(), TimeUnit.MILLISECONDS));
         log.info("event=agent_started host={} adopted_guests={}", settings.host(), known.size());
     }
 
@@ -328,6 +345,9 @@ public final class Agent implements AutoCloseable {
     }
 
     private Path baseImage(Assignment a) throws Exception {
+        if (!driver.needsImage()) {
+            return null;
+        }
         if (a.image() == null) {
             throw new IllegalStateException("server " + a.serverId() + " has no image to boot from");
         }
@@ -404,14 +424,19 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        timers.shutdownNow();
+        schedules.forEach(f -> f.cancel(false));
+        if (ownExecutors) {
+            timers.shutdownNow();
+        }
         for (Thread t : threads) {
             t.interrupt();
         }
         synchronized (outbox) {
             outbox.notifyAll();
         }
-        workers.shutdownNow();
+        if (ownExecutors) {
+            workers.shutdownNow();
+        }
         log.info("event=agent_stopped host={}", settings.host());
     }
 }

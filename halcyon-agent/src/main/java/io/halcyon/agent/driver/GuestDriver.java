@@ -37,6 +37,11 @@ public interface GuestDriver {
     /** The last {@code lines} lines of the guest's serial console (all when null or negative). */
     String console(String serverId, Integer lines) throws Exception;
 
+    /** Whether guests boot from a local copy of their image (false only for simulated guests). */
+    default boolean needsImage() {
+        return true;
+    }
+
     /** Called with a server id whenever that guest's state changes on its own (guest shutdown, QEMU exit). */
     void onChange(Consumer<String> listener);
 }

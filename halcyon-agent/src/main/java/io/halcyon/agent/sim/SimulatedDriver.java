@@ -63,6 +63,11 @@ public final class SimulatedDriver implements GuestDriver {
     }
 
     @Override
+    public boolean needsImage() {
+        return false;
+    }
+
+    @Override
     public void onChange(Consumer<String> listener) {
         listeners.add(listener);
     }

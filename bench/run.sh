@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs one benchmark: bench/run.sh boot|scale|memory [options]
+#   boot    control-plane overhead of a boot (create to ACTIVE minus QEMU's own start), 20 boots
+#   scale   1,000 simulated hosts, 10,000 servers from 32 clients; create rate, latencies, list latency
+#   memory  RSS of the all-in-one process idle and with 10 guests
+# Benchmarks are not tests: they print medians and percentiles, they do not assert.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+mvn -q -B -DskipTests install -pl bench -am
+CP=$(mvn -q -B -pl bench dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
+case "${1:-}" in
+  boot) shift; exec java -Xmx2g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.BootOverheadBench "$@" ;;
+  scale) shift; exec java -Xmx8g -Xss512k -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.ScaleBench "$@" ;;
+  memory) shift; exec java -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.MemoryBench "$@" ;;
+  *) echo "usage: bench/run.sh boot|scale|memory" >&2; exit 2 ;;
+esac
