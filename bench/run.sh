@@ -8,10 +8,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 mvn -q -B -DskipTests install -pl bench -am
-CP=$(mvn -q -B -pl bench dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
+mvn -q -B -pl bench dependency:build-classpath -Dmdep.outputFile="$ROOT/bench/target/classpath.txt"
+CP=$(cat "$ROOT/bench/target/classpath.txt")
 case "${1:-}" in
-  boot) shift; exec java -Xmx2g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.BootOverheadBench "$@" ;;
-  scale) shift; exec java -Xmx8g -Xss512k -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.ScaleBench "$@" ;;
-  memory) shift; exec java -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.MemoryBench "$@" ;;
+  boot) shift; exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx2g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.BootOverheadBench "$@" ;;
+  scale) shift; exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx8g -Xss512k -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.ScaleBench "$@" ;;
+  memory) shift; exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.MemoryBench "$@" ;;
   *) echo "usage: bench/run.sh boot|scale|memory" >&2; exit 2 ;;
 esac

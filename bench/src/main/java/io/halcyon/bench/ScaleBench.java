@@ -48,7 +48,8 @@ public final class ScaleBench {
         var workers = Executors.newFixedThreadPool(16);
         var timers = Executors.newScheduledThreadPool(4);
         var agents = new ArrayList<Agent>();
-        try (var controller = ControllerMain.start(cfg.controller())) {
+        ControllerMain controller = ControllerMain.start(cfg.controller());
+        try {
             long t = System.nanoTime();
             var client = new ControllerClient(List.of(base), "bench-agent-token-000", http);
             var starters = Executors.newFixedThreadPool(16);
@@ -102,6 +103,24 @@ public final class ScaleBench {
                 apis.add(new BenchApi(http, base).login("user" + (c % projects), "pw-bench", "bench" + (c % projects)));
             }
             long start = System.nanoTime();
+            var progress = Executors.newSingleThreadScheduledExecutor();
+            progress.scheduleAtFixedRate(() -> {
+                long unplaced = 0;
+                long spawning = 0;
+                long act = 0;
+                for (var v : controller.resources().servers().list()) {
+                    var st = v.value().status();
+                    if (st.vmState() == VmState.ACTIVE) {
+                        act++;
+                    } else if (st.host() == null) {
+                        unplaced++;
+                    } else {
+                        spawning++;
+                    }
+                }
+                System.out.printf("  t=%4.0fs servers=%d unplaced=%d placed-not-active=%d active=%d%n", (System.nanoTime() - start) / 1e9,
+                        unplaced + spawning + act, unplaced, spawning, act);
+            }, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
             for (int c = 0; c < clients; c++) {
                 BenchApi api = apis.get(c);
                 pool.execute(() -> {
@@ -133,6 +152,7 @@ public final class ScaleBench {
                 Thread.sleep(100);
             }
             double allActiveSeconds = (System.nanoTime() - start) / 1e9;
+            progress.shutdownNow();
 
             var list = new Stats();
             BenchApi reader = apis.get(0);
@@ -157,6 +177,7 @@ public final class ScaleBench {
             agents.forEach(Agent::close);
             workers.shutdownNow();
             timers.shutdownNow();
+            controller.close();
             Files2.deleteTree(dir);
         }
         System.exit(0);

@@ -105,7 +105,7 @@ public final class ControllerMain implements AutoCloseable {
                 config.scheduler().diskAllocationRatio(), config.scheduler().hostSubsetSize());
         var scheduling = new SchedulingReconciler(resources, new Scheduler(schedulerConfig, Filters.DEFAULT), elector, new SecureRandom());
         var schedulingQueue = new WorkQueue("scheduling", Duration.ofMillis(5), Duration.ofSeconds(5));
-        var schedulingLoop = new ReconcileLoop("scheduling", scheduling, schedulingQueue, 4, elector,
+        var schedulingLoop = new ReconcileLoop("scheduling", scheduling, schedulingQueue, 8, elector,
                 () -> resources.servers().list().stream().filter(v -> SchedulingReconciler.needsPlacement(v.value()))
                         .map(v -> v.value().id()).toList(), Duration.ofSeconds(30));
         resources.servers().addHandler((id, old, now) -> {

@@ -13,7 +13,8 @@ import static java.util.Objects.requireNonNull;
 /**
  * Decides where a server goes, as a pure function of host states: filters drop hosts that cannot
  * take it, the spread weigher prefers the most free RAM (then the fewest instances), and a random
- * pick among the best {@code hostSubsetSize} keeps concurrent decisions apart.
+ * pick among the best {@code hostSubsetSize} (or among all hosts tied for best, if more) keeps
+ * concurrent decisions apart.
  */
 public final class Scheduler {
     private final SchedulerConfig config;
@@ -29,17 +30,48 @@ public final class Scheduler {
     }
 
     public Decision select(List<HostState> hosts, Demand demand, RandomGenerator random) {
-        var candidates = new ArrayList<HostState>(hosts);
+        var candidates = new ArrayList<HostState>(hosts.size());
         var rejected = new LinkedHashMap<String, Integer>();
-        for (Filters.Filter f : filters) {
-            int before = candidates.size();
-            candidates.removeIf(h -> !f.passes(h, demand, config));
-            if (candidates.size() < before) {
-                rejected.put(f.name(), before - candidates.size());
+        int[] rejections = new int[filters.size()];
+        for (HostState h : hosts) {
+            boolean ok = true;
+            for (int i = 0; i < filters.size() && ok; i++) {
+                if (!filters.get(i).passes(h, demand, config)) {
+                    rejections[i]++;
+                    ok = false;
+                }
             }
-            if (candidates.isEmpty()) {
-                return new Decision(Optional.empty(), rejected);
+            if (ok) {
+                candidates.add(h);
             }
+        }
+        for (int i = 0; i < filters.size(); i++) {
+            if (rejections[i] > 0) {
+                rejected.put(filters.get(i).name(), rejections[i]);
+            }
+        }
+        if (candidates.isEmpty()) {
+            return new Decision(Optional.empty(), rejected);
+        }
+        // hosts that weigh the same as the best are equally good: choosing among all of them keeps
+        // concurrent decisions from racing for one host's claim
+        double best = Double.NEGATIVE_INFINITY;
+        int bestInstances = Integer.MAX_VALUE;
+        for (HostState h : candidates) {
+            double w = freeRamWeight(h);
+            if (w > best || (w == best && h.instances() < bestInstances)) {
+                best = w;
+                bestInstances = h.instances();
+            }
+        }
+        var ties = new ArrayList<HostState>();
+        for (HostState h : candidates) {
+            if (freeRamWeight(h) == best && h.instances() == bestInstances) {
+                ties.add(h);
+            }
+        }
+        if (ties.size() >= config.hostSubsetSize() || ties.size() == candidates.size()) {
+            return new Decision(Optional.of(ties.get(random.nextInt(ties.size())).name()), rejected);
         }
         candidates.sort(Comparator.comparingDouble((HostState h) -> -freeRamWeight(h))
                 .thenComparingInt(HostState::instances)

@@ -45,6 +45,7 @@ public final class SchedulingReconciler implements Reconciler {
     private final Repository<Server> servers;
     private final Repository<HostAllocation> allocations;
     private final Repository<InstanceAction> actions;
+    private final HostIndex hosts;
 
     public SchedulingReconciler(Resources res, Scheduler scheduler, Leadership leadership, RandomGenerator random) {
         this.res = requireNonNull(res, "res is null");
@@ -54,6 +55,7 @@ public final class SchedulingReconciler implements Reconciler {
         this.servers = res.repo(Kinds.SERVERS);
         this.allocations = res.repo(Kinds.ALLOCATIONS);
         this.actions = res.repo(Kinds.INSTANCE_ACTIONS);
+        this.hosts = new HostIndex(res);
     }
 
     public static boolean needsPlacement(Server s) {
@@ -71,19 +73,31 @@ public final class SchedulingReconciler implements Reconciler {
     Snapshot snapshot() {
         var states = new ArrayList<HostState>();
         var allocs = new java.util.HashMap<String, Versioned<HostAllocation>>();
-        for (Versioned<Host> v : res.hosts().list()) {
-            Host h = v.value();
-            var alloc = res.allocations().get(h.name());
-            alloc.ifPresent(a -> allocs.put(h.name(), a));
-            HostAllocation a = alloc.map(Versioned::value).orElse(HostAllocation.empty(h.name()));
-            states.add(new HostState(h.name(), res.hostUp(h.name()), h.enabled(), h.cpus(), h.ramMb(), h.diskGb(), h.reservedCpus(),
-                    h.reservedRamMb(), h.reservedDiskGb(), a.usedVcpus(), a.usedRamMb(), a.usedDiskGb(), a.claims().size()));
+        for (HostIndex.Entry e : hosts.entries()) {
+            states.add(e.state());
+            if (e.allocation() != null) {
+                allocs.put(e.state().name(), e.allocation());
+            }
         }
         return new Snapshot(states, allocs);
     }
 
     @Override
     public Result reconcile(String serverId) {
+        // a lost claim race is settled here, from fresh state, rather than after a queue backoff
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return reconcileOnce(serverId);
+            } catch (ConflictException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+                res.sync();
+            }
+        }
+    }
+
+    private Result reconcileOnce(String serverId) {
         var v = res.servers().get(serverId);
         if (v.isEmpty() || !needsPlacement(v.get().value())) {
             return Result.done();

@@ -88,7 +88,7 @@ public final class AgentService {
                 || reg.reservedDiskGb() < 0) {
             throw ApiException.badRequest("Host resources must be positive and reservations non-negative.");
         }
-        for (int attempt = 0; attempt < 20; attempt++) {
+        for (int attempt = 0; attempt < 50; attempt++) {
             res.sync();
             Instant now = res.clock().now();
             Optional<Versioned<Host>> existing = res.hosts().get(name);
@@ -127,6 +127,12 @@ public final class AgentService {
             }
             if (!r.succeeded()) {
                 res.store().revokeLease(lease);
+                try {
+                    Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextInt(1, 20));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw ApiException.unavailable("Interrupted while registering host " + name + ".");
+                }
                 continue;
             }
             existing.ifPresent(h -> {

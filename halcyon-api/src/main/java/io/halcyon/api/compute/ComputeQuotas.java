@@ -6,19 +6,44 @@ import io.halcyon.model.compute.Server;
 import io.halcyon.runtime.Resources;
 import io.halcyon.runtime.Versioned;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 import static java.util.Objects.requireNonNull;
 
-/** A project's compute quota (its override or the cloud's defaults) and what it uses now. */
+/**
+ * A project's compute quota (its override or the cloud's defaults) and what it uses now. Usage is
+ * kept per project by a handler on the server informer, so a check costs a map lookup however
+ * many servers the project has.
+ */
 public final class ComputeQuotas {
     public record Usage(int instances, int cores, int ram) {
     }
 
     private final Resources res;
     private final ComputeQuota defaults;
+    private final Map<String, Usage> usage = new ConcurrentHashMap<>();
 
     public ComputeQuotas(Resources res, ComputeQuota defaults) {
         this.res = requireNonNull(res, "res is null");
         this.defaults = requireNonNull(defaults, "defaults is null");
+        res.servers().addHandler((id, old, now) -> {
+            if (old != null) {
+                add(old.value(), -1);
+            }
+            if (now != null) {
+                add(now.value(), 1);
+            }
+        });
+        for (Versioned<Server> v : res.servers().list()) {
+            add(v.value(), 1);
+        }
+    }
+
+    private void add(Server s, int sign) {
+        var f = s.spec().flavor();
+        usage.merge(s.projectId(), new Usage(sign, sign * f.vcpus(), sign * f.ramMb()),
+                (a, b) -> new Usage(a.instances() + b.instances(), a.cores() + b.cores(), a.ram() + b.ram()));
     }
 
     public ComputeQuota defaults() {
@@ -31,14 +56,6 @@ public final class ComputeQuotas {
 
     /** Every server record counts until it is gone, including ones being deleted, as in Nova. */
     public Usage usage(String projectId) {
-        int n = 0;
-        int cores = 0;
-        int ram = 0;
-        for (Versioned<Server> v : res.servers().byIndex(Resources.BY_PROJECT, projectId)) {
-            n++;
-            cores += v.value().spec().flavor().vcpus();
-            ram += v.value().spec().flavor().ramMb();
-        }
-        return new Usage(n, cores, ram);
+        return usage.getOrDefault(projectId, new Usage(0, 0, 0));
     }
 }

@@ -58,34 +58,57 @@ import static java.util.Objects.requireNonNull;
  * Compaction drops history below a revision but keeps, for every key, its newest change at or
  * below it, so reads at any revision from the compaction point on stay exact.
  *
- * <p>All access is serialised by one lock: SQLite allows one writer anyway, and reads are cheap
- * point or prefix lookups. Lease deadlines live in memory on the monotonic clock; after a restart
- * every lease gets its full TTL again, as etcd does after a leader change.
+ * <p>Writes go through one committer thread that applies every transaction waiting in its queue
+ * inside one SQLite transaction (each with its own savepoint and revision, in queue order) and
+ * commits them with one fsync: group commit, so concurrent writers share the cost of durability.
+ * A transaction's caller returns only after that commit. Reads use a small pool of separate
+ * connections and never wait for the writer (WAL). Lease deadlines live in memory on the
+ * monotonic clock; after a restart every lease gets its full TTL again, as etcd does after a
+ * leader change.
  */
 public final class SqliteStore implements Store {
     private static final Logger log = LoggerFactory.getLogger(SqliteStore.class);
     private static final int PUT = 0;
     private static final int DELETE = 1;
+    private static final int READERS = 4;
+    private static final int MAX_BATCH = 256;
+
+    /** A unit of work for the committer: a transaction, or store maintenance run in its turn. */
+    private static final class Request {
+        final Txn txn;
+        final SqlSupplier<Object> maintenance;
+        final java.util.concurrent.CompletableFuture<Object> result = new java.util.concurrent.CompletableFuture<>();
+
+        Request(Txn txn, SqlSupplier<Object> maintenance) {
+            this.txn = txn;
+            this.maintenance = maintenance;
+        }
+    }
+
+    private static final Request POISON = new Request(null, null);
 
     private final Path path;
     private final FileChannel lockChannel;
     private final FileLock fileLock;
     private final Connection conn;
+    private final java.util.concurrent.BlockingQueue<Connection> readers = new java.util.concurrent.ArrayBlockingQueue<>(READERS);
+    private final java.util.concurrent.BlockingQueue<Request> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+    private final Thread committer;
     private final ReentrantLock mutex = new ReentrantLock();
-    private final Map<Long, LeaseState> leases = new HashMap<>();
+    private final Map<Long, LeaseState> leases = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<SqliteWatch> watches = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService leaseReaper;
     private final ExecutorService delivery;
     private final SecureRandom random = new SecureRandom();
     private final long autoCompactRetention;
-    private long revision;
-    private long compactRevision;
+    private volatile long revision;
+    private volatile long compactRevision;
     private long writesSinceCompaction;
     private volatile boolean closed;
 
     private static final class LeaseState {
         final long ttlNanos;
-        long deadlineNanos;
+        volatile long deadlineNanos;
 
         LeaseState(long ttlNanos, long deadlineNanos) {
             this.ttlNanos = ttlNanos;
@@ -145,12 +168,29 @@ public final class SqliteStore implements Store {
             config.setBusyTimeout(5000);
             this.conn = config.createConnection("jdbc:sqlite:" + this.path);
             initSchema();
+            for (int i = 0; i < READERS; i++) {
+                var rc = new SQLiteConfig();
+                rc.setBusyTimeout(5000);
+                rc.setReadOnly(true);
+                Connection reader = rc.createConnection("jdbc:sqlite:" + this.path);
+                reader.setAutoCommit(false);
+                readers.add(reader);
+            }
         } catch (SQLException e) {
+            for (Connection r : readers) {
+                try {
+                    r.close();
+                } catch (SQLException ignored) {
+                    // closing what was opened
+                }
+            }
             releaseLock();
             throw new StoreException("cannot open store " + this.path + ": " + e.getMessage(), e);
         }
         this.leaseReaper = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "store-lease-reaper"));
         this.delivery = Executors.newCachedThreadPool(r -> daemon(r, "store-watch"));
+        this.committer = daemon(this::commitLoop, "store-committer");
+        committer.start();
         leaseReaper.scheduleWithFixedDelay(this::expireLeases, 50, 50, TimeUnit.MILLISECONDS);
         log.info("event=store_opened backend=sqlite path={} revision={} compact_revision={} leases={}",
                 this.path, revision, compactRevision, leases.size());
@@ -219,7 +259,7 @@ public final class SqliteStore implements Store {
     @Override
     public Optional<KeyValue> get(String key) {
         requireNonNull(key, "key is null");
-        return locked(() -> Optional.ofNullable(readCurrent(Prefixes.bytes(key))));
+        return read(c -> Optional.ofNullable(readCurrent(c, Prefixes.bytes(key))));
     }
 
     @Override
@@ -230,12 +270,13 @@ public final class SqliteStore implements Store {
     @Override
     public RangeResult range(String prefix, long atRevision) {
         requireNonNull(prefix, "prefix is null");
-        return locked(() -> {
+        return read(c -> {
+            long current = meta(c, "revision");
             byte[] start = Prefixes.bytes(prefix);
             byte[] end = Prefixes.rangeEnd(start);
-            if (atRevision <= 0 || atRevision >= revision) {
+            if (atRevision <= 0 || atRevision >= current) {
                 var kvs = new ArrayList<KeyValue>();
-                try (var ps = conn.prepareStatement("SELECT key, value, create_rev, mod_rev, version, lease FROM kv "
+                try (var ps = c.prepareStatement("SELECT key, value, create_rev, mod_rev, version, lease FROM kv "
                         + "WHERE key >= ? AND (? IS NULL OR key < ?) ORDER BY key")) {
                     ps.setBytes(1, start);
                     ps.setBytes(2, end);
@@ -246,13 +287,14 @@ public final class SqliteStore implements Store {
                         }
                     }
                 }
-                return new RangeResult(kvs, revision);
+                return new RangeResult(kvs, current);
             }
-            if (atRevision < compactRevision) {
-                throw new CompactedException(atRevision, compactRevision);
+            long compacted = meta(c, "compact_revision");
+            if (atRevision < compacted) {
+                throw new CompactedException(atRevision, compacted);
             }
             var kvs = new ArrayList<KeyValue>();
-            try (var ps = conn.prepareStatement("SELECT l.key, l.value, l.create_rev, l.rev, l.version, l.lease, l.type "
+            try (var ps = c.prepareStatement("SELECT l.key, l.value, l.create_rev, l.rev, l.version, l.lease, l.type "
                     + "FROM log l JOIN (SELECT key, MAX(rev) AS r FROM log WHERE key >= ? AND (? IS NULL OR key < ?) "
                     + "AND rev <= ? GROUP BY key) m ON l.key = m.key AND l.rev = m.r ORDER BY l.key")) {
                 ps.setBytes(1, start);
@@ -271,54 +313,200 @@ public final class SqliteStore implements Store {
         });
     }
 
+    private static long meta(Connection c, String name) throws SQLException {
+        try (var ps = c.prepareStatement("SELECT value FROM meta WHERE name = ?")) {
+            ps.setString(1, name);
+            try (var rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : 0;
+            }
+        }
+    }
+
+    /** Runs a read on a pooled read connection, in one read transaction (a consistent snapshot). */
+    private <T> T read(SqlFunction<T> body) {
+        ensureOpen();
+        Connection c;
+        try {
+            c = readers.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException("interrupted waiting for a store connection", e);
+        }
+        try {
+            T out = body.apply(c);
+            c.commit();
+            return out;
+        } catch (SQLException e) {
+            try {
+                c.rollback();
+            } catch (SQLException ignored) {
+                // the read changed nothing
+            }
+            throw new StoreException("store read failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            try {
+                c.rollback();
+            } catch (SQLException ignored) {
+                // the read changed nothing
+            }
+            throw e;
+        } finally {
+            readers.add(c);
+        }
+    }
+
+    private interface SqlFunction<T> {
+        T apply(Connection c) throws SQLException;
+    }
+
     @Override
     public TxnResult txn(Txn txn) {
         requireNonNull(txn, "txn is null");
         checkNoDuplicateWrites(txn.onSuccess());
         checkNoDuplicateWrites(txn.onFailure());
-        List<Batch> toDeliver = new ArrayList<>();
-        TxnResult result;
-        mutex.lock();
+        return (TxnResult) submit(new Request(txn, null));
+    }
+
+    private Object submit(Request r) {
+        ensureOpen();
+        queue.add(r);
         try {
-            ensureOpen();
-            boolean ok = true;
-            for (Compare c : txn.compares()) {
-                if (!c.holds(readCurrent(Prefixes.bytes(c.key())))) {
-                    ok = false;
-                    break;
-                }
+            return r.result.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException("interrupted waiting for the store", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof StoreException se) {
+                throw se;
             }
-            List<Op> ops = ok ? txn.onSuccess() : txn.onFailure();
-            long newRev = revision + 1;
-            var events = new ArrayList<WatchEvent>();
-            var reads = new ArrayList<Optional<KeyValue>>();
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new StoreException("store write failed: " + cause.getMessage(), cause);
+        }
+    }
+
+    private void commitLoop() {
+        var batch = new ArrayList<Request>();
+        while (true) {
+            Request first;
             try {
-                for (Op op : ops) {
-                    apply(op, newRev, events, reads);
-                }
-                if (!events.isEmpty()) {
-                    setMeta("revision", newRev);
-                    conn.commit();
-                    revision = newRev;
-                    toDeliver.add(new Batch(events));
-                    writesSinceCompaction++;
-                } else {
-                    conn.rollback();
-                }
+                first = queue.take();
+            } catch (InterruptedException e) {
+                break;
+            }
+            batch.clear();
+            batch.add(first);
+            queue.drainTo(batch, MAX_BATCH - 1);
+            boolean stop = batch.remove(POISON);
+            mutex.lock();
+            try {
+                process(batch);
+            } catch (RuntimeException e) {
+                log.error("event=store_commit_loop_error", e);
+                batch.forEach(r -> r.result.completeExceptionally(e));
+            } finally {
+                mutex.unlock();
+            }
+            if (stop) {
+                break;
+            }
+        }
+        var closedError = new StoreException("store " + path + " is closed");
+        for (Request r; (r = queue.poll()) != null; ) {
+            r.result.completeExceptionally(closedError);
+        }
+    }
+
+    /** Applies consecutive transactions as one commit; maintenance requests commit on their own, in order. */
+    private void process(List<Request> batch) {
+        var group = new ArrayList<Request>();
+        for (Request r : batch) {
+            if (r.maintenance == null) {
+                group.add(r);
+                continue;
+            }
+            commitGroup(group);
+            group.clear();
+            try {
+                r.result.complete(r.maintenance.get());
             } catch (SQLException | RuntimeException e) {
                 rollbackQuietly();
-                if (e instanceof StoreException se) {
-                    throw se;
-                }
-                throw new StoreException("store write failed: " + e.getMessage(), e);
+                r.result.completeExceptionally(e instanceof StoreException ? e : new StoreException("store write failed: " + e.getMessage(), e));
             }
-            result = new TxnResult(ok, revision, reads);
-            enqueue(toDeliver);
-            maybeAutoCompact();
-        } finally {
-            mutex.unlock();
         }
-        return result;
+        commitGroup(group);
+    }
+
+    private void commitGroup(List<Request> group) {
+        if (group.isEmpty()) {
+            return;
+        }
+        long rev = revision;
+        var outcomes = new Object[group.size()];
+        var batches = new ArrayList<Batch>();
+        for (int i = 0; i < group.size(); i++) {
+            Txn txn = group.get(i).txn;
+            java.sql.Savepoint sp = null;
+            try {
+                sp = conn.setSavepoint();
+                boolean ok = true;
+                for (Compare c : txn.compares()) {
+                    if (!c.holds(readCurrent(conn, Prefixes.bytes(c.key())))) {
+                        ok = false;
+                        break;
+                    }
+                }
+                long newRev = rev + 1;
+                var events = new ArrayList<WatchEvent>();
+                var reads = new ArrayList<Optional<KeyValue>>();
+                for (Op op : ok ? txn.onSuccess() : txn.onFailure()) {
+                    apply(op, newRev, events, reads);
+                }
+                conn.releaseSavepoint(sp);
+                if (!events.isEmpty()) {
+                    rev = newRev;
+                    batches.add(new Batch(events));
+                }
+                outcomes[i] = new TxnResult(ok, rev, reads);
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    if (sp != null) {
+                        conn.rollback(sp);
+                    }
+                } catch (SQLException re) {
+                    log.error("event=store_savepoint_rollback_failed error={}", re.getMessage());
+                }
+                outcomes[i] = e instanceof StoreException ? e : new StoreException("store write failed: " + e.getMessage(), e);
+            }
+        }
+        try {
+            if (rev != revision) {
+                setMeta("revision", rev);
+            }
+            conn.commit();
+        } catch (SQLException e) {
+            rollbackQuietly();
+            var failure = new StoreException("store commit failed: " + e.getMessage(), e);
+            group.forEach(r -> r.result.completeExceptionally(failure));
+            return;
+        }
+        revision = rev;
+        writesSinceCompaction += batches.size();
+        enqueue(batches);
+        for (int i = 0; i < group.size(); i++) {
+            if (outcomes[i] instanceof TxnResult tr) {
+                group.get(i).result.complete(tr);
+            } else {
+                group.get(i).result.completeExceptionally((Throwable) outcomes[i]);
+            }
+        }
+        try {
+            maybeAutoCompact();
+        } catch (RuntimeException e) {
+            log.warn("event=store_autocompact_failed error=\"{}\"", e.getMessage());
+        }
     }
 
     private static void checkNoDuplicateWrites(List<Op> ops) {
@@ -332,13 +520,13 @@ public final class SqliteStore implements Store {
 
     private void apply(Op op, long newRev, List<WatchEvent> events, List<Optional<KeyValue>> reads) throws SQLException {
         if (op instanceof Op.Get g) {
-            reads.add(Optional.ofNullable(readCurrent(Prefixes.bytes(g.key()))));
+            reads.add(Optional.ofNullable(readCurrent(conn, Prefixes.bytes(g.key()))));
         } else if (op instanceof Op.Put p) {
             if (p.lease() != 0 && !leases.containsKey(p.lease())) {
                 throw new LeaseNotFoundException(p.lease());
             }
             byte[] key = Prefixes.bytes(p.key());
-            KeyValue cur = readCurrent(key);
+            KeyValue cur = readCurrent(conn, key);
             long create = cur == null ? newRev : cur.createRevision();
             long version = cur == null ? 1 : cur.version() + 1;
             try (var ps = conn.prepareStatement("INSERT OR REPLACE INTO kv (key, value, create_rev, mod_rev, version, lease) "
@@ -410,8 +598,8 @@ public final class SqliteStore implements Store {
         }
     }
 
-    private KeyValue readCurrent(byte[] key) {
-        try (var ps = conn.prepareStatement("SELECT key, value, create_rev, mod_rev, version, lease FROM kv WHERE key = ?")) {
+    private static KeyValue readCurrent(Connection c, byte[] key) {
+        try (var ps = c.prepareStatement("SELECT key, value, create_rev, mod_rev, version, lease FROM kv WHERE key = ?")) {
             ps.setBytes(1, key);
             try (var rs = ps.executeQuery()) {
                 return rs.next() ? kvFrom(rs) : null;
@@ -546,9 +734,7 @@ public final class SqliteStore implements Store {
         if (ttl.isNegative() || ttl.isZero()) {
             throw new IllegalArgumentException("lease TTL must be positive: " + ttl);
         }
-        mutex.lock();
-        try {
-            ensureOpen();
+        return (Long) submit(new Request(null, () -> {
             long id;
             do {
                 id = random.nextLong() & Long.MAX_VALUE;
@@ -557,64 +743,56 @@ public final class SqliteStore implements Store {
                 ps.setLong(1, id);
                 ps.setLong(2, ttl.toMillis());
                 ps.executeUpdate();
-                conn.commit();
-            } catch (SQLException e) {
-                rollbackQuietly();
-                throw new StoreException("store write failed: " + e.getMessage(), e);
             }
+            conn.commit();
             long ttlNanos = ttl.toNanos();
             leases.put(id, new LeaseState(ttlNanos, System.nanoTime() + ttlNanos));
             return id;
-        } finally {
-            mutex.unlock();
-        }
+        }));
     }
 
     @Override
     public void keepAlive(long leaseId) {
-        mutex.lock();
-        try {
-            ensureOpen();
-            LeaseState s = leases.get(leaseId);
-            if (s == null) {
-                throw new LeaseNotFoundException(leaseId);
-            }
-            s.deadlineNanos = System.nanoTime() + s.ttlNanos;
-        } finally {
-            mutex.unlock();
+        ensureOpen();
+        LeaseState s = leases.get(leaseId);
+        if (s == null) {
+            throw new LeaseNotFoundException(leaseId);
         }
+        s.deadlineNanos = System.nanoTime() + s.ttlNanos;
     }
 
     @Override
     public void revokeLease(long leaseId) {
-        mutex.lock();
-        try {
-            ensureOpen();
+        submit(new Request(null, () -> {
             if (leases.containsKey(leaseId)) {
                 removeLease(leaseId);
             }
-        } finally {
-            mutex.unlock();
-        }
+            return null;
+        }));
     }
 
     private void expireLeases() {
-        mutex.lock();
-        try {
-            if (closed) {
-                return;
-            }
-            long now = System.nanoTime();
-            for (var e : List.copyOf(leases.entrySet())) {
-                if (now - e.getValue().deadlineNanos > 0) {
-                    log.info("event=lease_expired lease={}", Long.toHexString(e.getKey()));
-                    removeLease(e.getKey());
+        if (closed) {
+            return;
+        }
+        long now = System.nanoTime();
+        for (var e : List.copyOf(leases.entrySet())) {
+            if (now - e.getValue().deadlineNanos > 0) {
+                try {
+                    submit(new Request(null, () -> {
+                        LeaseState st = leases.get(e.getKey());
+                        if (st != null && System.nanoTime() - st.deadlineNanos > 0) {
+                            log.info("event=lease_expired lease={}", Long.toHexString(e.getKey()));
+                            removeLease(e.getKey());
+                        }
+                        return null;
+                    }));
+                } catch (RuntimeException ex) {
+                    if (!closed) {
+                        log.error("event=lease_expiry_failed error=\"{}\"", ex.getMessage());
+                    }
                 }
             }
-        } catch (RuntimeException e) {
-            log.error("event=lease_expiry_failed", e);
-        } finally {
-            mutex.unlock();
         }
     }
 
@@ -656,29 +834,21 @@ public final class SqliteStore implements Store {
 
     @Override
     public long revision() {
-        mutex.lock();
-        try {
-            return revision;
-        } finally {
-            mutex.unlock();
-        }
+        ensureOpen();
+        return revision;
     }
 
     @Override
     public void compact(long target) {
-        mutex.lock();
-        try {
-            ensureOpen();
+        submit(new Request(null, () -> {
             if (target > revision) {
                 throw new IllegalArgumentException("cannot compact to " + target + ": beyond the current revision " + revision);
             }
-            if (target <= compactRevision) {
-                return;
+            if (target > compactRevision) {
+                doCompact(target);
             }
-            doCompact(target);
-        } finally {
-            mutex.unlock();
-        }
+            return null;
+        }));
     }
 
     private void maybeAutoCompact() {
@@ -720,17 +890,30 @@ public final class SqliteStore implements Store {
                 w.cancelled = true;
             }
             watches.clear();
-            leaseReaper.shutdownNow();
-            delivery.shutdown();
-            try {
-                conn.close();
-            } catch (SQLException e) {
-                log.warn("event=store_close_failed path={} error={}", path, e.getMessage());
-            }
-            releaseLock();
         } finally {
             mutex.unlock();
         }
+        leaseReaper.shutdownNow();
+        queue.add(POISON);
+        try {
+            committer.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        delivery.shutdown();
+        for (Connection r : readers) {
+            try {
+                r.close();
+            } catch (SQLException ignored) {
+                // closing anyway
+            }
+        }
+        try {
+            conn.close();
+        } catch (SQLException e) {
+            log.warn("event=store_close_failed path={} error={}", path, e.getMessage());
+        }
+        releaseLock();
     }
 
     private void releaseLock() {
@@ -768,17 +951,5 @@ public final class SqliteStore implements Store {
 
     private interface SqlSupplier<T> {
         T get() throws SQLException;
-    }
-
-    private <T> T locked(SqlSupplier<T> body) {
-        mutex.lock();
-        try {
-            ensureOpen();
-            return body.get();
-        } catch (SQLException e) {
-            throw new StoreException("store read failed: " + e.getMessage(), e);
-        } finally {
-            mutex.unlock();
-        }
     }
 }

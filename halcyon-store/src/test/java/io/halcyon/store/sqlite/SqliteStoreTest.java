@@ -95,6 +95,40 @@ class SqliteStoreTest {
         }
     }
 
+    @Test
+    void aFailingTransactionInAGroupCommitLeavesTheOthersIntact() throws Exception {
+        try (var s = SqliteStore.open(dir.resolve("halcyon.db"))) {
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+            var futures = new ArrayList<java.util.concurrent.Future<Long>>();
+            for (int i = 0; i < 200; i++) {
+                int n = i;
+                futures.add(pool.submit(() -> {
+                    long lease = n % 5 == 0 ? 0x5eedL : 0;
+                    return s.txn(Txn.builder().onSuccess(Op.put("/g/" + n, new byte[]{1}, lease)).build()).revision();
+                }));
+            }
+            var revisions = new ArrayList<Long>();
+            int failed = 0;
+            for (var f : futures) {
+                try {
+                    revisions.add(f.get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    assertThat(e.getCause()).isInstanceOf(io.halcyon.store.LeaseNotFoundException.class);
+                    failed++;
+                }
+            }
+            pool.shutdown();
+            assertThat(failed).isEqualTo(40);
+            assertThat(revisions).hasSize(160).doesNotHaveDuplicates();
+            assertThat(s.range("/g/").kvs()).hasSize(160);
+            long first = revisions.stream().mapToLong(Long::longValue).min().orElseThrow();
+            assertThat(revisions.stream().mapToLong(Long::longValue).max().orElseThrow()).isEqualTo(first + 159);
+            for (int i = 0; i < 200; i += 5) {
+                assertThat(s.get("/g/" + i)).isEmpty();
+            }
+        }
+    }
+
     private Process javaProcess(Class<?> main, String... args) throws Exception {
         var cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), main.getName()));
