@@ -66,12 +66,6 @@ public final class AgentMain implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : closeables) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                log.warn("event=close_failed component={} error=\"{}\"", c.getClass().getSimpleName(), e.toString());
-            }
-        }
+        io.halcyon.config.Closer.closeAll(closeables, log);
     }
 }

@@ -211,13 +211,7 @@ public final class ControllerMain implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : closeables) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                log.warn("event=close_failed component={} error=\"{}\"", c.getClass().getSimpleName(), e.toString());
-            }
-        }
+        io.halcyon.config.Closer.closeAll(closeables, log);
         log.info("event=controller_stopped");
     }
 

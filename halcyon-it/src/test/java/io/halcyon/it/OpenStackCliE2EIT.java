@@ -93,6 +93,9 @@ class OpenStackCliE2EIT {
         assertThat(shown.path("size").asLong()).isEqualTo(1 << 20);
         assertThat(shown.path("checksum").asText()).isEqualTo("b6d81b360a5672d80c27430f39153e2c");
         assertThat(admin.ok("image", "list", "-f", "value", "-c", "Name")).contains("blob", "tiny");
+        Path saved = home.resolve("blob.saved");
+        admin.ok("image", "save", "--file", saved.toString(), "blob");
+        assertThat(Files.readAllBytes(saved)).isEqualTo(Files.readAllBytes(raw));
         admin.ok("image", "delete", "blob");
         assertThat(admin.ok("image", "list", "-f", "value", "-c", "Name")).doesNotContain("blob");
 
@@ -135,6 +138,30 @@ class OpenStackCliE2EIT {
         alice.ok("server", "delete", "--wait", "vm1");
         assertThat(alice.ok("server", "list", "-f", "value")).isBlank();
         await().atMost(Duration.ofSeconds(30)).until(() -> GuestProcesses.all(home.resolve("agent")).isEmpty());
+    }
+
+    @Test
+    void aSecondCloudRunsBesideTheFirst() throws IOException {
+        Path second = Files.createTempDirectory(Paths.work(), "home2");
+        var env2 = Map.of("HALCYON_HOME", second.toString(), "HALCYON_PORT", Integer.toString(Ports.free()), "HALCYON_JAR",
+                Paths.jar().toString());
+        String script = Paths.root().resolve("halcyon").toString();
+        try {
+            var up = Command.run(List.of(script, "up"), env2, Duration.ofMinutes(5));
+            assertThat(up.exit()).as(up.stderr()).isZero();
+            assertThat(Command.run(List.of(script, "status"), env2, Duration.ofMinutes(1)).stdout()).contains("running").contains("\"hostsUp\":1");
+            assertThat(Command.run(List.of(script, "status"), env, Duration.ofMinutes(1)).stdout()).contains("running");
+            var again = Command.run(List.of(script, "up"), env2, Duration.ofMinutes(5));
+            assertThat(again.stdout()).contains("already running");
+        } finally {
+            Command.run(List.of(script, "down"), env2, Duration.ofMinutes(2));
+            GuestProcesses.killAll(second.resolve("agent"));
+            Files2.deleteTree(second);
+        }
+        var stopped = Command.run(List.of(script, "status"), env2, Duration.ofMinutes(1));
+        assertThat(stopped.exit()).isEqualTo(3);
+        assertThat(Command.run(List.of(script, "up", "--port", "x"), env2, Duration.ofMinutes(1)).exit()).isNotZero();
+        Files2.deleteTree(second);
     }
 
     private static void awaitStatus(OpenStackCli cli, String server, String status) {

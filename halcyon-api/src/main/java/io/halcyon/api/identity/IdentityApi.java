@@ -267,23 +267,18 @@ public final class IdentityApi {
 
     private Reply validateToken(ApiRequest r) {
         String subject = r.header("X-Subject-Token");
-        if (subject == null) {
-            throw ApiException.badRequest("The X-Subject-Token header is required.");
-        }
-        AuthContext ctx;
-        try {
-            ctx = tokens.validate(subject);
-        } catch (ApiException e) {
-            throw ApiException.notFound("Could not find token: " + abbreviate(subject) + ".");
-        }
-        if (!ctx.userId().equals(r.auth().userId())) {
-            Policy.requireAdmin(r.auth(), "identity:validate_token");
-        }
+        AuthContext ctx = subjectToken(r, subject, "identity:validate_token");
         return Reply.ok(Map.of("token", tokenBody(r, ctx, null))).header("X-Subject-Token", subject);
     }
 
     private Reply revokeToken(ApiRequest r) {
-        String subject = r.header("X-Subject-Token");
+        AuthContext ctx = subjectToken(r, r.header("X-Subject-Token"), "identity:revoke_token");
+        identity.revokeToken(ctx.userId(), ctx.auditId());
+        return Reply.empty(204);
+    }
+
+    /** The token named by X-Subject-Token; a caller may act on its own tokens, an admin on any. */
+    private AuthContext subjectToken(ApiRequest r, String subject, String action) {
         if (subject == null) {
             throw ApiException.badRequest("The X-Subject-Token header is required.");
         }
@@ -294,10 +289,9 @@ public final class IdentityApi {
             throw ApiException.notFound("Could not find token: " + abbreviate(subject) + ".");
         }
         if (!ctx.userId().equals(r.auth().userId())) {
-            Policy.requireAdmin(r.auth(), "identity:revoke_token");
+            Policy.requireAdmin(r.auth(), action);
         }
-        identity.revokeToken(ctx.userId(), ctx.auditId());
-        return Reply.empty(204);
+        return ctx;
     }
 
     private static String abbreviate(String token) {
