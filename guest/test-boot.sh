@@ -12,9 +12,7 @@ die() { echo "test-boot.sh: $*" >&2; exit 1; }
 for t in qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils socat:socat curl:curl ip:iproute2; do
   command -v "${t%%:*}" >/dev/null || die "missing tool '${t%%:*}' (install Debian package ${t#*:})"
 done
-if ! command -v dnsmasq >/dev/null; then
-  apt-get install -y -qq dnsmasq-base >/dev/null 2>&1 || die "cannot install dnsmasq-base"
-fi
+command -v dnsmasq >/dev/null || die "missing tool 'dnsmasq' (install Debian package dnsmasq-base)"
 
 # Short paths: a QMP socket path must stay under 108 bytes.
 W=$(mktemp -d /tmp/hgt.XXXXXX)

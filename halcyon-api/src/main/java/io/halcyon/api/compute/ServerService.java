@@ -183,9 +183,12 @@ public final class ServerService {
                 + " of " + limit + " " + which);
     }
 
-    /** Concurrent creates may both pass the first check; the later one to see the overshoot backs out. */
+    /**
+     * Concurrent creates may both pass the first check; the later one to see the overshoot backs
+     * out. The cache already reflects every create committed before this one (we awaited our own
+     * revision), so no further sync is needed: a later create makes this check itself.
+     */
     private void recheckQuota(String projectId, ComputeQuota quota, List<Server> created) {
-        res.sync();
         var used = quotas.usage(projectId);
         int cores = 0;
         int ram = 0;
