@@ -59,7 +59,7 @@ public final class ScaleBench {
                 var reg = new HostRegistration(name, 32, 262_144, 4096, 0, 0, 0, "tcg", "x86_64", "simulated", "7.2.0", null, "bench",
                         UUID.randomUUID().toString());
                 var agent = new Agent(new Agent.Settings(name, Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofSeconds(1),
-                        Duration.ofMinutes(10)), client, new SimulatedDriver(), new ImageCache(dir.resolve("images"), client), reg, workers, timers);
+                        Duration.ofMinutes(10)), client, new SimulatedDriver(), new ImageCache(client), reg, workers, timers);
                 synchronized (agents) {
                     agents.add(agent);
                 }

@@ -4,6 +4,7 @@ import io.halcyon.agent.driver.GuestDriver;
 import io.halcyon.agent.driver.Observed;
 import io.halcyon.model.agent.Assignment;
 import io.halcyon.model.agent.Assignments;
+import io.halcyon.model.agent.DiskSpec;
 import io.halcyon.model.agent.GuestReport;
 import io.halcyon.model.agent.HostRegistration;
 import io.halcyon.model.agent.Registration;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -39,6 +41,7 @@ import static java.util.Objects.requireNonNull;
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     private static final int SPAWN_ATTEMPTS = 3;
+    static final int VOLUME_ATTEMPTS = 3;
 
     public record Settings(String host, Duration pollWait, Duration stopTimeout, Duration softRebootTimeout, Duration resyncInterval) {
     }
@@ -82,6 +85,14 @@ public final class Agent implements AutoCloseable {
     private final Map<String, String> faults = new HashMap<>();
     private final Map<String, GuestReport> lastSent = new HashMap<>();
     private boolean synced;
+
+    /** A volume the agent stopped trying to plug in ({@code attach}) or unplug, and why; reported until the controller settles it. */
+    record GiveUp(boolean attach, String message) {
+    }
+
+    // per server and volume: failed tries so far, and what was given up (written by workers, pruned by the loop)
+    private final Map<String, Map<String, Integer>> volumeTries = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, GiveUp>> giveUps = new ConcurrentHashMap<>();
 
     private volatile Registration lease;
     private volatile boolean closed;
@@ -222,6 +233,7 @@ public final class Agent implements AutoCloseable {
                 known.add(a.serverId());
             }
             synced = true;
+            pruneGiveUps();
             for (String id : List.copyOf(known)) {
                 plan(id);
             }
@@ -234,6 +246,11 @@ public final class Agent implements AutoCloseable {
                 int n = failures.merge(d.serverId(), 1, Integer::sum);
                 log.warn("event=step_failed host={} server_id={} step={} attempt={} error=\"{}\"", settings.host(), d.serverId(),
                         d.step(), n, d.error().getMessage());
+                if (d.step() == GuestPlanner.Step.SYNC_VOLUMES) {
+                    // volume trouble never fails the server: retry with back-off, giving up per volume
+                    timers.schedule(() -> events.add(new Changed(d.serverId())), Math.min(500L * n, 5000), TimeUnit.MILLISECONDS);
+                    return;
+                }
                 boolean retry = d.step() == GuestPlanner.Step.SPAWN && n < SPAWN_ATTEMPTS;
                 if (!retry) {
                     faults.put(d.serverId(), message(d.error()));
@@ -274,7 +291,7 @@ public final class Agent implements AutoCloseable {
     private void cleanupAfterFailedSpawn(String id) {
         Assignment a = assigned.get(id);
         if (a != null) {
-            queueReport(new GuestReport(id, a.epoch(), PowerState.NOSTATE, 0, false, faults.remove(id), 0));
+            queueReport(new GuestReport(id, a.epoch(), PowerState.NOSTATE, 0, false, faults.remove(id), 0, List.of(), Map.of()));
         }
         busy.add(id);
         workers.execute(() -> {
@@ -294,7 +311,7 @@ public final class Agent implements AutoCloseable {
         }
         Assignment a = assigned.get(id);
         Observed o = driver.observe(id);
-        GuestPlanner.Step step = GuestPlanner.next(a, o);
+        GuestPlanner.Step step = GuestPlanner.next(a, o, giveUps.getOrDefault(id, Map.of()).keySet());
         if (step == GuestPlanner.Step.NONE) {
             report(id, a, o);
             if (a == null && o == null) {
@@ -318,7 +335,7 @@ public final class Agent implements AutoCloseable {
 
     private void execute(GuestPlanner.Step step, Assignment a, String id) throws Exception {
         switch (step) {
-            case SPAWN -> driver.spawn(a, baseImage(a));
+            case SPAWN -> spawn(a);
             case POWER_OFF -> {
                 if (!driver.powerDown(id, settings.stopTimeout())) {
                     log.warn("event=guest_powerdown_timeout server_id={} timeout_ms={}", id, settings.stopTimeout().toMillis());
@@ -332,38 +349,111 @@ public final class Agent implements AutoCloseable {
                     log.warn("event=soft_reboot_fallback server_id={} reason=\"no ACPI shutdown within {} ms\"", id,
                             settings.softRebootTimeout().toMillis());
                     driver.kill(id);
-                    driver.spawn(a, baseImage(a));
+                    spawn(a);
                 }
             }
             case HARD_REBOOT -> {
                 driver.kill(id);
-                driver.spawn(a, baseImage(a));
+                spawn(a);
             }
+            case SYNC_VOLUMES -> syncVolumes(a, id);
             case DESTROY -> driver.destroy(id);
             case NONE -> { }
         }
     }
 
-    private Path baseImage(Assignment a) throws Exception {
-        if (!driver.needsImage()) {
+    private void spawn(Assignment a) throws Exception {
+        if (driver.needsImage() && a.rootDisk() != null && a.rootDisk().base() != null) {
+            images.ensure(a.rootDisk().base());
+        }
+        driver.spawn(a);
+    }
+
+    /**
+     * Unplugs what the guest should no longer have, then plugs what it lacks. One volume failing
+     * does not hold up the others. A volume that fails {@link #VOLUME_ATTEMPTS} times is given up
+     * and reported, so the controller can put the attachment back as it was; other failures are
+     * raised so the step is retried.
+     */
+    private void syncVolumes(Assignment a, String id) throws Exception {
+        Observed o = driver.observe(id);
+        if (o == null || !o.alive()) {
+            return;
+        }
+        Set<String> skip = giveUps.getOrDefault(id, Map.of()).keySet();
+        Set<String> wanted = GuestPlanner.wantedVolumes(a);
+        Exception retry = null;
+        for (String v : o.volumes()) {
+            if (!wanted.contains(v) && !skip.contains(v)) {
+                retry = first(retry, volumeStep(id, v, false, () -> driver.detach(id, v)));
+            }
+        }
+        for (DiskSpec d : a.volumes()) {
+            if (!o.volumes().contains(d.volumeId()) && !skip.contains(d.volumeId())) {
+                retry = first(retry, volumeStep(id, d.volumeId(), true, () -> driver.attach(id, d)));
+            }
+        }
+        if (retry != null) {
+            throw retry;
+        }
+    }
+
+    private interface VolumeOp {
+        void run() throws Exception;
+    }
+
+    private static Exception first(Exception a, Exception b) {
+        return a != null ? a : b;
+    }
+
+    /** Runs one plug or unplug; returns the failure to retry on, or null when it worked or was given up. */
+    private Exception volumeStep(String serverId, String volumeId, boolean attach, VolumeOp op) {
+        var tries = volumeTries.computeIfAbsent(serverId, k -> new ConcurrentHashMap<>());
+        try {
+            op.run();
+            tries.remove(volumeId);
+            return null;
+        } catch (Exception e) {
+            int n = tries.merge(volumeId, 1, Integer::sum);
+            log.warn("event=volume_{}_failed server_id={} volume_id={} attempt={} error=\"{}\"", attach ? "attach" : "detach", serverId,
+                    volumeId, n, message(e));
+            if (n < VOLUME_ATTEMPTS) {
+                return e;
+            }
+            tries.remove(volumeId);
+            giveUps.computeIfAbsent(serverId, k -> new ConcurrentHashMap<>()).put(volumeId, new GiveUp(attach, message(e)));
             return null;
         }
-        if (a.image() == null) {
-            throw new IllegalStateException("server " + a.serverId() + " has no image to boot from");
+    }
+
+    /** Forgets what the controller has settled: a failed plug it took back, a failed unplug it restored. */
+    private void pruneGiveUps() {
+        for (var entry : giveUps.entrySet()) {
+            Assignment a = assigned.get(entry.getKey());
+            if (a == null) {
+                giveUps.remove(entry.getKey());
+                volumeTries.remove(entry.getKey());
+                continue;
+            }
+            Set<String> wanted = GuestPlanner.wantedVolumes(a);
+            entry.getValue().entrySet().removeIf(g -> g.getValue().attach() != wanted.contains(g.getKey()));
         }
-        return images.ensure(a.image());
     }
 
     private void report(String id, Assignment a, Observed o) {
         if (a == null) {
             return;
         }
+        var faultsOfVolumes = new HashMap<String, String>();
+        giveUps.getOrDefault(id, Map.of()).forEach((v, g) -> faultsOfVolumes.put(v, g.message()));
         GuestReport r;
         if (o == null) {
-            r = new GuestReport(id, a.epoch(), PowerState.NOSTATE, 0, a.deleted(), faults.remove(id), 0);
+            r = new GuestReport(id, a.epoch(), PowerState.NOSTATE, 0, a.deleted(), faults.remove(id), 0, attached(a, null),
+                    faultsOfVolumes);
         } else {
             PowerState p = o.alive() ? o.power() : PowerState.SHUTDOWN;
-            r = new GuestReport(id, o.epoch(), p, o.rebootDone(), false, faults.remove(id), o.qemuStartMillis());
+            r = new GuestReport(id, o.epoch(), p, o.rebootDone(), false, faults.remove(id), o.qemuStartMillis(), attached(a, o),
+                    faultsOfVolumes);
         }
         if (r.equals(lastSent.get(id)) && r.fault() == null) {
             return;
@@ -373,6 +463,26 @@ public final class Agent implements AutoCloseable {
         }
         lastSent.put(id, r);
         queueReport(r);
+    }
+
+    /**
+     * The volumes the guest has: those plugged into a running guest, or, when it is not running,
+     * those it will boot with. A boot volume counts as long as the guest exists.
+     */
+    private static List<String> attached(Assignment a, Observed o) {
+        var out = new java.util.TreeSet<String>();
+        if (o == null) {
+            return List.of();
+        }
+        if (o.alive()) {
+            out.addAll(o.volumes());
+        } else {
+            out.addAll(GuestPlanner.wantedVolumes(a));
+        }
+        if (a.rootDisk() != null && a.rootDisk().volumeId() != null) {
+            out.add(a.rootDisk().volumeId());
+        }
+        return List.copyOf(out);
     }
 
     private void queueReport(GuestReport r) {

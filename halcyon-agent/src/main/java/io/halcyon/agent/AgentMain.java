@@ -44,7 +44,7 @@ public final class AgentMain implements AutoCloseable {
         var registration = new HostRegistration(config.name(), info.cpus(), info.ramMb(), info.diskGb(), config.reservedCpus(),
                 config.reservedRamMb(), config.reservedDiskGb(), accel, info.arch(), info.cpuModel(), info.qemuVersion(), endpoint,
                 VERSION, UUID.randomUUID().toString());
-        var images = new ImageCache(config.dataDir().resolve("images"), controller);
+        var images = new ImageCache(controller);
         agent = new Agent(new Agent.Settings(config.name(), config.pollWait(), config.stopTimeout(), config.softRebootTimeout(),
                 config.resyncInterval()), controller, driver, images, registration);
         closeables.add(0, agent);

@@ -2,9 +2,13 @@ package io.halcyon.agent;
 
 import io.halcyon.agent.driver.Observed;
 import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.agent.DiskSpec;
 import io.halcyon.model.compute.PowerIntent;
 import io.halcyon.model.compute.PowerState;
 import io.halcyon.model.compute.RebootType;
+
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * The agent's decision for one guest, as a pure function of what the controller assigned and what
@@ -25,11 +29,18 @@ public final class GuestPlanner {
         SOFT_REBOOT,
         /** Stop QEMU and start it again with a fresh command line. */
         HARD_REBOOT,
+        /** Plug and unplug volumes until the guest has exactly the assigned ones. */
+        SYNC_VOLUMES,
         /** Stop the guest and remove everything of it. */
         DESTROY
     }
 
     public static Step next(Assignment a, Observed o) {
+        return next(a, o, Set.of());
+    }
+
+    /** {@code settled} are volumes the agent gave up plugging or unplugging; they do not count as a difference. */
+    public static Step next(Assignment a, Observed o, Set<String> settled) {
         if (a == null || a.deleted()) {
             return o == null ? Step.NONE : Step.DESTROY;
         }
@@ -46,12 +57,34 @@ public final class GuestPlanner {
             return o != null && o.alive() ? Step.POWER_OFF : Step.NONE;
         }
         if (o == null || !o.alive()) {
-            return Step.SPAWN;
+            // a boot volume still being made: wait for the next assignment
+            return a.rootDisk() == null ? Step.NONE : Step.SPAWN;
         }
         if (rebootPending) {
             return a.rebootType() == RebootType.HARD || o.power() == PowerState.CRASHED ? Step.HARD_REBOOT : Step.SOFT_REBOOT;
         }
+        if (o.power() == PowerState.RUNNING && !without(o.volumes(), settled).equals(without(wantedVolumes(a), settled))) {
+            return Step.SYNC_VOLUMES;
+        }
         // a guest that powered itself off is reported and stays off: the controller records it as stopped
         return Step.NONE;
+    }
+
+    private static Set<String> without(Set<String> s, Set<String> minus) {
+        if (minus.isEmpty()) {
+            return s;
+        }
+        var out = new HashSet<>(s);
+        out.removeAll(minus);
+        return out;
+    }
+
+    /** The hot-pluggable volumes the guest should have (the root disk is not one of them). */
+    public static Set<String> wantedVolumes(Assignment a) {
+        var out = new HashSet<String>();
+        for (DiskSpec d : a.volumes()) {
+            out.add(d.volumeId());
+        }
+        return out;
     }
 }

@@ -1,6 +1,6 @@
 package io.halcyon.agent;
 
-import io.halcyon.model.agent.ImageRef;
+import io.halcyon.model.agent.DiskSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,35 +19,35 @@ import java.util.concurrent.locks.ReentrantLock;
 import static java.util.Objects.requireNonNull;
 
 /**
- * The host's read-only copies of images, one file per image id: fetched once from the controller,
- * checked against the image's SHA-512, then renamed into place. Guest disks are copy-on-write
- * overlays on these files, so a cached image is never modified.
+ * Makes sure an image's read-only base exists where the controller's storage backend says it is.
+ * Usually the controller made it already; when it is missing (a fresh mount, a base removed by
+ * hand) it is fetched once from the controller, checked against the image's SHA-512, then renamed
+ * into place. Root disks and volumes are copy-on-write overlays of these files, so a base is never
+ * modified.
  */
 public final class ImageCache {
     private static final Logger log = LoggerFactory.getLogger(ImageCache.class);
 
-    private final Path dir;
     private final ControllerClient controller;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
 
-    public ImageCache(Path dir, ControllerClient controller) throws IOException {
-        this.dir = requireNonNull(dir, "dir is null");
+    public ImageCache(ControllerClient controller) {
         this.controller = requireNonNull(controller, "controller is null");
-        Files.createDirectories(dir);
     }
 
-    public Path ensure(ImageRef image) throws IOException, InterruptedException {
-        Path target = dir.resolve(image.id());
+    public Path ensure(DiskSpec.BaseImage base) throws IOException, InterruptedException {
+        Path target = Path.of(base.path());
         if (Files.exists(target)) {
             return target;
         }
-        var lock = locks.computeIfAbsent(image.id(), id -> new ReentrantLock());
+        var lock = locks.computeIfAbsent(base.path(), id -> new ReentrantLock());
         lock.lock();
         try {
             if (Files.exists(target)) {
                 return target;
             }
-            Path part = dir.resolve(image.id() + ".part");
+            Files.createDirectories(target.getParent());
+            Path part = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".part");
             MessageDigest sha;
             try {
                 sha = MessageDigest.getInstance("SHA-512");
@@ -55,7 +55,7 @@ public final class ImageCache {
                 throw new IllegalStateException(e);
             }
             long start = System.nanoTime();
-            String expected = controller.downloadImage(image.id(), in -> {
+            String expected = controller.downloadImage(base.imageId(), in -> {
                 try (OutputStream out = Files.newOutputStream(part)) {
                     byte[] buf = new byte[1 << 20];
                     int n;
@@ -66,14 +66,19 @@ public final class ImageCache {
                 }
             });
             String actual = HexFormat.of().formatHex(sha.digest());
-            if (!expected.isEmpty() && !expected.equalsIgnoreCase(actual)) {
+            String wanted = base.sha512() != null && !base.sha512().isEmpty() ? base.sha512() : expected;
+            if (!wanted.isEmpty() && !wanted.equalsIgnoreCase(actual)) {
                 Files.deleteIfExists(part);
-                throw new IOException("image " + image.id() + " arrived corrupted (SHA-512 mismatch)");
+                throw new IOException("image " + base.imageId() + " arrived corrupted (SHA-512 mismatch)");
             }
             target.toFile().setReadOnly();
             part.toFile().setReadOnly();
+            if (Files.exists(target)) {
+                Files.deleteIfExists(part); // another host fetched it meanwhile
+                return target;
+            }
             Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
-            log.info("event=image_cached image_id={} bytes={} ms={}", image.id(), Files.size(target), (System.nanoTime() - start) / 1_000_000);
+            log.info("event=image_base_fetched image_id={} bytes={} ms={}", base.imageId(), Files.size(target), (System.nanoTime() - start) / 1_000_000);
             return target;
         } finally {
             lock.unlock();

@@ -2,6 +2,7 @@ package io.halcyon.agent;
 
 import io.halcyon.agent.driver.Observed;
 import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.agent.DiskSpec;
 import io.halcyon.model.compute.FlavorSnapshot;
 import io.halcyon.model.compute.PowerIntent;
 import io.halcyon.model.compute.PowerState;
@@ -11,13 +12,49 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.time.Instant;
 import java.util.Map;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 class GuestPlannerTest {
+    static final DiskSpec ROOT = new DiskSpec(null, "file", "/srv/servers/s1.qcow2", "qcow2", null, "vda", false, null, 0);
+
     static Assignment assignment(String power, long epoch, long reboots, String type, boolean deleted) {
+        return assignment(power, epoch, reboots, type, deleted, ROOT, Set.of());
+    }
+
+    static Assignment assignment(String power, long epoch, long reboots, String type, boolean deleted, DiskSpec root, Set<String> volumes) {
+        var disks = volumes.stream().sorted()
+                .map(v -> new DiskSpec(v, "file", "/srv/volumes/" + v + ".qcow2", "qcow2", v, "vdb", false, null, 0)).toList();
         return new Assignment("s1", epoch, "vm", "p", new FlavorSnapshot("1", "t", 1, 128, 1, 0, 0, Map.of()), null, null, false, "vm",
-                Map.of(), "nova", PowerIntent.valueOf(power), reboots, RebootType.valueOf(type), deleted, Instant.EPOCH);
+                Map.of(), "nova", PowerIntent.valueOf(power), reboots, RebootType.valueOf(type), deleted, Instant.EPOCH, root, disks);
+    }
+
+    static Set<String> set(String s) {
+        return s == null ? Set.of() : Set.of(s.trim().split(" +"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(nullValues = "-", value = {
+            // case,                                   power, root,  wanted, plugged, settled, alive, l.power,  step
+            "volume to plug in,                        ON,    true,  a,      -,       -,       true,  RUNNING,  SYNC_VOLUMES",
+            "volume to unplug,                         ON,    true,  -,      a,       -,       true,  RUNNING,  SYNC_VOLUMES",
+            "one in one out,                           ON,    true,  a,      b,       -,       true,  RUNNING,  SYNC_VOLUMES",
+            "volumes as wanted,                        ON,    true,  a b,    a b,     -,       true,  RUNNING,  NONE",
+            "plug given up,                            ON,    true,  a b,    b,       a,       true,  RUNNING,  NONE",
+            "unplug given up,                          ON,    true,  -,      a,       a,       true,  RUNNING,  NONE",
+            "given up but another differs,             ON,    true,  a c,    b,       a,       true,  RUNNING,  SYNC_VOLUMES",
+            "guest off: volumes wait for its boot,     ON,    true,  a,      -,       -,       true,  SHUTDOWN, NONE",
+            "paused guest is not touched,              ON,    true,  a,      -,       -,       true,  PAUSED,   NONE",
+            "boot volume still being made,             ON,    false, -,      -,       -,       false, SHUTDOWN, NONE",
+            "boot volume ready,                        ON,    true,  -,      -,       -,       false, SHUTDOWN, SPAWN",
+            "stopped server keeps its volumes cold,    OFF,   true,  a,      -,       -,       false, SHUTDOWN, NONE",
+    })
+    void followsTheAssignedVolumes(String name, String power, boolean root, String wanted, String plugged, String settled, boolean alive,
+                                   String localPower, GuestPlanner.Step step) {
+        Assignment a = assignment(power, 1, 0, "SOFT", false, root ? ROOT : null, set(wanted));
+        Observed o = new Observed("s1", 1, alive, PowerState.valueOf(localPower), 0, 0, set(plugged));
+        assertThat(GuestPlanner.next(a, o, set(settled))).as(name).isEqualTo(step);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -45,7 +82,7 @@ class GuestPlannerTest {
                             boolean local, long localEpoch, boolean alive, String localPower, long done, GuestPlanner.Step step) {
         Assignment a = assigned ? assignment(power, epoch, reboots, type, deleted) : null;
         Observed o = local ? new Observed("s1", localEpoch, alive, localPower == null ? PowerState.NOSTATE : PowerState.valueOf(localPower),
-                done, 0) : null;
+                done, 0, Set.of()) : null;
         assertThat(GuestPlanner.next(a, o)).as(name).isEqualTo(step);
     }
 }

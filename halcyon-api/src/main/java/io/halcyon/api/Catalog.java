@@ -18,7 +18,9 @@ public final class Catalog {
     public static final List<Service> SERVICES = List.of(
             new Service("identity", "keystone", "/identity/v3"),
             new Service("compute", "nova", "/compute/v2.1"),
-            new Service("image", "glance", "/image/v2"));
+            new Service("image", "glance", "/image/v2"),
+            new Service("volumev3", "cinderv3", "/volume/v3/{project_id}"),
+            new Service("block-storage", "cinder", "/volume/v3/{project_id}"));
 
     private final String region;
 

@@ -3,6 +3,7 @@ package io.halcyon.controller;
 import io.halcyon.api.image.ImageImporter;
 import io.halcyon.model.compute.Flavor;
 import io.halcyon.model.identity.NameClaim;
+import io.halcyon.model.volume.VolumeType;
 import io.halcyon.runtime.Kinds;
 import io.halcyon.runtime.Resources;
 import io.halcyon.store.Txn;
@@ -27,6 +28,24 @@ final class Bootstrap {
     Bootstrap(Resources res, ImageImporter images) {
         this.res = requireNonNull(res, "res is null");
         this.images = requireNonNull(images, "images is null");
+    }
+
+    void seedVolumeTypes(ControllerConfig.Storage storage) {
+        var types = res.repo(Kinds.VOLUME_TYPES);
+        var names = res.repo(Kinds.NAMES);
+        for (ControllerConfig.VolumeTypeSeed t : storage.volumeTypes()) {
+            res.sync();
+            if (res.names().get(NameClaim.id("volume-types", t.name())).isPresent()) {
+                continue;
+            }
+            var type = new VolumeType(io.halcyon.model.Ids.newId(), t.name(), t.description(), t.backend(), true, Map.of());
+            var r = res.store().txn(Txn.builder().when(types.absent(type.id()), names.absent(NameClaim.id("volume-types", t.name())))
+                    .onSuccess(types.put(type), names.put(new NameClaim("volume-types", t.name(), type.id()))).build());
+            if (r.succeeded()) {
+                res.awaitRevision(r.revision());
+                log.info("event=volume_type_seeded name={} backend={}", t.name(), t.backend());
+            }
+        }
     }
 
     void seed(ControllerConfig.Bootstrap seeds, String adminProjectId) throws Exception {

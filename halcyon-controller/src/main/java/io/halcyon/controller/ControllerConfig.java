@@ -25,6 +25,7 @@ public record ControllerConfig(
         @JsonProperty("maxImageBytes") Long maxImageBytes,
         @JsonProperty("scheduler") Scheduler scheduler,
         @JsonProperty("quotas") Quotas quotas,
+        @JsonProperty("storage") Storage storage,
         @JsonProperty("bootstrap") Bootstrap bootstrap) {
 
     public ControllerConfig {
@@ -40,7 +41,8 @@ public record ControllerConfig(
         hostRenewInterval = hostRenewInterval == null ? Duration.ofSeconds(2) : hostRenewInterval;
         maxImageBytes = maxImageBytes == null ? 1L << 40 : maxImageBytes;
         scheduler = scheduler == null ? new Scheduler(null, null, null, null) : scheduler;
-        quotas = quotas == null ? new Quotas(null, null, null) : quotas;
+        quotas = quotas == null ? new Quotas(null, null, null, null, null, null) : quotas;
+        storage = storage == null ? new Storage(null, null, null, null, null) : storage;
         bootstrap = bootstrap == null ? new Bootstrap(null, null) : bootstrap;
     }
 
@@ -67,6 +69,36 @@ public record ControllerConfig(
         }
         if ("etcd".equals(store.backend()) && store.etcdEndpoints().isEmpty()) {
             throw new ConfigException("controller.store.etcdEndpoints must list at least one endpoint for the etcd backend");
+        }
+        var backendNames = new java.util.HashSet<String>();
+        for (Backend b : storage.backends()) {
+            if (b.name() == null || !b.name().matches("[A-Za-z0-9_-]{1,64}")) {
+                throw new ConfigException("controller.storage.backends[].name must be 1 to 64 letters, digits, '-' or '_'");
+            }
+            if (!backendNames.add(b.name())) {
+                throw new ConfigException("controller.storage.backends: two backends are named " + b.name());
+            }
+            if (!"file".equals(b.type())) {
+                throw new ConfigException("controller.storage.backends." + b.name() + ".type must be file (rbd comes later), not " + b.type());
+            }
+            if (b.overSubscriptionRatio() < 1.0) {
+                throw new ConfigException("controller.storage.backends." + b.name() + ".overSubscriptionRatio must be at least 1.0");
+            }
+            if (b.reservedPercent() < 0 || b.reservedPercent() >= 100) {
+                throw new ConfigException("controller.storage.backends." + b.name() + ".reservedPercent must be in [0, 100)");
+            }
+        }
+        for (VolumeTypeSeed t : storage.volumeTypes()) {
+            if (t.name() == null || t.backend() == null || !backendNames.contains(t.backend())) {
+                throw new ConfigException("controller.storage.volumeTypes: type " + t.name() + " names backend " + t.backend()
+                        + ", which is not in controller.storage.backends");
+            }
+        }
+        if (storage.volumeTypes().stream().noneMatch(t -> t.name().equals(storage.defaultVolumeType()))) {
+            throw new ConfigException("controller.storage.defaultVolumeType " + storage.defaultVolumeType() + " is not a volume type");
+        }
+        if (storage.rootDiskBackend() != null && !backendNames.contains(storage.rootDiskBackend())) {
+            throw new ConfigException("controller.storage.rootDiskBackend " + storage.rootDiskBackend() + " is not a backend");
         }
         if (api.port() < 0 || api.port() > 65535) {
             throw new ConfigException("controller.api.port must be 0..65535");
@@ -107,12 +139,49 @@ public record ControllerConfig(
     }
 
     public record Quotas(@JsonProperty("instances") Integer instances, @JsonProperty("cores") Integer cores,
-                         @JsonProperty("ram") Integer ram) {
+                         @JsonProperty("ram") Integer ram, @JsonProperty("volumes") Integer volumes,
+                         @JsonProperty("gigabytes") Integer gigabytes, @JsonProperty("snapshots") Integer snapshots) {
         public Quotas {
             instances = instances == null ? 10 : instances;
             cores = cores == null ? 20 : cores;
             ram = ram == null ? 51200 : ram;
+            volumes = volumes == null ? 10 : volumes;
+            gigabytes = gigabytes == null ? 1000 : gigabytes;
+            snapshots = snapshots == null ? 10 : snapshots;
         }
+    }
+
+    /** Storage backends (a directory shared by every host, for the file type), and the volume types users pick. */
+    public record Storage(@JsonProperty("backends") List<Backend> backends, @JsonProperty("volumeTypes") List<VolumeTypeSeed> volumeTypes,
+                          @JsonProperty("defaultVolumeType") String defaultVolumeType,
+                          @JsonProperty("rootDiskBackend") String rootDiskBackend,
+                          @JsonProperty("qemuImgBinary") String qemuImgBinary) {
+        public Storage {
+            backends = backends == null ? List.of(new Backend("file", "file", null, null, null)) : List.copyOf(backends);
+            volumeTypes = volumeTypes == null ? List.of(new VolumeTypeSeed("default", backends.get(0).name(), "Default volume type"))
+                    : List.copyOf(volumeTypes);
+            defaultVolumeType = defaultVolumeType == null ? volumeTypes.get(0).name() : defaultVolumeType;
+            qemuImgBinary = qemuImgBinary == null ? "qemu-img" : qemuImgBinary;
+        }
+    }
+
+    public record Backend(@JsonProperty("name") String name, @JsonProperty("type") String type, @JsonProperty("path") Path path,
+                          @JsonProperty("overSubscriptionRatio") Double overSubscriptionRatio,
+                          @JsonProperty("reservedPercent") Double reservedPercent) {
+        public Backend {
+            type = type == null ? "file" : type;
+            overSubscriptionRatio = overSubscriptionRatio == null ? 20.0 : overSubscriptionRatio;
+            reservedPercent = reservedPercent == null ? 0.0 : reservedPercent;
+        }
+    }
+
+    public record VolumeTypeSeed(@JsonProperty("name") String name, @JsonProperty("backend") String backend,
+                                 @JsonProperty("description") String description) {
+    }
+
+    /** The backend's directory: as configured, else {@code <dataDir>/storage/<name>}. */
+    public Path storagePath(Backend b) {
+        return b.path() != null ? b.path() : dataDir.resolve("storage").resolve(b.name());
     }
 
     public record Bootstrap(@JsonProperty("flavors") List<FlavorSeed> flavors, @JsonProperty("images") List<ImageSeed> images) {

@@ -14,6 +14,16 @@ import io.halcyon.api.compute.ComputeQuotas;
 import io.halcyon.api.compute.FlavorApi;
 import io.halcyon.api.compute.ServerApi;
 import io.halcyon.api.compute.ServerService;
+import io.halcyon.api.compute.VolumeAttachmentApi;
+import io.halcyon.api.volume.VolumeApi;
+import io.halcyon.api.volume.VolumeQuotas;
+import io.halcyon.api.volume.VolumeService;
+import io.halcyon.model.volume.VolumeQuota;
+import io.halcyon.storage.Backends;
+import io.halcyon.storage.FileBackend;
+import io.halcyon.storage.QemuImg;
+import io.halcyon.storage.StorageException;
+import io.halcyon.storage.VolumeBackend;
 import io.halcyon.api.http.FaultStyle;
 import io.halcyon.api.http.HttpServer;
 import io.halcyon.api.http.Reply;
@@ -125,16 +135,55 @@ public final class ControllerMain implements AutoCloseable {
         closeables.add(0, housekeeping::shutdownNow);
         housekeeping.scheduleWithFixedDelay(this::expireRevocations, 60, 60, TimeUnit.SECONDS);
 
+        var backends = backends(config);
+        new Bootstrap(resources, new ImageImporter(resources, imageFiles)).seedVolumeTypes(config.storage());
+        var volumeReconciler = new VolumeReconciler(resources, backends, imageFiles, elector);
+        var volumeQueue = new WorkQueue("volumes", Duration.ofMillis(20), Duration.ofSeconds(10));
+        var volumeLoop = new ReconcileLoop("volumes", volumeReconciler, volumeQueue, 4, elector, () -> {
+            var keys = new ArrayList<String>();
+            resources.volumes().list().stream().filter(v -> VolumeReconciler.needsWork(v.value())).forEach(v -> keys.add("volume/" + v.value().id()));
+            resources.snapshots().list().stream().filter(v -> VolumeReconciler.needsWork(v.value())).forEach(v -> keys.add("snapshot/" + v.value().id()));
+            return keys;
+        }, Duration.ofSeconds(30));
+        resources.volumes().addHandler((id, old, now) -> {
+            if (now != null && VolumeReconciler.needsWork(now.value())) {
+                volumeQueue.add("volume/" + id);
+            }
+        });
+        resources.snapshots().addHandler((id, old, now) -> {
+            if (now != null && VolumeReconciler.needsWork(now.value())) {
+                volumeQueue.add("snapshot/" + id);
+            }
+            if (now == null && old != null) {
+                // a cascade delete waits for its snapshots
+                resources.volumes().get(old.value().volumeId()).filter(v -> VolumeReconciler.needsWork(v.value()))
+                        .ifPresent(v -> volumeQueue.add("volume/" + v.value().id()));
+            }
+        });
+        resources.servers().addHandler((id, old, now) -> {
+            if (now == null && old != null && !old.value().spec().imageId().isEmpty()) {
+                volumeQueue.add("rootdisk/" + id);
+            }
+        });
+        closeables.add(0, volumeLoop);
+        volumeLoop.start();
+        housekeeping.scheduleWithFixedDelay(volumeReconciler::sweep, 10, 300, TimeUnit.SECONDS);
+
         var quotas = new ComputeQuotas(resources, new ComputeQuota(config.quotas().instances(), config.quotas().cores(),
                 config.quotas().ram(), 128, 100, 10, 10, 5, 10240, 255));
-        var servers = new ServerService(resources, quotas, new AgentConsoleClient(config.agentToken()));
-        var agents = new AgentService(resources, feed, config.hostLeaseTtl(), config.hostRenewInterval());
+        var volumeQuotas = new VolumeQuotas(resources, new VolumeQuota(config.quotas().volumes(), config.quotas().gigabytes(),
+                config.quotas().snapshots(), -1, 10, 1000, 10));
+        var volumeService = new VolumeService(resources, volumeQuotas, config.storage().defaultVolumeType());
+        var servers = new ServerService(resources, quotas, new AgentConsoleClient(config.agentToken()), volumeService);
+        var agents = new AgentService(resources, feed, config.hostLeaseTtl(), config.hostRenewInterval(), backends);
 
         var router = new Router();
         new IdentityApi(identity, tokens, new Catalog(config.region()), resources,
                 project -> resources.servers().byIndex(Resources.BY_PROJECT, project).size()).register(router);
         new ComputeApi(new FlavorApi(resources), new ServerApi(resources, servers),
-                new ComputeAdminApi(resources, quotas, p -> identity.project(p).isPresent())).register(router);
+                new ComputeAdminApi(resources, quotas, p -> identity.project(p).isPresent()),
+                new VolumeAttachmentApi(resources, servers, Duration.ofSeconds(10))).register(router);
+        new VolumeApi(resources, volumeService, p -> identity.project(p).isPresent()).register(router);
         new ImageApi(resources, imageFiles, config.maxImageBytes()).register(router);
         new AgentApi(agents, feed, resources, imageFiles).register(router);
         registerHealth(router);
@@ -160,6 +209,15 @@ public final class ControllerMain implements AutoCloseable {
 
     public boolean isLeader() {
         return elector.isLeader();
+    }
+
+    private static Backends backends(ControllerConfig config) throws StorageException {
+        var qemuImg = new QemuImg(config.storage().qemuImgBinary());
+        var list = new ArrayList<VolumeBackend>();
+        for (ControllerConfig.Backend b : config.storage().backends()) {
+            list.add(new FileBackend(b.name(), config.storagePath(b), b.overSubscriptionRatio(), b.reservedPercent() / 100.0, qemuImg));
+        }
+        return new Backends(list, config.storage().rootDiskBackend());
     }
 
     private void registerHealth(Router router) {

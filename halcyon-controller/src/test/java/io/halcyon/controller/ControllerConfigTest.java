@@ -44,6 +44,15 @@ class ControllerConfigTest {
         assertThat(c.quotas().instances()).isEqualTo(10);
         assertThat(c.quotas().cores()).isEqualTo(20);
         assertThat(c.quotas().ram()).isEqualTo(51200);
+        assertThat(c.quotas().volumes()).isEqualTo(10);
+        assertThat(c.quotas().gigabytes()).isEqualTo(1000);
+        assertThat(c.quotas().snapshots()).isEqualTo(10);
+        assertThat(c.storage().backends()).containsExactly(new ControllerConfig.Backend("file", "file", null, 20.0, 0.0));
+        assertThat(c.storagePath(c.storage().backends().get(0))).isEqualTo(c.dataDir().resolve("storage/file"));
+        assertThat(c.storage().volumeTypes()).containsExactly(new ControllerConfig.VolumeTypeSeed("default", "file", "Default volume type"));
+        assertThat(c.storage().defaultVolumeType()).isEqualTo("default");
+        assertThat(c.storage().rootDiskBackend()).isNull();
+        assertThat(c.storage().qemuImgBinary()).isEqualTo("qemu-img");
         assertThat(c.bootstrap().flavors()).isEmpty();
         assertThat(c.bootstrap().images()).isEmpty();
     }
@@ -63,7 +72,13 @@ class ControllerConfigTest {
                   hostRenewInterval: 5s
                   maxImageBytes: 1000000
                   scheduler: {cpuAllocationRatio: 4.0, ramAllocationRatio: 1.5, diskAllocationRatio: 2.0, hostSubsetSize: 3}
-                  quotas: {instances: 1, cores: 2, ram: 3}
+                  quotas: {instances: 1, cores: 2, ram: 3, volumes: 4, gigabytes: 5, snapshots: 6}
+                  storage:
+                    backends: [{name: nfs, type: file, path: /mnt/nfs, overSubscriptionRatio: 4.0, reservedPercent: 5}]
+                    volumeTypes: [{name: gold, backend: nfs, description: fast}]
+                    defaultVolumeType: gold
+                    rootDiskBackend: nfs
+                    qemuImgBinary: /usr/bin/qemu-img
                   bootstrap:
                     flavors: [{id: "9", name: f, vcpus: 2, ramMb: 512, diskGb: 5}]
                     images: [{name: i, file: /img.qcow2, diskFormat: qcow2}]
@@ -78,7 +93,11 @@ class ControllerConfigTest {
         assertThat(c.hostRenewInterval()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.maxImageBytes()).isEqualTo(1_000_000L);
         assertThat(c.scheduler()).isEqualTo(new ControllerConfig.Scheduler(4.0, 1.5, 2.0, 3));
-        assertThat(c.quotas()).isEqualTo(new ControllerConfig.Quotas(1, 2, 3));
+        assertThat(c.quotas()).isEqualTo(new ControllerConfig.Quotas(1, 2, 3, 4, 5, 6));
+        assertThat(c.storage()).isEqualTo(new ControllerConfig.Storage(
+                List.of(new ControllerConfig.Backend("nfs", "file", Path.of("/mnt/nfs"), 4.0, 5.0)),
+                List.of(new ControllerConfig.VolumeTypeSeed("gold", "nfs", "fast")), "gold", "nfs", "/usr/bin/qemu-img"));
+        assertThat(c.storagePath(c.storage().backends().get(0))).isEqualTo(Path.of("/mnt/nfs"));
         assertThat(c.bootstrap().flavors()).containsExactly(new ControllerConfig.FlavorSeed("9", "f", 2, 512, 5));
         assertThat(c.bootstrap().images()).containsExactly(new ControllerConfig.ImageSeed("i", Path.of("/img.qcow2"), "qcow2"));
         assertThat(c.storePath()).isEqualTo(Path.of("/x.db"));
@@ -94,5 +113,9 @@ class ControllerConfigTest {
         assertThatThrownBy(() -> parse(secrets + "  store: {backend: mysql}\n").validate()).hasMessageContaining("controller.store.backend");
         assertThatThrownBy(() -> parse(secrets + "  store: {backend: etcd}\n").validate()).hasMessageContaining("etcdEndpoints");
         assertThatThrownBy(() -> parse(secrets + "  apii: {}\n")).hasMessageContaining("unknown key 'controller.apii'");
+        assertThatThrownBy(() -> parse(secrets + "  storage: {volumeTypes: [{name: x, backend: nope}]}\n").validate())
+                .hasMessageContaining("controller.storage.volumeTypes");
+        assertThatThrownBy(() -> parse(secrets + "  storage: {backends: [{name: b, type: rbd}]}\n").validate())
+                .hasMessageContaining("controller.storage.backends.b.type");
     }
 }

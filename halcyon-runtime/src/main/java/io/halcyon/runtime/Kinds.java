@@ -15,6 +15,10 @@ import io.halcyon.model.identity.RoleAssignment;
 import io.halcyon.model.identity.TokenKey;
 import io.halcyon.model.identity.User;
 import io.halcyon.model.image.Image;
+import io.halcyon.model.volume.Snapshot;
+import io.halcyon.model.volume.Volume;
+import io.halcyon.model.volume.VolumeQuotaRecord;
+import io.halcyon.model.volume.VolumeType;
 
 /** Every resource kind and where it lives in the store. */
 public final class Kinds {
@@ -37,6 +41,12 @@ public final class Kinds {
     public static final Kind<ComputeQuotaRecord> COMPUTE_QUOTAS = new Kind<>("compute-quotas", ComputeQuotaRecord.class,
             ComputeQuotaRecord::projectId);
     public static final Kind<Image> IMAGES = new Kind<>("images", Image.class, Image::id);
+
+    public static final Kind<Volume> VOLUMES = new Kind<>("volumes", Volume.class, Volume::id);
+    public static final Kind<Snapshot> SNAPSHOTS = new Kind<>("snapshots", Snapshot.class, Snapshot::id);
+    public static final Kind<VolumeType> VOLUME_TYPES = new Kind<>("volume-types", VolumeType.class, VolumeType::id);
+    public static final Kind<VolumeQuotaRecord> VOLUME_QUOTAS = new Kind<>("volume-quotas", VolumeQuotaRecord.class,
+            VolumeQuotaRecord::projectId);
 
     public static final Kind<Host> HOSTS = new Kind<>("hosts", Host.class, Host::name);
     public static final Kind<HostLease> HOST_LEASES = new Kind<>("host-leases", HostLease.class, HostLease::host);

@@ -15,6 +15,10 @@ import io.halcyon.model.identity.RoleAssignment;
 import io.halcyon.model.identity.TokenKey;
 import io.halcyon.model.identity.User;
 import io.halcyon.model.image.Image;
+import io.halcyon.model.volume.Snapshot;
+import io.halcyon.model.volume.Volume;
+import io.halcyon.model.volume.VolumeQuotaRecord;
+import io.halcyon.model.volume.VolumeType;
 import io.halcyon.store.Store;
 
 import java.time.Duration;
@@ -32,6 +36,7 @@ public final class Resources implements AutoCloseable {
     public static final String BY_HOST = "host";
     public static final String BY_USER = "user";
     public static final String BY_SERVER = "server";
+    public static final String BY_VOLUME = "volume";
 
     private final Store store;
     private final Clock clock;
@@ -50,6 +55,10 @@ public final class Resources implements AutoCloseable {
     private final Informer<InstanceAction> instanceActions;
     private final Informer<ComputeQuotaRecord> computeQuotas;
     private final Informer<Image> images;
+    private final Informer<Volume> volumes;
+    private final Informer<Snapshot> snapshots;
+    private final Informer<VolumeType> volumeTypes;
+    private final Informer<VolumeQuotaRecord> volumeQuotas;
     private final Informer<Host> hosts;
     private final Informer<HostLease> hostLeases;
     private final Informer<HostAllocation> allocations;
@@ -71,6 +80,10 @@ public final class Resources implements AutoCloseable {
         instanceActions = cache.informer(Kinds.INSTANCE_ACTIONS);
         computeQuotas = cache.informer(Kinds.COMPUTE_QUOTAS);
         images = cache.informer(Kinds.IMAGES);
+        volumes = cache.informer(Kinds.VOLUMES);
+        snapshots = cache.informer(Kinds.SNAPSHOTS);
+        volumeTypes = cache.informer(Kinds.VOLUME_TYPES);
+        volumeQuotas = cache.informer(Kinds.VOLUME_QUOTAS);
         hosts = cache.informer(Kinds.HOSTS);
         hostLeases = cache.informer(Kinds.HOST_LEASES);
         allocations = cache.informer(Kinds.ALLOCATIONS);
@@ -81,6 +94,10 @@ public final class Resources implements AutoCloseable {
         roleAssignments.addIndex(BY_PROJECT, a -> List.of(a.projectId()));
         instanceActions.addIndex(BY_SERVER, a -> List.of(a.serverId()));
         images.addIndex(BY_PROJECT, i -> List.of(i.owner()));
+        volumes.addIndex(BY_PROJECT, v -> List.of(v.projectId()));
+        volumes.addIndex(BY_SERVER, v -> v.attachments().stream().map(a -> a.serverId()).toList());
+        snapshots.addIndex(BY_PROJECT, s -> List.of(s.projectId()));
+        snapshots.addIndex(BY_VOLUME, s -> List.of(s.volumeId()));
     }
 
     public void start() {
@@ -161,6 +178,22 @@ public final class Resources implements AutoCloseable {
 
     public Informer<Image> images() {
         return images;
+    }
+
+    public Informer<Volume> volumes() {
+        return volumes;
+    }
+
+    public Informer<Snapshot> snapshots() {
+        return snapshots;
+    }
+
+    public Informer<VolumeType> volumeTypes() {
+        return volumeTypes;
+    }
+
+    public Informer<VolumeQuotaRecord> volumeQuotas() {
+        return volumeQuotas;
     }
 
     public Informer<Host> hosts() {

@@ -104,7 +104,9 @@ public final class SchedulingReconciler implements Reconciler {
         }
         Server s = v.get().value();
         var flavor = s.spec().flavor();
-        var demand = new Demand(s.id(), flavor.vcpus(), flavor.ramMb(), flavor.totalDiskGb());
+        // a server booted from a volume keeps its root disk on the volume's storage, not on the host
+        int disk = s.spec().rootVolume() != null ? flavor.totalDiskGb() - flavor.diskGb() : flavor.totalDiskGb();
+        var demand = new Demand(s.id(), flavor.vcpus(), flavor.ramMb(), disk);
         Snapshot snapshot = snapshot();
         List<HostState> states = snapshot.states();
         Scheduler.Decision d = scheduler.select(states, demand, random);

@@ -96,7 +96,7 @@ class SchedulingReconcilerTest {
 
     Server server(String id, int ramMb) {
         var spec = new ServerSpec(id, null, new FlavorSnapshot("f", "f", 1, ramMb, 1, 0, 0, Map.of()), "img", Map.of(), null, false, null,
-                "nova", null, null, PowerIntent.ON, 0, RebootType.SOFT, false);
+                "nova", null, null, PowerIntent.ON, 0, RebootType.SOFT, false, null);
         var s = new Server(id, "p", "u", clock.now(), spec, ServerStatus.building(clock.now()));
         res.repo(Kinds.SERVERS).create(s);
         res.repo(Kinds.INSTANCE_ACTIONS).create(new InstanceAction("req-" + id, id, "create", "p", "u", clock.now(), clock.now(), null, List.of()));

@@ -1,8 +1,8 @@
 package io.halcyon.agent.driver;
 
 import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.agent.DiskSpec;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
@@ -19,8 +19,11 @@ public interface GuestDriver {
     /** The guest's current state, or null when nothing of it exists here. */
     Observed observe(String serverId);
 
-    /** Prepares the guest's disks and starts it; returns once it runs. */
-    void spawn(Assignment assignment, Path baseImage) throws Exception;
+    /**
+     * Prepares the guest's root disk (an overlay of its base, which the caller has made sure
+     * exists) and starts it with its volumes; returns once it runs.
+     */
+    void spawn(Assignment assignment) throws Exception;
 
     /** Asks the guest to power off (ACPI); true when it did within {@code timeout}. */
     boolean powerDown(String serverId, Duration timeout) throws Exception;
@@ -31,8 +34,14 @@ public interface GuestDriver {
     /** Stops the guest's process; its disks stay. */
     void kill(String serverId) throws Exception;
 
-    /** Stops the guest and removes everything it had on this host. */
+    /** Stops the guest and removes everything it had on this host, and the root disk it made. */
     void destroy(String serverId) throws Exception;
+
+    /** Hot-plugs a volume into the running guest. */
+    void attach(String serverId, DiskSpec volume) throws Exception;
+
+    /** Hot-unplugs a volume from the running guest, waiting for the guest to let it go. */
+    void detach(String serverId, String volumeId) throws Exception;
 
     /** The last {@code lines} lines of the guest's serial console (all when null or negative). */
     String console(String serverId, Integer lines) throws Exception;

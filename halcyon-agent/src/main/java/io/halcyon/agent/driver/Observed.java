@@ -2,10 +2,16 @@ package io.halcyon.agent.driver;
 
 import io.halcyon.model.compute.PowerState;
 
+import java.util.Set;
+
 /**
  * What the driver knows of one guest: the placement epoch it was created for, whether its process
- * runs, the guest's power state, the last reboot generation carried out, and how long QEMU took
- * to start it the last time.
+ * runs, the guest's power state, the last reboot generation carried out, how long QEMU took to
+ * start it the last time, and which volumes are plugged into it now.
  */
-public record Observed(String serverId, long epoch, boolean alive, PowerState power, long rebootDone, long qemuStartMillis) {
+public record Observed(String serverId, long epoch, boolean alive, PowerState power, long rebootDone, long qemuStartMillis,
+                       Set<String> volumes) {
+    public Observed {
+        volumes = volumes == null ? Set.of() : Set.copyOf(volumes);
+    }
 }

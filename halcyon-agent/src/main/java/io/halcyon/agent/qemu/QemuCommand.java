@@ -1,5 +1,7 @@
 package io.halcyon.agent.qemu;
 
+import io.halcyon.model.agent.DiskSpec;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,19 +12,52 @@ import static java.util.Objects.requireNonNull;
  * The QEMU command line of a guest, as a pure function of its spec (golden-tested). QEMU runs
  * daemonized in its own session, so it outlives the agent; {@code -no-shutdown} keeps the process
  * when the guest powers off, so the agent can tell a guest shutdown from a crash and reboot in place.
+ * Volumes get the same node names and device ids on the command line as when hot-plugged, so the
+ * agent recognises them either way.
  */
 public final class QemuCommand {
     private QemuCommand() {
     }
 
     public record Spec(String serverId, String instanceName, int vcpus, int ramMb, String accel, String machine, String qemuBinary,
-                       Path disk, Path configDrive, Path console, Path qmp, Path pidFile) {
+                       DiskSpec root, List<DiskSpec> volumes, Path configDrive, Path console, Path qmp, Path pidFile) {
         public Spec {
             requireNonNull(serverId, "serverId is null");
             requireNonNull(instanceName, "instanceName is null");
             requireNonNull(accel, "accel is null");
-            requireNonNull(disk, "disk is null");
+            requireNonNull(root, "root is null");
+            volumes = volumes == null ? List.of() : List.copyOf(volumes);
         }
+    }
+
+    /** QEMU node names hold at most 31 characters: a letter and the volume id's first 29 hex digits. */
+    public static String formatNode(String volumeId) {
+        return "v" + hex(volumeId);
+    }
+
+    public static String fileNode(String volumeId) {
+        return "f" + hex(volumeId);
+    }
+
+    public static final String DEVICE_PREFIX = "vol-";
+
+    public static String deviceId(String volumeId) {
+        return DEVICE_PREFIX + volumeId;
+    }
+
+    private static String hex(String id) {
+        String h = id.replace("-", "").toLowerCase();
+        return h.length() > 29 ? h.substring(0, 29) : h;
+    }
+
+    static String fileBlockdev(DiskSpec d, String node) {
+        return "{\"driver\":\"file\",\"filename\":\"" + json(d.path()) + "\",\"node-name\":\"" + node + "\""
+                + (d.readOnly() ? ",\"read-only\":true" : ",\"discard\":\"unmap\"") + "}";
+    }
+
+    static String formatBlockdev(DiskSpec d, String node, String fileNode) {
+        return "{\"driver\":\"" + d.format() + "\",\"node-name\":\"" + node + "\",\"file\":\"" + fileNode + "\""
+                + (d.readOnly() ? ",\"read-only\":true" : ",\"discard\":\"unmap\"") + "}";
     }
 
     public static List<String> argv(Spec s) {
@@ -38,12 +73,18 @@ public final class QemuCommand {
         a.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none", "-no-shutdown"));
         a.addAll(List.of("-rtc", "base=utc"));
         a.addAll(List.of("-boot", "strict=on"));
-        a.addAll(List.of("-blockdev", "{\"driver\":\"file\",\"filename\":\"" + json(s.disk()) + "\",\"node-name\":\"root-file\","
-                + "\"discard\":\"unmap\"}"));
-        a.addAll(List.of("-blockdev", "{\"driver\":\"qcow2\",\"node-name\":\"root\",\"file\":\"root-file\",\"discard\":\"unmap\"}"));
-        a.addAll(List.of("-device", "virtio-blk-pci,drive=root,id=virtio-disk0,bootindex=1"));
+        a.addAll(List.of("-blockdev", fileBlockdev(s.root(), "root-file")));
+        a.addAll(List.of("-blockdev", formatBlockdev(s.root(), "root", "root-file")));
+        a.addAll(List.of("-device", "virtio-blk-pci,drive=root,id=virtio-disk0,bootindex=1"
+                + (s.root().serial() == null ? "" : ",serial=" + s.root().serial())));
+        for (DiskSpec v : s.volumes()) {
+            a.addAll(List.of("-blockdev", fileBlockdev(v, fileNode(v.volumeId()))));
+            a.addAll(List.of("-blockdev", formatBlockdev(v, formatNode(v.volumeId()), fileNode(v.volumeId()))));
+            a.addAll(List.of("-device", "virtio-blk-pci,drive=" + formatNode(v.volumeId()) + ",id=" + deviceId(v.volumeId())
+                    + ",serial=" + v.serial()));
+        }
         if (s.configDrive() != null) {
-            a.addAll(List.of("-blockdev", "{\"driver\":\"file\",\"filename\":\"" + json(s.configDrive()) + "\",\"node-name\":\"config-file\","
+            a.addAll(List.of("-blockdev", "{\"driver\":\"file\",\"filename\":\"" + json(s.configDrive().toString()) + "\",\"node-name\":\"config-file\","
                     + "\"read-only\":true}"));
             a.addAll(List.of("-blockdev", "{\"driver\":\"raw\",\"node-name\":\"config\",\"file\":\"config-file\",\"read-only\":true}"));
             a.addAll(List.of("-device", "virtio-blk-pci,drive=config,id=virtio-disk1"));
@@ -56,7 +97,7 @@ public final class QemuCommand {
         return a;
     }
 
-    private static String json(Path p) {
-        return p.toString().replace("\\", "\\\\").replace("\"", "\\\"");
+    private static String json(String p) {
+        return p.replace("\\", "\\\\").replace("\"", "\\\"");
     }
 }

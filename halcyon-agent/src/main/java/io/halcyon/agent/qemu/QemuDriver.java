@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.halcyon.agent.driver.GuestDriver;
 import io.halcyon.agent.driver.Observed;
 import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.agent.DiskSpec;
 import io.halcyon.model.compute.PowerState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,10 +19,15 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -30,16 +36,21 @@ import static java.util.Objects.requireNonNull;
 /**
  * Runs guests with QEMU directly, one run directory per guest under {@code guests/<server id>/}:
  * {@code qmp.sock}, {@code qemu.pid}, {@code console.log}, {@code cmdline} (the command line used),
- * {@code disk.qcow2} (a copy-on-write overlay of the cached image), {@code config.img} and
- * {@code state.json} (placement epoch and last reboot generation done). QEMU is daemonized, so it
- * is never a child of the agent and keeps running through agent restarts; a new agent finds it by
- * its pid file, checks the process is that guest's QEMU, and reconnects over QMP.
+ * {@code config.img} and {@code state.json} (placement epoch and last reboot generation done).
+ * Disks live on the storage the controller names in the assignment; the agent only creates a
+ * root disk overlay there on first boot, and never deletes shared disks (the controller does).
+ * QEMU is daemonized, so it is never a child of the agent and keeps running through agent
+ * restarts; a new agent finds it by its pid file, checks the process is that guest's QEMU, and
+ * reconnects over QMP. Volumes plugged in are read back from QEMU itself (its {@code vol-*}
+ * devices), so what the agent reports is what the guest has, whoever plugged it.
  */
 public final class QemuDriver implements GuestDriver {
     private static final Logger log = LoggerFactory.getLogger(QemuDriver.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_SOCKET_PATH = 107;
+    private static final Duration UNPLUG_TIMEOUT = Duration.ofSeconds(10);
+    private static final int UNPLUG_REQUESTS = 3;
 
     public record Settings(String qemuBinary, String qemuImgBinary, String accel, String machine, Path guestsDir) {
         public Settings {
@@ -59,7 +70,9 @@ public final class QemuDriver implements GuestDriver {
     private final Path socketRoot;
     private final Map<String, QmpClient> qmp = new ConcurrentHashMap<>();
     private final Map<String, PowerState> lastPower = new ConcurrentHashMap<>();
+    private final Map<String, Set<String>> lastVolumes = new ConcurrentHashMap<>();
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+    private final Map<String, CompletableFuture<Void>> unplugs = new ConcurrentHashMap<>();
 
     public QemuDriver(Settings settings) throws IOException {
         this.settings = requireNonNull(settings, "settings is null");
@@ -175,21 +188,40 @@ public final class QemuDriver implements GuestDriver {
     public Observed observe(String serverId) {
         State st = readState(serverId);
         if (st == null) {
-            return Files.isDirectory(dir(serverId)) ? new Observed(serverId, 0, false, PowerState.NOSTATE, 0, 0) : null;
+            return Files.isDirectory(dir(serverId)) ? new Observed(serverId, 0, false, PowerState.NOSTATE, 0, 0, Set.of()) : null;
         }
         long pid = pid(serverId);
         if (pid < 0) {
             dropQmp(serverId);
-            return new Observed(serverId, st.epoch(), false, PowerState.SHUTDOWN, st.rebootDone(), st.qemuStartMillis());
+            return new Observed(serverId, st.epoch(), false, PowerState.SHUTDOWN, st.rebootDone(), st.qemuStartMillis(), Set.of());
         }
         PowerState power;
+        Set<String> volumes;
         try {
             power = status(serverId);
+            volumes = plugged(serverId);
         } catch (IOException e) {
             log.warn("event=qmp_status_failed server_id={} error=\"{}\"", serverId, e.getMessage());
             power = lastPower.getOrDefault(serverId, PowerState.NOSTATE);
+            volumes = lastVolumes.getOrDefault(serverId, Set.of());
         }
-        return new Observed(serverId, st.epoch(), true, power, st.rebootDone(), st.qemuStartMillis());
+        return new Observed(serverId, st.epoch(), true, power, st.rebootDone(), st.qemuStartMillis(), volumes);
+    }
+
+    /** Volumes whose device is in the guest now: a device stays listed until the guest has released it. */
+    private Set<String> plugged(String serverId) throws IOException {
+        var args = QmpClient.args();
+        args.put("path", "/machine/peripheral");
+        JsonNode r = qmp(serverId).execute("qom-list", args, QMP_TIMEOUT);
+        var out = new HashSet<String>();
+        for (JsonNode p : r) {
+            String name = p.path("name").asText();
+            if (name.startsWith(QemuCommand.DEVICE_PREFIX) && p.path("type").asText().startsWith("child<")) {
+                out.add(name.substring(QemuCommand.DEVICE_PREFIX.length()));
+            }
+        }
+        lastVolumes.put(serverId, Set.copyOf(out));
+        return out;
     }
 
     private QmpClient qmp(String serverId) throws IOException {
@@ -221,6 +253,16 @@ public final class QemuDriver implements GuestDriver {
     private void onEvent(String serverId, JsonNode ev) {
         String name = ev.path("event").asText();
         log.info("event=qmp_event server_id={} qmp_event={}", serverId, name);
+        if (name.equals("DEVICE_DELETED")) {
+            String device = ev.path("data").path("device").asText("");
+            CompletableFuture<Void> f = unplugs.get(serverId + "/" + device);
+            if (f != null) {
+                f.complete(null);
+            }
+            if (device.startsWith(QemuCommand.DEVICE_PREFIX)) {
+                changed(serverId);
+            }
+        }
         if (name.equals("SHUTDOWN") || name.equals("RESET") || name.equals("STOP") || name.equals("RESUME")
                 || name.equals("GUEST_PANICKED")) {
             changed(serverId);
@@ -241,14 +283,14 @@ public final class QemuDriver implements GuestDriver {
     }
 
     @Override
-    public void spawn(Assignment a, Path baseImage) throws Exception {
+    public void spawn(Assignment a) throws Exception {
         String id = a.serverId();
+        DiskSpec root = requireNonNull(a.rootDisk(), "the assignment has no root disk yet");
         Path d = dir(id);
         Files.createDirectories(d);
         writeState(new State(id, a.epoch(), a.rebootGeneration(), 0));
-        Path disk = d.resolve("disk.qcow2");
-        if (!Files.exists(disk)) {
-            createOverlay(a, baseImage, disk);
+        if (root.base() != null && !Files.exists(Path.of(root.path()))) {
+            createOverlay(root);
         }
         Path config = null;
         boolean wantsConfig = a.configDrive() || (a.userData() != null && !a.userData().isEmpty());
@@ -262,7 +304,7 @@ public final class QemuDriver implements GuestDriver {
         Files.deleteIfExists(d.resolve("qmp.sock"));
         Files.deleteIfExists(d.resolve("qemu.pid"));
         var spec = new QemuCommand.Spec(id, "instance-" + id.substring(0, 8), a.flavor().vcpus(), a.flavor().ramMb(), settings.accel(),
-                settings.machine(), settings.qemuBinary(), disk, config, d.resolve("console.log"), socket(id),
+                settings.machine(), settings.qemuBinary(), root, a.volumes(), config, d.resolve("console.log"), socket(id),
                 d.resolve("qemu.pid"));
         List<String> argv = QemuCommand.argv(spec);
         Files.writeString(d.resolve("cmdline"), String.join(" ", argv) + "\n");
@@ -279,22 +321,25 @@ public final class QemuDriver implements GuestDriver {
         PowerState power = status(id);
         long millis = (System.nanoTime() - start) / 1_000_000;
         writeState(new State(id, a.epoch(), a.rebootGeneration(), millis));
-        log.info("event=guest_started server_id={} pid={} accel={} qemu_start_ms={} power={}", id, pid(id), settings.accel(), millis, power);
+        log.info("event=guest_started server_id={} pid={} accel={} qemu_start_ms={} power={} volumes={}", id, pid(id), settings.accel(),
+                millis, power, a.volumes().size());
     }
 
-    private void createOverlay(Assignment a, Path base, Path disk) throws IOException, InterruptedException {
-        String format = a.image() == null || a.image().diskFormat() == null ? "qcow2" : a.image().diskFormat();
-        if ("iso".equals(format)) {
-            format = "raw";
-        }
-        Path tmp = disk.resolveSibling("disk.qcow2.tmp");
+    /**
+     * The root disk as a qcow2 overlay of its base, built under a hidden name beside it and renamed
+     * into place. The base is named relative to the disk, so the storage can be mounted anywhere.
+     */
+    private void createOverlay(DiskSpec root) throws IOException, InterruptedException {
+        Path disk = Path.of(root.path()).toAbsolutePath();
+        Path base = Path.of(root.base().path()).toAbsolutePath();
+        Files.createDirectories(disk.getParent());
+        Path tmp = disk.resolveSibling("." + disk.getFileName() + ".part");
         Files.deleteIfExists(tmp);
-        var cmd = new ArrayList<>(List.of(settings.qemuImgBinary(), "create", "-q", "-f", "qcow2", "-F", format, "-b", base.toString(),
-                tmp.toString()));
-        long virtual = virtualSize(base, format);
-        long wanted = (long) a.flavor().diskGb() << 30;
-        if (wanted > virtual) {
-            cmd.add(Long.toString(wanted));
+        var cmd = new ArrayList<>(List.of(settings.qemuImgBinary(), "create", "-q", "-f", "qcow2", "-F", root.base().format(), "-b",
+                disk.getParent().relativize(base).toString(), tmp.toString()));
+        long virtual = virtualSize(base, root.base().format());
+        if (root.sizeBytes() > virtual) {
+            cmd.add(Long.toString(root.sizeBytes()));
         }
         run(cmd);
         Files.move(tmp, disk, StandardCopyOption.ATOMIC_MOVE);
@@ -395,7 +440,107 @@ public final class QemuDriver implements GuestDriver {
             }
         }
         lastPower.remove(serverId);
+        lastVolumes.remove(serverId);
         log.info("event=guest_destroyed server_id={}", serverId);
+    }
+
+    @Override
+    public void attach(String serverId, DiskSpec volume) throws Exception {
+        String vid = requireNonNull(volume.volumeId(), "volume id is null");
+        if (plugged(serverId).contains(vid)) {
+            return;
+        }
+        QmpClient c = qmp(serverId);
+        String file = QemuCommand.fileNode(vid);
+        String format = QemuCommand.formatNode(vid);
+        removeNodes(c, serverId, vid);
+        c.execute("blockdev-add", (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(QemuCommand.fileBlockdev(volume, file)),
+                QMP_TIMEOUT);
+        try {
+            c.execute("blockdev-add", (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(
+                    QemuCommand.formatBlockdev(volume, format, file)), QMP_TIMEOUT);
+        } catch (IOException e) {
+            removeNodes(c, serverId, vid);
+            throw new IOException("cannot open volume " + vid + ": " + e.getMessage(), e);
+        }
+        var dev = QmpClient.args();
+        dev.put("driver", "virtio-blk-pci");
+        dev.put("drive", format);
+        dev.put("id", QemuCommand.deviceId(vid));
+        if (volume.serial() != null) {
+            dev.put("serial", volume.serial());
+        }
+        try {
+            c.execute("device_add", dev, QMP_TIMEOUT);
+        } catch (IOException e) {
+            removeNodes(c, serverId, vid);
+            throw new IOException("cannot plug volume " + vid + " into the guest: " + e.getMessage(), e);
+        }
+        log.info("event=volume_attached server_id={} volume_id={}", serverId, vid);
+    }
+
+    /**
+     * Unplugging needs the guest's consent: QEMU removes the device only once the guest has
+     * released it (DEVICE_DELETED). A request made while the guest is still booting can be
+     * dropped, so it is repeated; the block nodes go only after the device is gone, so a guest
+     * that never lets go keeps a working disk.
+     */
+    @Override
+    public void detach(String serverId, String volumeId) throws Exception {
+        QmpClient c = qmp(serverId);
+        String device = QemuCommand.deviceId(volumeId);
+        if (plugged(serverId).contains(volumeId)) {
+            String key = serverId + "/" + device;
+            var done = new CompletableFuture<Void>();
+            unplugs.put(key, done);
+            try {
+                boolean gone = false;
+                for (int i = 0; i < UNPLUG_REQUESTS && !gone; i++) {
+                    var args = QmpClient.args();
+                    args.put("id", device);
+                    try {
+                        c.execute("device_del", args, QMP_TIMEOUT);
+                    } catch (QmpClient.QmpException e) {
+                        if (!plugged(serverId).contains(volumeId)) {
+                            break; // it went between our look and the request
+                        }
+                        if (!e.getMessage().contains("is already in the process of unplug")) {
+                            throw e;
+                        }
+                    }
+                    try {
+                        done.get(UNPLUG_TIMEOUT.toMillis() / UNPLUG_REQUESTS, TimeUnit.MILLISECONDS);
+                        gone = true;
+                    } catch (TimeoutException e) {
+                        gone = !plugged(serverId).contains(volumeId);
+                    } catch (ExecutionException e) {
+                        throw new IOException(e.getCause());
+                    }
+                }
+                if (!gone && plugged(serverId).contains(volumeId)) {
+                    throw new IOException("the guest did not release volume " + volumeId + " within " + UNPLUG_TIMEOUT.toSeconds() + " s");
+                }
+            } finally {
+                unplugs.remove(key);
+            }
+        }
+        removeNodes(c, serverId, volumeId);
+        log.info("event=volume_detached server_id={} volume_id={}", serverId, volumeId);
+    }
+
+    /** Drops a volume's block nodes if they exist (left by a plug that failed half-way, or by an unplug). */
+    private void removeNodes(QmpClient c, String serverId, String volumeId) throws IOException {
+        for (String node : List.of(QemuCommand.formatNode(volumeId), QemuCommand.fileNode(volumeId))) {
+            var args = QmpClient.args();
+            args.put("node-name", node);
+            try {
+                c.execute("blockdev-del", args, QMP_TIMEOUT);
+            } catch (QmpClient.QmpException e) {
+                if (!e.getMessage().contains("Failed to find node") && !e.getMessage().contains("Cannot find node")) {
+                    log.warn("event=blockdev_del_failed server_id={} node={} error=\"{}\"", serverId, node, e.getMessage());
+                }
+            }
+        }
     }
 
     @Override

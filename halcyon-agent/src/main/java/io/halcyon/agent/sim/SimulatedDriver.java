@@ -3,12 +3,14 @@ package io.halcyon.agent.sim;
 import io.halcyon.agent.driver.GuestDriver;
 import io.halcyon.agent.driver.Observed;
 import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.agent.DiskSpec;
 import io.halcyon.model.compute.PowerState;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -32,29 +34,55 @@ public final class SimulatedDriver implements GuestDriver {
     }
 
     @Override
-    public void spawn(Assignment a, Path baseImage) {
-        guests.put(a.serverId(), new Observed(a.serverId(), a.epoch(), true, PowerState.RUNNING, a.rebootGeneration(), 0));
+    public void spawn(Assignment a) {
+        var volumes = new HashSet<String>();
+        a.volumes().forEach(v -> volumes.add(v.volumeId()));
+        guests.put(a.serverId(), new Observed(a.serverId(), a.epoch(), true, PowerState.RUNNING, a.rebootGeneration(), 0, volumes));
     }
 
     @Override
     public boolean powerDown(String serverId, Duration timeout) {
-        guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), true, PowerState.SHUTDOWN, o.rebootDone(), 0));
+        guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), true, PowerState.SHUTDOWN, o.rebootDone(), 0,
+                o.volumes()));
         return true;
     }
 
     @Override
     public void reset(String serverId, long rebootGeneration) {
-        guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), true, PowerState.RUNNING, rebootGeneration, 0));
+        guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), true, PowerState.RUNNING, rebootGeneration, 0,
+                o.volumes()));
     }
 
     @Override
     public void kill(String serverId) {
-        guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), false, PowerState.SHUTDOWN, o.rebootDone(), 0));
+        guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), false, PowerState.SHUTDOWN, o.rebootDone(), 0,
+                Set.of()));
     }
 
     @Override
     public void destroy(String serverId) {
         guests.remove(serverId);
+    }
+
+    @Override
+    public void attach(String serverId, DiskSpec volume) {
+        guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), o.alive(), o.power(), o.rebootDone(), 0,
+                plus(o.volumes(), volume.volumeId())));
+    }
+
+    @Override
+    public void detach(String serverId, String volumeId) {
+        guests.computeIfPresent(serverId, (k, o) -> {
+            var left = new HashSet<>(o.volumes());
+            left.remove(volumeId);
+            return new Observed(k, o.epoch(), o.alive(), o.power(), o.rebootDone(), 0, left);
+        });
+    }
+
+    private static Set<String> plus(Set<String> s, String id) {
+        var out = new HashSet<>(s);
+        out.add(id);
+        return out;
     }
 
     @Override

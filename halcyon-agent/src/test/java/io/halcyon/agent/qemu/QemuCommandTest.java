@@ -1,10 +1,12 @@
 package io.halcyon.agent.qemu;
 
+import io.halcyon.model.agent.DiskSpec;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -16,10 +18,22 @@ class QemuCommandTest {
         }
     }
 
-    static QemuCommand.Spec spec(String accel, Path configDrive) {
+    static final String STORAGE = "/var/lib/halcyon/storage/file";
+    static final DiskSpec ROOT = new DiskSpec(null, "file", STORAGE + "/servers/5f3c1e2a-0b1c-4d2e-8f3a-9b8c7d6e5f4a.qcow2", "qcow2", null,
+            "vda", false, new DiskSpec.BaseImage("9a0c", STORAGE + "/images/9a0c.qcow2", "qcow2", null), 1L << 30);
+
+    static QemuCommand.Spec spec(String accel, DiskSpec root, List<DiskSpec> volumes, Path configDrive) {
         Path d = Path.of("/var/lib/halcyon/agent/guests/5f3c1e2a-0b1c-4d2e-8f3a-9b8c7d6e5f4a");
         return new QemuCommand.Spec("5f3c1e2a-0b1c-4d2e-8f3a-9b8c7d6e5f4a", "instance-5f3c1e2a", 2, 256, accel, "pc", "qemu-system-x86_64",
-                d.resolve("disk.qcow2"), configDrive, d.resolve("console.log"), d.resolve("qmp.sock"), d.resolve("qemu.pid"));
+                root, volumes, configDrive, d.resolve("console.log"), d.resolve("qmp.sock"), d.resolve("qemu.pid"));
+    }
+
+    static QemuCommand.Spec spec(String accel, Path configDrive) {
+        return spec(accel, ROOT, List.of(), configDrive);
+    }
+
+    static DiskSpec volume(String id) {
+        return new DiskSpec(id, "file", STORAGE + "/volumes/" + id + ".qcow2", "qcow2", id.substring(0, 20), "vdb", false, null, 0);
     }
 
     @Test
@@ -31,5 +45,22 @@ class QemuCommandTest {
     void kvmGuestWithConfigDrive() throws IOException {
         var cfg = Path.of("/var/lib/halcyon/agent/guests/5f3c1e2a-0b1c-4d2e-8f3a-9b8c7d6e5f4a/config.img");
         assertThat(String.join("\n", QemuCommand.argv(spec("kvm", cfg))) + "\n").isEqualTo(golden("qemu-kvm-config-drive.txt"));
+    }
+
+    @Test
+    void bootFromVolumeWithDataVolumes() throws IOException {
+        var root = new DiskSpec("0b6d9a52-6c0f-4a51-9d63-1f0c5a7e2b11", "file", STORAGE + "/volumes/0b6d9a52-6c0f-4a51-9d63-1f0c5a7e2b11.qcow2",
+                "qcow2", "0b6d9a52-6c0f-4a51-9", "vda", false, null, 0);
+        var argv = QemuCommand.argv(spec("tcg", root, List.of(volume("7c1e4f3a-2d5b-4e6f-8a9b-0c1d2e3f4a5b"),
+                volume("e2f3a4b5-c6d7-4e8f-9a0b-1c2d3e4f5a6b")), null));
+        assertThat(String.join("\n", argv) + "\n").isEqualTo(golden("qemu-boot-from-volume.txt"));
+    }
+
+    @Test
+    void nodeNamesFitQemusLimitAndDifferPerVolume() {
+        String id = "7c1e4f3a-2d5b-4e6f-8a9b-0c1d2e3f4a5b";
+        assertThat(QemuCommand.formatNode(id)).hasSizeLessThanOrEqualTo(31).startsWith("v").isNotEqualTo(QemuCommand.fileNode(id));
+        assertThat(QemuCommand.fileNode(id)).hasSizeLessThanOrEqualTo(31).matches("[a-z][0-9a-f]+");
+        assertThat(QemuCommand.formatNode(id)).isNotEqualTo(QemuCommand.formatNode("e2f3a4b5-c6d7-4e8f-9a0b-1c2d3e4f5a6b"));
     }
 }

@@ -2,7 +2,14 @@ package io.halcyon.api.agent;
 
 import io.halcyon.api.http.ApiException;
 import io.halcyon.model.Ids;
+import io.halcyon.api.compute.ServerVolumes;
 import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.agent.DiskSpec;
+import io.halcyon.model.compute.BlockDevice;
+import io.halcyon.model.volume.Volume;
+import io.halcyon.model.volume.VolumeStatus;
+import io.halcyon.storage.Backends;
+import io.halcyon.storage.ImageData;
 import io.halcyon.model.agent.Assignments;
 import io.halcyon.model.agent.GuestReport;
 import io.halcyon.model.agent.HostRegistration;
@@ -60,9 +67,13 @@ public final class AgentService {
     private final Repository<HostAllocation> allocations;
     private final Repository<Server> servers;
     private final Repository<InstanceAction> actions;
+    private final Backends backends;
+    private final ServerVolumes serverVolumes;
 
-    public AgentService(Resources res, AssignmentFeed feed, Duration leaseTtl, Duration renewInterval) {
+    public AgentService(Resources res, AssignmentFeed feed, Duration leaseTtl, Duration renewInterval, Backends backends) {
         this.res = requireNonNull(res, "res is null");
+        this.backends = requireNonNull(backends, "backends is null");
+        this.serverVolumes = new ServerVolumes(res);
         this.feed = requireNonNull(feed, "feed is null");
         this.leaseTtl = requireNonNull(leaseTtl, "leaseTtl is null");
         this.renewInterval = requireNonNull(renewInterval, "renewInterval is null");
@@ -179,14 +190,38 @@ public final class AgentService {
 
     private Assignment assignment(Server s) {
         ImageRef image = null;
+        DiskSpec root = null;
         if (!s.spec().imageId().isEmpty()) {
             Image i = res.images().get(s.spec().imageId()).map(Versioned::value).orElse(null);
             image = i == null ? new ImageRef(s.spec().imageId(), null, -1, null)
                     : new ImageRef(i.id(), i.diskFormat(), i.size() == null ? -1 : i.size(), i.hashValue());
+            if (i != null) {
+                var data = new ImageData(i.id(), i.diskFormat(), i.hashValue(), i.virtualSize() == null ? 0 : i.virtualSize(), null);
+                root = backends.rootDisks().rootDisk(s.id(), data, (long) s.spec().flavor().diskGb() << 30);
+            }
+        }
+        var volumes = new ArrayList<DiskSpec>();
+        for (BlockDevice b : s.spec().blockDevices()) {
+            DiskSpec d = export(b);
+            if (b.root()) {
+                root = d;
+            } else if (d != null) {
+                volumes.add(d);
+            }
         }
         return new Assignment(s.id(), s.status().epoch(), s.spec().name(), s.projectId(), s.spec().flavor(), image, s.spec().userData(),
                 s.spec().configDrive(), hostname(s.spec().name()), s.spec().metadata(), s.spec().availabilityZone(), s.spec().power(),
-                s.spec().rebootGeneration(), s.spec().rebootType(), s.spec().deleted(), s.createdAt());
+                s.spec().rebootGeneration(), s.spec().rebootType(), s.spec().deleted(), s.createdAt(), root, volumes);
+    }
+
+    /** A volume's disk once its data exists on its backend; null while it is still being made (or failed). */
+    private DiskSpec export(BlockDevice b) {
+        Volume v = res.volumes().get(b.volumeId()).map(Versioned::value).orElse(null);
+        if (v == null || v.status() == VolumeStatus.CREATING || v.status() == VolumeStatus.DOWNLOADING
+                || v.status() == VolumeStatus.ERROR) {
+            return null;
+        }
+        return backends.get(v.backend()).map(be -> be.export(v.id(), b.device(), false)).orElse(null);
     }
 
     /** Nova's hostname sanitising: lower case, letters, digits and dashes, at most 63 characters. */
@@ -223,14 +258,41 @@ public final class AgentService {
             }
             Instant now = res.clock().now();
             var obs = ServerLifecycle.observe(s, report, now);
-            if (!obs.remove() && !obs.releaseClaim() && obs.completed() == null && obs.next().equals(s)) {
+            var txn = Txn.builder().when(servers.unchanged(s.id(), cur.get().revision()));
+            boolean volumesChanged = false;
+            Server next = obs.next();
+            ServerVolumes.Sync sync = null;
+            if (obs.remove()) {
+                serverVolumes.onServerRemoved(s, txn, now);
+                volumesChanged = true;
+            } else {
+                sync = serverVolumes.onReport(s, new java.util.HashSet<>(report.attachedVolumes()), report.volumeFaults(), txn, now);
+                volumesChanged = sync.changed();
+                if (sync.blockDevices() != null) {
+                    next = next.withSpec(next.spec().withBlockDevices(sync.blockDevices()));
+                }
+            }
+            if (!volumesChanged && !obs.remove() && !obs.releaseClaim() && obs.completed() == null && next.equals(s)) {
                 return ReportAnswer.ok();
             }
-            var txn = Txn.builder().when(servers.unchanged(s.id(), cur.get().revision()));
             if (obs.remove()) {
                 txn.onSuccess(servers.deleteOp(s.id()), Op.deletePrefix(Kinds.INSTANCE_ACTIONS.prefix() + s.id() + "/"));
-            } else {
-                txn.onSuccess(servers.put(obs.next()));
+            } else if (!next.equals(s)) {
+                txn.onSuccess(servers.put(next));
+            }
+            if (sync != null) {
+                for (var f : sync.failures().entrySet()) {
+                    boolean attach = next.spec().blockDevices().stream().noneMatch(b -> b.volumeId().equals(f.getKey()));
+                    String action = attach ? "attach_volume" : "detach_volume";
+                    log.warn("event=volume_{}_failed server_id={} volume_id={} error=\"{}\"", attach ? "attach" : "detach", s.id(), f.getKey(),
+                            f.getValue());
+                    latestAction(s.id(), action).ifPresent(a -> {
+                        var e = new InstanceAction.Event("compute_" + action, a.value().startTime(), now, "Error", host,
+                                "Volume " + f.getKey() + ": " + f.getValue());
+                        txn.when(actions.unchanged(Kinds.INSTANCE_ACTIONS.idOf().apply(a.value()), a.revision()))
+                                .onSuccess(actions.put(a.value().withEvent(e, now)));
+                    });
+                }
             }
             if (obs.releaseClaim()) {
                 var alloc = res.allocations().get(host);
@@ -251,11 +313,10 @@ public final class AgentService {
                 res.awaitRevision(r.revision());
                 if (obs.remove()) {
                     log.info("event=server_deleted server_id={} host={}", s.id(), host);
-                } else if (obs.next().status().vmState() != s.status().vmState() || obs.next().status().taskState() != s.status().taskState()) {
+                } else if (next.status().vmState() != s.status().vmState() || next.status().taskState() != s.status().taskState()) {
                     log.info("event=server_state server_id={} host={} vm_state={} task_state={} power_state={}", s.id(), host,
-                            obs.next().status().vmState().wire(),
-                            obs.next().status().taskState() == null ? "none" : obs.next().status().taskState().wire(),
-                            obs.next().status().powerState());
+                            next.status().vmState().wire(), next.status().taskState() == null ? "none" : next.status().taskState().wire(),
+                            next.status().powerState());
                 }
                 return ReportAnswer.ok();
             }

@@ -15,9 +15,11 @@ public final class ComputeApi {
     private final FlavorApi flavors;
     private final ServerApi servers;
     private final ComputeAdminApi admin;
+    private final VolumeAttachmentApi attachments;
     private final Microversions versions = Microversions.compute();
 
-    public ComputeApi(FlavorApi flavors, ServerApi servers, ComputeAdminApi admin) {
+    public ComputeApi(FlavorApi flavors, ServerApi servers, ComputeAdminApi admin, VolumeAttachmentApi attachments) {
+        this.attachments = requireNonNull(attachments, "attachments is null");
         this.flavors = requireNonNull(flavors, "flavors is null");
         this.servers = requireNonNull(servers, "servers is null");
         this.admin = requireNonNull(admin, "admin is null");
@@ -47,5 +49,6 @@ public final class ComputeApi {
         flavors.register(g);
         servers.register(g);
         admin.register(g);
+        attachments.register(g);
     }
 }

@@ -2,6 +2,7 @@ package io.halcyon.api.compute;
 
 import io.halcyon.api.http.ApiException;
 import io.halcyon.api.http.ApiRequest;
+import io.halcyon.api.http.Paging;
 
 import java.util.List;
 import java.util.function.Function;
@@ -32,19 +33,7 @@ final class ComputePaging {
     static <T> List<T> page(ApiRequest r, List<T> sorted, Function<T, String> id, String kind) {
         int limit = limit(r);
         String marker = r.query("marker");
-        int start = 0;
-        if (marker != null) {
-            start = -1;
-            for (int i = 0; i < sorted.size(); i++) {
-                if (id.apply(sorted.get(i)).equals(marker)) {
-                    start = i + 1;
-                    break;
-                }
-            }
-            if (start < 0) {
-                throw ApiException.badRequest("marker [" + marker + "] not found");
-            }
-        }
+        int start = Paging.start(sorted, id, marker, "marker [" + marker + "] not found");
         return sorted.subList(start, Math.min(sorted.size(), start + limit));
     }
 }

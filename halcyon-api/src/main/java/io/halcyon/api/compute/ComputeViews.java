@@ -112,7 +112,11 @@ public final class ComputeViews {
         m.put("OS-EXT-STS:task_state", st.taskState() == null ? null : st.taskState().wire());
         m.put("OS-EXT-STS:vm_state", st.vmState().wire());
         m.put("OS-EXT-STS:power_state", st.powerState().code());
-        m.put("os-extended-volumes:volumes_attached", List.of());
+        var attached = new ArrayList<Map<String, Object>>();
+        for (var b : s.spec().blockDevices()) {
+            attached.add(Map.of("id", b.volumeId()));
+        }
+        m.put("os-extended-volumes:volumes_attached", attached);
         if (st.fault() != null && ("ERROR".equals(st.apiStatus()) || "DELETED".equals(st.apiStatus()))) {
             var f = new LinkedHashMap<String, Object>();
             f.put("code", st.fault().code());

@@ -97,14 +97,12 @@ public final class ServerApi {
             throw ApiException.badRequest("Invalid input for field/attribute name. Value: " + name + ". '" + name
                     + "' does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'");
         }
-        if (Body.has(s, "block_device_mapping") || Body.has(s, "block_device_mapping_v2")) {
-            throw ApiException.badRequest("Block device mapping is not available yet: Halcyon has no block storage service in this release.");
-        }
-        String imageRef = Body.string(s, "imageRef", 0, 255);
-        if (imageRef.isEmpty()) {
+        var blockDevices = blockDevices(s);
+        String imageRef = Body.optionalString(s, "imageRef", 0, 255);
+        if ((imageRef == null || imageRef.isEmpty()) && blockDevices.stream().noneMatch(ServerService.BlockDeviceRequest::bootVolume)) {
             throw ApiException.badRequest("Missing imageRef attribute");
         }
-        imageRef = lastSegment(imageRef);
+        imageRef = imageRef == null || imageRef.isEmpty() ? null : lastSegment(imageRef);
         String flavorRef = lastSegment(stringOrNumber(s, "flavorRef"));
         Map<String, String> metadata = Body.stringMap(s, "metadata", 255, 255);
         String userData = Body.optionalString(s, "user_data", 0, MAX_USER_DATA * 2);
@@ -166,7 +164,7 @@ public final class ServerApi {
             throw ApiException.badRequest("min_count must be <= max_count");
         }
         var req = new ServerService.CreateRequest(name, description, imageRef, flavorRef, metadata, userData,
-                configDrive != null && configDrive, az, v4, v6, minCount, maxCount);
+                configDrive != null && configDrive, az, v4, v6, minCount, maxCount, blockDevices);
         List<Server> created = servers.create(ctx, req, r.requestId());
         Server first = created.get(0);
         if (Body.optionalBool(s, "return_reservation_id") == Boolean.TRUE) {
@@ -177,6 +175,68 @@ public final class ServerApi {
         body.put("links", ComputeViews.links(r.baseUrl(), "servers", first.id()));
         body.put("OS-DCF:diskConfig", "MANUAL");
         return Reply.json(202, Map.of("server", body)).header("Location", r.baseUrl() + "/compute/v2.1/servers/" + first.id());
+    }
+
+    private static final Set<String> BDM_V2_KEYS = Set.of("source_type", "destination_type", "uuid", "boot_index", "volume_size",
+            "delete_on_termination", "device_name", "volume_type", "disk_bus", "device_type", "guest_format", "tag", "no_device",
+            "volume_id", "snapshot_id", "image_id");
+
+    /** block_device_mapping_v2, or the legacy block_device_mapping translated to it. */
+    static List<ServerService.BlockDeviceRequest> blockDevices(JsonNode s) {
+        var out = new java.util.ArrayList<ServerService.BlockDeviceRequest>();
+        JsonNode v2 = s.get("block_device_mapping_v2");
+        JsonNode v1 = s.get("block_device_mapping");
+        if (v2 != null && !v2.isNull() && v1 != null && !v1.isNull()) {
+            throw ApiException.badRequest("Using different block_device_mapping syntaxes is not allowed");
+        }
+        JsonNode list = v2 != null && !v2.isNull() ? v2 : v1;
+        if (list == null || list.isNull()) {
+            return out;
+        }
+        if (!list.isArray()) {
+            throw ApiException.badRequest("Invalid input for field/attribute block_device_mapping_v2. Value: " + list + ". " + list
+                    + " is not of type 'array'");
+        }
+        for (JsonNode b : list) {
+            if (!b.isObject()) {
+                throw ApiException.badRequest("Invalid input for field/attribute block_device_mapping_v2: entries must be objects.");
+            }
+            if (list == v2) {
+                Body.onlyKnown(b, BDM_V2_KEYS);
+                String source = Body.optionalString(b, "source_type", 1, 20);
+                String dest = Body.optionalString(b, "destination_type", 1, 20);
+                String uuid = Body.optionalString(b, "uuid", 1, 255);
+                Integer boot = bootIndex(b);
+                Integer size = Body.optionalInt(b, "volume_size", 1, Integer.MAX_VALUE, true);
+                Boolean dot = Body.optionalBool(b, "delete_on_termination");
+                out.add(new ServerService.BlockDeviceRequest(source, dest, uuid, boot, size, dot != null && dot,
+                        Body.optionalString(b, "device_name", 1, 255), Body.optionalString(b, "volume_type", 1, 255)));
+            } else {
+                String volume = Body.optionalString(b, "volume_id", 1, 255);
+                String snapshot = Body.optionalString(b, "snapshot_id", 1, 255);
+                Integer size = Body.optionalInt(b, "volume_size", 1, Integer.MAX_VALUE, true);
+                Boolean dot = Body.optionalBool(b, "delete_on_termination");
+                String device = Body.optionalString(b, "device_name", 1, 255);
+                if (volume == null && snapshot == null) {
+                    throw ApiException.badRequest("A legacy block device mapping needs volume_id or snapshot_id.");
+                }
+                boolean root = device != null && (device.equals("vda") || device.equals("/dev/vda"));
+                out.add(new ServerService.BlockDeviceRequest(volume != null ? "volume" : "snapshot", "volume",
+                        volume != null ? volume : snapshot, root ? 0 : null, size, dot != null && dot, device, null));
+            }
+        }
+        return out;
+    }
+
+    private static Integer bootIndex(JsonNode b) {
+        JsonNode v = b.get("boot_index");
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (v.isTextual() && v.asText().equals("none")) {
+            return null;
+        }
+        return Body.optionalInt(b, "boot_index", -1, 1000, true);
     }
 
     private static String stringOrNumber(JsonNode s, String field) {

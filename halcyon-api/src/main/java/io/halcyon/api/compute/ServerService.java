@@ -7,6 +7,8 @@ import io.halcyon.model.Ids;
 import io.halcyon.model.InvalidStateException;
 import io.halcyon.model.compute.ComputeQuota;
 import io.halcyon.model.compute.Flavor;
+import io.halcyon.api.volume.VolumeService;
+import io.halcyon.model.compute.BlockDevice;
 import io.halcyon.model.compute.InstanceAction;
 import io.halcyon.model.compute.PowerIntent;
 import io.halcyon.model.compute.RebootType;
@@ -18,6 +20,9 @@ import io.halcyon.model.host.Host;
 import io.halcyon.model.host.HostAllocation;
 import io.halcyon.model.image.Image;
 import io.halcyon.model.image.ImageStatus;
+import io.halcyon.model.volume.Volume;
+import io.halcyon.model.volume.VolumeAttachment;
+import io.halcyon.model.volume.VolumeStatus;
 import io.halcyon.runtime.Kinds;
 import io.halcyon.runtime.Repository;
 import io.halcyon.runtime.Resources;
@@ -47,14 +52,20 @@ public final class ServerService {
     private final Resources res;
     private final ComputeQuotas quotas;
     private final ConsoleFetcher console;
+    private final VolumeService volumeService;
+    private final ServerVolumes serverVolumes;
+    private final Repository<Volume> volumes;
     private final Repository<Server> servers;
     private final Repository<InstanceAction> actions;
     private final Repository<HostAllocation> allocations;
 
-    public ServerService(Resources res, ComputeQuotas quotas, ConsoleFetcher console) {
+    public ServerService(Resources res, ComputeQuotas quotas, ConsoleFetcher console, VolumeService volumeService) {
         this.res = requireNonNull(res, "res is null");
         this.quotas = requireNonNull(quotas, "quotas is null");
         this.console = requireNonNull(console, "console is null");
+        this.volumeService = requireNonNull(volumeService, "volumeService is null");
+        this.serverVolumes = new ServerVolumes(res);
+        this.volumes = res.repo(Kinds.VOLUMES);
         this.servers = res.repo(Kinds.SERVERS);
         this.actions = res.repo(Kinds.INSTANCE_ACTIONS);
         this.allocations = res.repo(Kinds.ALLOCATIONS);
@@ -66,7 +77,18 @@ public final class ServerService {
 
     public record CreateRequest(String name, String description, String imageRef, String flavorRef, Map<String, String> metadata,
                                 String userData, boolean configDrive, String availabilityZone, String accessIPv4,
-                                String accessIPv6, int minCount, int maxCount) {
+                                String accessIPv6, int minCount, int maxCount, List<BlockDeviceRequest> blockDevices) {
+        public CreateRequest {
+            blockDevices = blockDevices == null ? List.of() : List.copyOf(blockDevices);
+        }
+    }
+
+    /** One entry of block_device_mapping_v2. */
+    public record BlockDeviceRequest(String sourceType, String destinationType, String uuid, Integer bootIndex, Integer volumeSize,
+                                     boolean deleteOnTermination, String deviceName, String volumeType) {
+        boolean bootVolume() {
+            return bootIndex != null && bootIndex == 0 && "volume".equals(destinationType);
+        }
     }
 
     public static ApiException serverNotFound(String id) {
@@ -91,24 +113,34 @@ public final class ServerService {
         if (flavor.disabled()) {
             throw ApiException.badRequest("Flavor " + flavor.id() + " is disabled and cannot be used.");
         }
-        Image image = res.images().get(req.imageRef()).map(Versioned::value)
-                .filter(i -> i.visibleTo(ctx.projectId(), ctx.isAdmin()))
-                .orElseThrow(() -> ApiException.badRequest("Image " + req.imageRef() + " could not be found."));
-        if (image.status() != ImageStatus.ACTIVE) {
-            throw ApiException.badRequest("Image " + image.id() + " is not active.");
-        }
-        if (image.minRam() > flavor.ramMb()) {
-            throw ApiException.badRequest("Flavor's memory is too small for requested image.");
-        }
-        if (flavor.diskGb() > 0) {
-            if (image.minDisk() > flavor.diskGb()) {
-                throw ApiException.badRequest("Flavor's disk is too small for requested image.");
+        boolean bootFromVolume = req.blockDevices().stream().anyMatch(BlockDeviceRequest::bootVolume);
+        Image image = null;
+        if (!bootFromVolume) {
+            if (req.imageRef() == null || req.imageRef().isEmpty()) {
+                throw ApiException.badRequest("Missing imageRef attribute");
             }
-            long flavorBytes = (long) flavor.diskGb() << 30;
-            if (image.virtualSize() != null && image.virtualSize() > flavorBytes) {
-                throw ApiException.badRequest("Flavor's disk is too small for requested image. Flavor disk is " + flavorBytes
-                        + " bytes, image is " + image.virtualSize() + " bytes.");
+            image = res.images().get(req.imageRef()).map(Versioned::value)
+                    .filter(i -> i.visibleTo(ctx.projectId(), ctx.isAdmin()))
+                    .orElseThrow(() -> ApiException.badRequest("Image " + req.imageRef() + " could not be found."));
+            if (image.status() != ImageStatus.ACTIVE) {
+                throw ApiException.badRequest("Image " + image.id() + " is not active.");
             }
+            if (image.minRam() > flavor.ramMb()) {
+                throw ApiException.badRequest("Flavor's memory is too small for requested image.");
+            }
+            if (flavor.diskGb() > 0) {
+                if (image.minDisk() > flavor.diskGb()) {
+                    throw ApiException.badRequest("Flavor's disk is too small for requested image.");
+                }
+                long flavorBytes = (long) flavor.diskGb() << 30;
+                if (image.virtualSize() != null && image.virtualSize() > flavorBytes) {
+                    throw ApiException.badRequest("Flavor's disk is too small for requested image. Flavor disk is " + flavorBytes
+                            + " bytes, image is " + image.virtualSize() + " bytes.");
+                }
+            }
+        }
+        if (!req.blockDevices().isEmpty() && req.maxCount() > 1) {
+            throw ApiException.badRequest("Block device mappings cannot be combined with creating several servers at once.");
         }
         if (req.availabilityZone() != null && !AVAILABILITY_ZONE.equals(req.availabilityZone())) {
             throw ApiException.badRequest("The requested availability zone is not available");
@@ -122,12 +154,15 @@ public final class ServerService {
         Instant now = res.clock().now();
         var created = new ArrayList<Server>();
         var txn = Txn.builder();
+        String imageId = image == null ? "" : image.id();
         for (int i = 1; i <= count; i++) {
             String name = count > 1 ? req.name() + "-" + i : req.name();
-            var spec = new ServerSpec(name, req.description(), flavor.snapshot(), image.id(), req.metadata(), req.userData(),
+            String serverId = Ids.newId();
+            List<BlockDevice> devices = blockDevices(ctx, serverId, req.blockDevices(), txn, now);
+            var spec = new ServerSpec(name, req.description(), flavor.snapshot(), imageId, req.metadata(), req.userData(),
                     req.configDrive(), null, AVAILABILITY_ZONE, req.accessIPv4(), req.accessIPv6(), PowerIntent.ON, 0,
-                    RebootType.SOFT, false);
-            var server = new Server(Ids.newId(), ctx.projectId(), ctx.userId(), now, spec, ServerStatus.building(now));
+                    RebootType.SOFT, false, devices);
+            var server = new Server(serverId, ctx.projectId(), ctx.userId(), now, spec, ServerStatus.building(now));
             var action = new InstanceAction(requestId, server.id(), InstanceAction.CREATE, ctx.projectId(), ctx.userId(), now, now,
                     null, List.of());
             txn.when(servers.absent(server.id())).onSuccess(servers.put(server), actions.put(action));
@@ -141,9 +176,114 @@ public final class ServerService {
         recheckQuota(ctx.projectId(), quota, created);
         for (Server s : created) {
             log.info("event=server_create_requested server_id={} project_id={} flavor={} image={} request_id={}", s.id(),
-                    s.projectId(), flavor.id(), image.id(), requestId);
+                    s.projectId(), flavor.id(), image == null ? "none" : image.id(), requestId);
         }
         return created;
+    }
+
+    /**
+     * Turns block_device_mapping_v2 into the server's block devices: existing volumes are reserved
+     * for it (attaching), new ones (from an image, a snapshot, or blank) are created in the same
+     * transaction as the server. Device names follow the root disk, vda, in order.
+     */
+    private List<BlockDevice> blockDevices(AuthContext ctx, String serverId, List<BlockDeviceRequest> requests, Txn.Builder txn, Instant now) {
+        var out = new ArrayList<BlockDevice>();
+        var used = new java.util.HashSet<String>();
+        int newGb = 0;
+        int newCount = 0;
+        char next = 'b';
+        for (BlockDeviceRequest b : requests) {
+            String src = b.sourceType() == null ? "" : b.sourceType();
+            String dst = b.destinationType() == null ? ("volume".equals(src) ? "volume" : "local") : b.destinationType();
+            if ("local".equals(dst)) {
+                if ("image".equals(src) && b.bootIndex() != null && b.bootIndex() == 0) {
+                    continue; // the ordinary image boot, said the long way
+                }
+                throw ApiException.badRequest("Local block devices other than the image root disk are not supported; use volumes.");
+            }
+            if (!"volume".equals(dst)) {
+                throw ApiException.badRequest("Invalid destination_type " + dst + ": must be volume or local.");
+            }
+            boolean root = b.bootIndex() != null && b.bootIndex() == 0;
+            String device = root ? "/dev/vda" : deviceName(b.deviceName(), next, used);
+            if (!root && device.equals("/dev/vd" + next)) {
+                next++;
+            }
+            used.add(device);
+            Volume volume;
+            switch (src) {
+                case "volume" -> {
+                    Versioned<Volume> v = res.volumes().get(b.uuid() == null ? "" : b.uuid())
+                            .filter(x -> ctx.isAdmin() || x.value().projectId().equals(ctx.projectId()))
+                            .orElseThrow(() -> ApiException.badRequest("Volume " + b.uuid() + " could not be found."));
+                    if (v.value().status() != VolumeStatus.AVAILABLE) {
+                        throw ApiException.badRequest("Invalid volume: volume " + b.uuid() + " status must be available, it is "
+                                + v.value().status().wire() + ".");
+                    }
+                    var att = new VolumeAttachment(Ids.newId(), serverId, device, now);
+                    txn.when(volumes.unchanged(v.value().id(), v.revision()))
+                            .onSuccess(volumes.put(v.value().withAttachments(List.of(att), VolumeStatus.ATTACHING, now)));
+                    out.add(new BlockDevice(v.value().id(), att.attachmentId(), device, b.bootIndex(), b.deleteOnTermination()));
+                    continue;
+                }
+                case "image", "snapshot", "blank" -> {
+                    var cr = new VolumeService.CreateRequest(null, null, b.volumeSize(), b.volumeType(), null, Map.of(),
+                            src.equals("image") ? b.uuid() : null, src.equals("snapshot") ? b.uuid() : null, null, false);
+                    if (src.equals("blank") && b.volumeSize() == null) {
+                        throw ApiException.badRequest("volume_size is required for a blank volume.");
+                    }
+                    volume = volumeService.prepare(ctx, cr);
+                    newGb += volume.sizeGb();
+                    newCount++;
+                    volumeService.checkQuota(ctx.projectId(), newCount, newGb, 0);
+                }
+                default -> throw ApiException.badRequest("Invalid source_type " + src + ": must be volume, image, snapshot or blank.");
+            }
+            var att = new VolumeAttachment(Ids.newId(), serverId, device, now);
+            Volume withAttachment = volume.withAttachments(List.of(att), VolumeStatus.CREATING, now);
+            txn.when(volumes.absent(volume.id())).onSuccess(volumes.put(withAttachment));
+            out.add(new BlockDevice(volume.id(), att.attachmentId(), device, b.bootIndex(), b.deleteOnTermination()));
+        }
+        if (out.stream().filter(BlockDevice::root).count() > 1) {
+            throw ApiException.badRequest("Only one block device may have boot_index 0.");
+        }
+        return out;
+    }
+
+    static String deviceName(String requested, char next, java.util.Set<String> used) {
+        if (requested != null && requested.matches("(/dev/)?vd[b-z]")) {
+            String d = requested.startsWith("/dev/") ? requested : "/dev/" + requested;
+            if (!used.contains(d)) {
+                return d;
+            }
+        }
+        if (next > 'z') {
+            throw ApiException.badRequest("Too many block devices.");
+        }
+        return "/dev/vd" + next;
+    }
+
+    /** The next free device name for a new attachment to this server. */
+    public static String nextDevice(Server s) {
+        var used = new java.util.HashSet<String>();
+        used.add("/dev/vda");
+        for (BlockDevice b : s.spec().blockDevices()) {
+            used.add(b.device());
+        }
+        for (char c = 'b'; c <= 'z'; c++) {
+            if (!used.contains("/dev/vd" + c)) {
+                return "/dev/vd" + c;
+            }
+        }
+        throw ApiException.forbidden("Server " + s.id() + " has no free device name left.");
+    }
+
+    public ServerVolumes serverVolumes() {
+        return serverVolumes;
+    }
+
+    public VolumeService volumeService() {
+        return volumeService;
     }
 
     private int allowedCount(String projectId, ComputeQuota quota, Flavor f, int min, int max) {
@@ -268,6 +408,7 @@ public final class ServerService {
             Txn.Builder txn = Txn.builder().when(servers.unchanged(id, v.revision()));
             if (host == null || !res.hostUp(host)) {
                 txn.onSuccess(servers.deleteOp(id), Op.deletePrefix(Kinds.INSTANCE_ACTIONS.prefix() + id + "/"));
+                serverVolumes.onServerRemoved(s, txn, res.clock().now());
                 if (host != null) {
                     var alloc = res.allocations().get(host);
                     if (alloc.isPresent() && alloc.get().value().claims().containsKey(id)) {

@@ -55,14 +55,8 @@ public final class ImageFiles {
     /** Streams {@code in} into a temporary file; fails past {@code maxBytes} or when {@code expected} (>= 0) is not met. */
     public Stored receive(String imageId, InputStream in, long expected, long maxBytes) throws IOException, UploadException {
         Path tmp = dir.resolve(".upload-" + imageId + "-" + UUID.randomUUID());
-        MessageDigest md5;
-        MessageDigest sha512;
-        try {
-            md5 = MessageDigest.getInstance("MD5");
-            sha512 = MessageDigest.getInstance("SHA-512");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest md5 = digest("MD5");
+        MessageDigest sha512 = digest("SHA-512");
         long total = 0;
         try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             byte[] buf = new byte[1 << 20];
@@ -88,6 +82,33 @@ public final class ImageFiles {
             ch.force(true);
         }
         return new Stored(tmp, total, HexFormat.of().formatHex(md5.digest()), HexFormat.of().formatHex(sha512.digest()));
+    }
+
+    /** A file for data produced elsewhere (a volume written out as an image), on this directory's filesystem. */
+    public Path scratch(String imageId) {
+        return dir.resolve(".upload-" + imageId + "-" + UUID.randomUUID());
+    }
+
+    /** Hashes a scratch file and makes it the image's data. */
+    public Stored adopt(String imageId, Path scratch) throws IOException {
+        MessageDigest md5 = digest("MD5");
+        MessageDigest sha512 = digest("SHA-512");
+        long total = 0;
+        try (InputStream in = Files.newInputStream(scratch)) {
+            byte[] buf = new byte[1 << 20];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                total += n;
+                md5.update(buf, 0, n);
+                sha512.update(buf, 0, n);
+            }
+        }
+        try (FileChannel ch = FileChannel.open(scratch, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        var stored = new Stored(scratch, total, HexFormat.of().formatHex(md5.digest()), HexFormat.of().formatHex(sha512.digest()));
+        commit(stored, imageId);
+        return stored;
     }
 
     public void commit(Stored stored, String imageId) throws IOException {
@@ -118,6 +139,14 @@ public final class ImageFiles {
 
         public int status() {
             return status;
+        }
+    }
+
+    private static MessageDigest digest(String algorithm) {
+        try {
+            return MessageDigest.getInstance(algorithm);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 }

@@ -5,6 +5,7 @@ import io.halcyon.model.compute.PowerIntent;
 import io.halcyon.model.compute.RebootType;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
@@ -12,16 +13,18 @@ import static java.util.Objects.requireNonNull;
 /**
  * One guest the controller wants on this host, with the placement epoch the agent must match.
  * The agent converges its local guest to it: running or not, rebooted up to
- * {@code rebootGeneration}, removed when {@code deleted}.
+ * {@code rebootGeneration}, removed when {@code deleted}, with exactly {@code volumes} attached.
+ * {@code rootDisk} is null while the root disk is not ready yet (a boot volume still being made).
  */
 public record Assignment(String serverId, long epoch, String name, String projectId, FlavorSnapshot flavor, ImageRef image,
                          String userData, boolean configDrive, String hostname, Map<String, String> metadata,
                          String availabilityZone, PowerIntent power, long rebootGeneration, RebootType rebootType,
-                         boolean deleted, Instant createdAt) {
+                         boolean deleted, Instant createdAt, DiskSpec rootDisk, List<DiskSpec> volumes) {
     public Assignment {
         requireNonNull(serverId, "serverId is null");
         requireNonNull(flavor, "flavor is null");
         requireNonNull(power, "power is null");
         metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
+        volumes = volumes == null ? List.of() : List.copyOf(volumes);
     }
 }

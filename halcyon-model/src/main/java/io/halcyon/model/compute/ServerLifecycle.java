@@ -79,6 +79,12 @@ public final class ServerLifecycle {
         return s.withStatus(s.status().withPlacement(host, s.status().epoch() + 1, now).withTask(TaskState.SPAWNING, now));
     }
 
+    /** The build cannot go on (its boot volume failed): ERROR with the reason, and the host is given back. */
+    public static Server failBuild(Server s, String message, Instant now) {
+        return s.withStatus(s.status().withStates(VmState.ERROR, null, PowerState.NOSTATE, now)
+                .withFault(new Fault(500, message, "", now), now).withPlacement(null, s.status().epoch(), now));
+    }
+
     public static Server noValidHost(Server s, String details, Instant now) {
         return s.withStatus(s.status().withStates(VmState.ERROR, null, PowerState.NOSTATE, now)
                 .withFault(new Fault(500, Fault.NO_VALID_HOST, details, now), now));

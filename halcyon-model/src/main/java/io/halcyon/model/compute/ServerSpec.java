@@ -1,5 +1,6 @@
 package io.halcyon.model.compute;
 
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -13,7 +14,7 @@ import static java.util.Objects.requireNonNull;
 public record ServerSpec(String name, String description, FlavorSnapshot flavor, String imageId, Map<String, String> metadata,
                          String userData, boolean configDrive, String keyName, String availabilityZone,
                          String accessIPv4, String accessIPv6, PowerIntent power, long rebootGeneration,
-                         RebootType rebootType, boolean deleted) {
+                         RebootType rebootType, boolean deleted, List<BlockDevice> blockDevices) {
     public ServerSpec {
         requireNonNull(name, "name is null");
         requireNonNull(flavor, "flavor is null");
@@ -23,40 +24,56 @@ public record ServerSpec(String name, String description, FlavorSnapshot flavor,
         rebootType = rebootType == null ? RebootType.SOFT : rebootType;
         accessIPv4 = accessIPv4 == null ? "" : accessIPv4;
         accessIPv6 = accessIPv6 == null ? "" : accessIPv6;
+        blockDevices = blockDevices == null ? List.of() : List.copyOf(blockDevices);
+    }
+
+    public ServerSpec withBlockDevices(List<BlockDevice> devices) {
+        return new ServerSpec(name, description, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
+                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, deleted, devices);
+    }
+
+    /** The root volume of a server booted from a volume, or null. */
+    public BlockDevice rootVolume() {
+        for (BlockDevice b : blockDevices) {
+            if (b.root()) {
+                return b;
+            }
+        }
+        return null;
     }
 
     public ServerSpec withPower(PowerIntent p) {
         return new ServerSpec(name, description, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
-                accessIPv4, accessIPv6, p, rebootGeneration, rebootType, deleted);
+                accessIPv4, accessIPv6, p, rebootGeneration, rebootType, deleted, blockDevices);
     }
 
     public ServerSpec withReboot(RebootType type) {
         return new ServerSpec(name, description, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
-                accessIPv4, accessIPv6, power, rebootGeneration + 1, type, deleted);
+                accessIPv4, accessIPv6, power, rebootGeneration + 1, type, deleted, blockDevices);
     }
 
     public ServerSpec withDeleted() {
         return new ServerSpec(name, description, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
-                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, true);
+                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, true, blockDevices);
     }
 
     public ServerSpec withName(String n) {
         return new ServerSpec(n, description, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
-                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, deleted);
+                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, deleted, blockDevices);
     }
 
     public ServerSpec withDescription(String d) {
         return new ServerSpec(name, d, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
-                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, deleted);
+                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, deleted, blockDevices);
     }
 
     public ServerSpec withMetadata(Map<String, String> m) {
         return new ServerSpec(name, description, flavor, imageId, m, userData, configDrive, keyName, availabilityZone,
-                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, deleted);
+                accessIPv4, accessIPv6, power, rebootGeneration, rebootType, deleted, blockDevices);
     }
 
     public ServerSpec withAccessIPs(String v4, String v6) {
         return new ServerSpec(name, description, flavor, imageId, metadata, userData, configDrive, keyName, availabilityZone,
-                v4, v6, power, rebootGeneration, rebootType, deleted);
+                v4, v6, power, rebootGeneration, rebootType, deleted, blockDevices);
     }
 }

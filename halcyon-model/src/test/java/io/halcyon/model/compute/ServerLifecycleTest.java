@@ -19,7 +19,7 @@ class ServerLifecycleTest {
     static Server building() {
         var flavor = new FlavorSnapshot("f1", "m1.tiny", 1, 128, 1, 0, 0, Map.of());
         var spec = new ServerSpec("vm", null, flavor, "img", Map.of(), null, false, null, "nova", null, null,
-                PowerIntent.ON, 0, RebootType.SOFT, false);
+                PowerIntent.ON, 0, RebootType.SOFT, false, null);
         return new Server("s1", "p1", "u1", T0, spec, ServerStatus.building(T0));
     }
 
@@ -29,7 +29,7 @@ class ServerLifecycleTest {
     }
 
     static GuestReport report(Server s, PowerState p, long rebootGen) {
-        return new GuestReport(s.id(), s.status().epoch(), p, rebootGen, false, null, 250);
+        return new GuestReport(s.id(), s.status().epoch(), p, rebootGen, false, null, 250, null, null);
     }
 
     @Test
@@ -54,7 +54,7 @@ class ServerLifecycleTest {
     @Test
     void spawnFaultMakesErrorAndReleasesTheHost() {
         Server placed = ServerLifecycle.placed(building(), "h1", T0);
-        var obs = ServerLifecycle.observe(placed, new GuestReport("s1", 1, PowerState.NOSTATE, 0, false, "qemu failed", 0), T1);
+        var obs = ServerLifecycle.observe(placed, new GuestReport("s1", 1, PowerState.NOSTATE, 0, false, "qemu failed", 0, null, null), T1);
         assertThat(obs.next().status().apiStatus()).isEqualTo("ERROR");
         assertThat(obs.next().status().fault().message()).isEqualTo("qemu failed");
         assertThat(obs.next().status().host()).isNull();
@@ -112,7 +112,7 @@ class ServerLifecycleTest {
         Server d = ServerLifecycle.requestDelete(active(), T1);
         assertThat(d.status().taskState()).isEqualTo(TaskState.DELETING);
         assertThat(ServerLifecycle.observe(d, report(d, PowerState.RUNNING, 0), T1).remove()).isFalse();
-        var gone = ServerLifecycle.observe(d, new GuestReport("s1", 1, PowerState.NOSTATE, 0, true, null, 0), T1);
+        var gone = ServerLifecycle.observe(d, new GuestReport("s1", 1, PowerState.NOSTATE, 0, true, null, 0, null, null), T1);
         assertThat(gone.remove()).isTrue();
         assertThat(gone.releaseClaim()).isTrue();
         assertThatThrownBy(() -> ServerLifecycle.requestStop(d, T1)).isInstanceOf(InvalidStateException.class);
@@ -123,6 +123,6 @@ class ServerLifecycleTest {
         Server s = active();
         assertThat(ServerLifecycle.isCurrent(s, "h1", report(s, PowerState.RUNNING, 0))).isTrue();
         assertThat(ServerLifecycle.isCurrent(s, "h2", report(s, PowerState.RUNNING, 0))).isFalse();
-        assertThat(ServerLifecycle.isCurrent(s, "h1", new GuestReport("s1", 0, PowerState.RUNNING, 0, false, null, 0))).isFalse();
+        assertThat(ServerLifecycle.isCurrent(s, "h1", new GuestReport("s1", 0, PowerState.RUNNING, 0, false, null, 0, null, null))).isFalse();
     }
 }

@@ -1,0 +1,40 @@
+package io.halcyon.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+
+/** What the {@code file} storage backend of a test cloud holds on disk, by id. */
+final class StorageFiles {
+    private StorageFiles() {
+    }
+
+    static Path root(Path cloudDir) {
+        return cloudDir.resolve("data").resolve("storage").resolve("file");
+    }
+
+    /** Ids of the files in {@code volumes}, {@code snapshots}, {@code servers} or {@code images}; half-made files count too. */
+    static Set<String> ids(Path cloudDir, String kind) throws IOException {
+        var out = new TreeSet<String>();
+        Path d = root(cloudDir).resolve(kind);
+        if (!Files.isDirectory(d)) {
+            return out;
+        }
+        try (var s = Files.list(d)) {
+            s.map(p -> p.getFileName().toString()).forEach(n -> out.add(n.replaceAll("^\\.", "").replaceAll("\\..*$", "")));
+        }
+        return out;
+    }
+
+    static long bytesUsed(Path dir) throws IOException {
+        long total = 0;
+        try (var s = Files.walk(dir)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                total += (Long) Files.getAttribute(p, "unix:blocks") * 512;
+            }
+        }
+        return total;
+    }
+}

@@ -1,0 +1,227 @@
+package io.halcyon.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.halcyon.testkit.Command;
+import io.halcyon.testkit.OpenStackCli;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Block storage end to end with Debian's real {@code openstack} CLI and real QEMU guests: volumes
+ * hot-plugged into running guests that write and read a pattern, snapshots, clones, extend, the
+ * Cinder delete rules, volume to image, and boot from volume. The guests run {@code disk-probe.sh}
+ * as user data, which reports on the console every disk as the guest sees it come and go; that is
+ * how the test knows what QEMU really gave the guest.
+ */
+class VolumeCliE2EIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static TestCloud cloud;
+    private static OpenStackCli admin;
+
+    @BeforeAll
+    static void up() throws Exception {
+        cloud = TestCloud.start("");
+        cloud.agentInProcess("h1", "");
+        await().atMost(Duration.ofSeconds(60)).until(() -> cloud.controller.resources().hostUp("h1"));
+        admin = new OpenStackCli(cloud.url() + "/identity/v3", "admin", TestCloud.ADMIN_PASSWORD, "admin");
+    }
+
+    @AfterAll
+    static void down() {
+        if (cloud != null) {
+            cloud.close();
+        }
+    }
+
+    static JsonNode json(String out) {
+        try {
+            return JSON.readTree(out);
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + out, e);
+        }
+    }
+
+    static String serial(String volumeId) {
+        return volumeId.substring(0, 20);
+    }
+
+    /** The disk probe as a user-data file, writing {@code pattern} to the disk with {@code writeSerial} (if any). */
+    static Path probe(Path dir, String writeSerial, String pattern) throws IOException {
+        String script;
+        try (InputStream in = VolumeCliE2EIT.class.getResourceAsStream("/disk-probe.sh")) {
+            script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        Path f = Files.createTempFile(dir, "probe", ".sh");
+        Files.writeString(f, script.replace("@WRITE_SERIAL@", writeSerial == null ? "" : writeSerial)
+                .replace("@PATTERN@", pattern == null ? "" : pattern));
+        return f;
+    }
+
+    static String volumeStatus(OpenStackCli cli, String volume) {
+        return cli.ok("volume", "show", volume, "-f", "value", "-c", "status").trim();
+    }
+
+    static void awaitVolume(OpenStackCli cli, String volume, String status) {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> volumeStatus(cli, volume).equals(status));
+    }
+
+    static void awaitConsole(OpenStackCli cli, String server, String regex) {
+        Pattern p = Pattern.compile(regex, Pattern.MULTILINE);
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
+                .until(() -> p.matcher(cli.ok("console", "log", "show", server)).find());
+    }
+
+    static String server(OpenStackCli cli, String name, Path userData) {
+        JsonNode s = json(cli.ok("server", "create", "--flavor", "m1.tiny", "--image", "tiny", "--user-data", userData.toString(), "--wait",
+                name, "-f", "json"));
+        assertThat(s.path("status").asText()).isEqualTo("ACTIVE");
+        return s.path("id").asText();
+    }
+
+    static void fails(Command.Result r, String... expected) {
+        assertThat(r.exit()).as("expected a failure: %s", r.stdout()).isNotZero();
+        assertThat(r.stderr()).contains(expected);
+    }
+
+    @Test
+    void hotPlugSnapshotsClonesAndTheDeleteRules() throws Exception {
+        JsonNode created = json(admin.ok("volume", "create", "--size", "1", "--description", "first", "data1", "-f", "json"));
+        String data1 = created.path("id").asText();
+        assertThat(created.path("size").asInt()).isEqualTo(1);
+        awaitVolume(admin, "data1", "available");
+        assertThat(admin.ok("volume", "list", "-f", "value", "-c", "Name", "-c", "Status")).contains("data1 available");
+        JsonNode shown = json(admin.ok("volume", "show", "data1", "-f", "json"));
+        assertThat(shown.path("description").asText()).isEqualTo("first");
+        assertThat(shown.path("type").asText()).isEqualTo("default");
+        assertThat(shown.path("bootable").asText()).isEqualTo("false");
+
+        // the guest of vmA sees the disk appear and writes the pattern; vmB later reads it
+        String pattern = "halcyon-" + UUID.randomUUID().toString().substring(0, 8);
+        String vmA = server(admin, "vmA", probe(cloud.dir, serial(data1), pattern));
+        String vmB = server(admin, "vmB", probe(cloud.dir, null, null));
+        awaitConsole(admin, "vmA", "halcyon-guest: ready");
+        admin.ok("server", "add", "volume", "vmA", "data1");
+        awaitVolume(admin, "data1", "in-use");
+        awaitConsole(admin, "vmA", "disk\\+ " + serial(data1) + " vd[b-z] data=" + pattern + " sectors=2097152");
+        JsonNode attached = json(admin.ok("volume", "show", "data1", "-f", "json"));
+        assertThat(attached.path("attachments").toString()).contains(vmA);
+        assertThat(admin.ok("server", "show", "vmA", "-f", "json")).contains(data1);
+        assertThat(admin.ok("server", "volume", "list", "vmA", "-f", "value")).contains(data1);
+
+        // a volume attaches once; the second server is refused and nothing changes
+        fails(admin.run("server", "add", "volume", "vmB", "data1"), "400");
+        assertThat(volumeStatus(admin, "data1")).isEqualTo("in-use");
+        // an in-use volume cannot be deleted
+        fails(admin.run("volume", "delete", "data1"), "Invalid volume", "400");
+        // detaching what is not attached
+        fails(admin.run("server", "remove", "volume", "vmB", "data1"), "404");
+
+        admin.ok("server", "remove", "volume", "vmA", "data1");
+        awaitVolume(admin, "data1", "available");
+        awaitConsole(admin, "vmA", "disk- " + serial(data1));
+        assertThat(admin.ok("server", "volume", "list", "vmA", "-f", "value")).doesNotContain(data1);
+
+        admin.ok("server", "add", "volume", "vmB", "data1");
+        awaitVolume(admin, "data1", "in-use");
+        awaitConsole(admin, "vmB", "disk\\+ " + serial(data1) + " vd[b-z] data=" + pattern + " ");
+        admin.ok("server", "remove", "volume", "vmB", "data1");
+        awaitVolume(admin, "data1", "available");
+
+        // snapshot, then a volume from it carries the pattern
+        admin.ok("volume", "snapshot", "create", "--volume", "data1", "snap1");
+        await().atMost(Duration.ofSeconds(60)).until(() -> admin.ok("volume", "snapshot", "show", "snap1", "-f", "value", "-c", "status")
+                .trim().equals("available"));
+        assertThat(admin.ok("volume", "snapshot", "list", "-f", "value", "-c", "Name")).contains("snap1");
+        String fromSnap = json(admin.ok("volume", "create", "--snapshot", "snap1", "--size", "1", "fromsnap", "-f", "json")).path("id").asText();
+        String clone = json(admin.ok("volume", "create", "--source", "data1", "--size", "1", "clone1", "-f", "json")).path("id").asText();
+        awaitVolume(admin, "fromsnap", "available");
+        awaitVolume(admin, "clone1", "available");
+
+        // a volume with snapshots needs a cascade delete
+        fails(admin.run("volume", "delete", "data1"), "snapshot", "400");
+        assertThat(volumeStatus(admin, "data1")).isEqualTo("available");
+
+        // extend a detached volume; the guest then sees the new size
+        admin.ok("volume", "set", "--size", "2", "fromsnap");
+        await().atMost(Duration.ofSeconds(60)).until(() -> json(admin.ok("volume", "show", "fromsnap", "-f", "json")).path("size").asInt() == 2
+                && volumeStatus(admin, "fromsnap").equals("available"));
+        fails(admin.run("volume", "set", "--size", "1", "fromsnap"), "must be greater than 2 GB");
+        admin.ok("server", "add", "volume", "vmB", "fromsnap");
+        admin.ok("server", "add", "volume", "vmB", "clone1");
+        awaitConsole(admin, "vmB", "disk\\+ " + serial(fromSnap) + " vd[b-z] data=" + pattern + " sectors=4194304");
+        awaitConsole(admin, "vmB", "disk\\+ " + serial(clone) + " vd[b-z] data=" + pattern + " ");
+        awaitVolume(admin, "fromsnap", "in-use");
+        awaitVolume(admin, "clone1", "in-use");
+        fails(admin.run("volume", "set", "--size", "3", "fromsnap"), "must be available");
+        assertThat(json(admin.ok("volume", "show", "fromsnap", "-f", "json")).path("size").asInt()).isEqualTo(2);
+
+        // deleting the server lets its volumes go, as they were attached without delete_on_termination
+        admin.ok("server", "delete", "--wait", "vmB");
+        awaitVolume(admin, "fromsnap", "available");
+        awaitVolume(admin, "clone1", "available");
+
+        admin.ok("volume", "delete", "--purge", "data1");
+        await().atMost(Duration.ofSeconds(60)).until(() -> !admin.ok("volume", "list", "-f", "value", "-c", "Name").contains("data1"));
+        assertThat(admin.ok("volume", "snapshot", "list", "-f", "value")).doesNotContain("snap1");
+        admin.ok("volume", "delete", "fromsnap", "clone1");
+        admin.ok("server", "delete", "--wait", "vmA");
+        await().atMost(Duration.ofSeconds(60)).until(() -> admin.ok("volume", "list", "-f", "value").isBlank());
+        for (String id : new String[]{data1, fromSnap, clone}) {
+            assertThat(StorageFiles.ids(cloud.dir, "volumes")).doesNotContain(id);
+        }
+        assertThat(StorageFiles.ids(cloud.dir, "snapshots")).isEmpty();
+        assertThat(StorageFiles.ids(cloud.dir, "servers")).doesNotContain(vmA, vmB);
+    }
+
+    @Test
+    void imageFromAVolumeOfTinyHasTinysChecksum() {
+        String tinyChecksum = admin.ok("image", "show", "tiny", "-f", "value", "-c", "checksum").trim();
+        admin.ok("volume", "create", "--image", "tiny", "--size", "1", "fromtiny");
+        awaitVolume(admin, "fromtiny", "available");
+        assertThat(admin.ok("volume", "show", "fromtiny", "-f", "value", "-c", "bootable").trim()).isEqualTo("true");
+        admin.ok("image", "create", "--volume", "fromtiny", "--disk-format", "qcow2", "--container-format", "bare", "tiny-again");
+        await().atMost(Duration.ofSeconds(60)).until(() -> admin.ok("image", "show", "tiny-again", "-f", "value", "-c", "status").trim()
+                .equals("active"));
+        assertThat(admin.ok("image", "show", "tiny-again", "-f", "value", "-c", "checksum").trim()).isEqualTo(tinyChecksum);
+        awaitVolume(admin, "fromtiny", "available");
+        admin.ok("image", "delete", "tiny-again");
+        admin.ok("volume", "delete", "fromtiny");
+    }
+
+    @Test
+    void bootFromVolumeKeepsTheVolumeAndItsData() throws Exception {
+        JsonNode s = json(admin.ok("server", "create", "--flavor", "m1.tiny", "--image", "tiny", "--boot-from-volume", "1",
+                "--user-data", probe(cloud.dir, null, null).toString(), "--wait", "bfv", "-f", "json"));
+        assertThat(s.path("status").asText()).isEqualTo("ACTIVE");
+        String root = json(admin.ok("server", "show", "bfv", "-f", "json")).path("volumes_attached").toString()
+                .replaceAll("(?s).*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}).*", "$1");
+        assertThat(root).hasSize(36);
+        awaitVolume(admin, root, "in-use");
+        // the guest booted from the volume: its root disk carries the volume's serial
+        awaitConsole(admin, "bfv", "disk\\+ " + serial(root) + " vda ");
+        fails(admin.run("server", "remove", "volume", "bfv", root), "400");
+        admin.ok("server", "delete", "--wait", "bfv");
+        awaitVolume(admin, root, "available");
+        // its data is the guest's disk: another server boots from it
+        JsonNode again = json(admin.ok("server", "create", "--flavor", "m1.tiny", "--volume", root, "--wait", "bfv2", "-f", "json"));
+        assertThat(again.path("status").asText()).isEqualTo("ACTIVE");
+        awaitConsole(admin, "bfv2", "halcyon-guest: ready");
+        admin.ok("server", "delete", "--wait", "bfv2");
+        awaitVolume(admin, root, "available");
+        admin.ok("volume", "delete", root);
+    }
+}
