@@ -19,6 +19,7 @@ final class BenchApi {
     private final HttpClient http;
     private final String base;
     private String token;
+    private String projectId;
 
     BenchApi(HttpClient http, String base) {
         this.http = http;
@@ -31,7 +32,12 @@ final class BenchApi {
                 "scope", Map.of("project", Map.of("name", project, "domain", Map.of("id", "default")))));
         var r = send("POST", "/identity/v3/auth/tokens", body);
         token = r.headers().firstValue("X-Subject-Token").orElseThrow(() -> new IOException("login failed: " + r.body()));
+        projectId = JSON.readTree(r.body()).path("token").path("project").path("id").asText();
         return this;
+    }
+
+    String projectId() {
+        return projectId;
     }
 
     HttpResponse<String> send(String method, String path, Object body) throws IOException, InterruptedException {

@@ -167,7 +167,7 @@ public final class ControllerMain implements AutoCloseable {
         });
         closeables.add(0, volumeLoop);
         volumeLoop.start();
-        housekeeping.scheduleWithFixedDelay(volumeReconciler::sweep, 10, 300, TimeUnit.SECONDS);
+        housekeeping.scheduleWithFixedDelay(volumeReconciler::sweep, 5, 60, TimeUnit.SECONDS);
 
         var quotas = new ComputeQuotas(resources, new ComputeQuota(config.quotas().instances(), config.quotas().cores(),
                 config.quotas().ram(), 128, 100, 10, 10, 5, 10240, 255));

@@ -66,6 +66,7 @@ final class VolumeReconciler implements Reconciler {
     private final Repository<Server> servers;
     private final Repository<HostAllocation> allocations;
     private final Repository<InstanceAction> actions;
+    private volatile Instant leaderSince;
 
     VolumeReconciler(Resources res, Backends backends, ImageFiles imageFiles, Leadership leadership) {
         this.res = requireNonNull(res, "res is null");
@@ -78,6 +79,18 @@ final class VolumeReconciler implements Reconciler {
         this.servers = res.repo(Kinds.SERVERS);
         this.allocations = res.repo(Kinds.ALLOCATIONS);
         this.actions = res.repo(Kinds.INSTANCE_ACTIONS);
+        leadership.addListener(new Leadership.Listener() {
+            @Override
+            public void elected(long epoch) {
+                // a little before now: everything this leader writes is newer
+                leaderSince = res.clock().now().minusSeconds(1);
+            }
+
+            @Override
+            public void deposed() {
+                leaderSince = null;
+            }
+        });
     }
 
     static boolean needsWork(Volume v) {
@@ -316,6 +329,16 @@ final class VolumeReconciler implements Reconciler {
     }
 
     /**
+     * Temporary files older than this belong to no running operation: those written before this
+     * controller became leader (its predecessor died or was fenced), and any older than half an hour.
+     */
+    Instant tempCutoff(Instant now) {
+        Instant since = leaderSince;
+        Instant halfHour = now.minus(Duration.ofMinutes(30));
+        return since != null && since.isAfter(halfHour) ? since : halfHour;
+    }
+
+    /**
      * Removes files no record owns (left by a crash between steps, or by a server deleted while its
      * host was down) and stale temporary files. Only the leader sweeps.
      */
@@ -346,7 +369,7 @@ final class VolumeReconciler implements Reconciler {
                         }
                     }
                 }
-                b.cleanTemporary();
+                b.cleanTemporary(tempCutoff(res.clock().now()));
             } catch (StorageException e) {
                 log.warn("event=storage_sweep_failed backend={} error=\"{}\"", b.name(), e.getMessage());
             }

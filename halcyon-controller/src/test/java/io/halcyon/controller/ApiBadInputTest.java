@@ -81,6 +81,30 @@ class ApiBadInputTest {
         // no hosts: the scheduler puts it in ERROR, which gives a stable target
         await().atMost(Duration.ofSeconds(10)).until(() -> "ERROR".equals(http.call("GET", "/compute/v2.1/servers/" + server, null,
                 Http.token(tokens.get("u1"))).json().path("server").path("status").asText()));
+
+        // volumes of p1: one available, one with a snapshot, one held by a server that boots with it
+        var u1 = Http.token(tokens.get("u1"));
+        for (String name : List.of("vol", "snapvol", "held")) {
+            var v = http.call("POST", "/volume/v3/" + p1 + "/volumes", Map.of("volume", Map.of("size", 1, "name", name)), u1);
+            assertThat(v.status()).as(v.body()).isEqualTo(202);
+            vars.put(name, v.json().path("volume").path("id").asText());
+            await().atMost(Duration.ofSeconds(30)).until(() -> "available".equals(http.call("GET", "/volume/v3/" + p1 + "/volumes/"
+                    + vars.get(name), null, u1).json().path("volume").path("status").asText()));
+        }
+        var snap = http.call("POST", "/volume/v3/" + p1 + "/snapshots", Map.of("snapshot", Map.of("volume_id", vars.get("snapvol"))), u1);
+        assertThat(snap.status()).as(snap.body()).isEqualTo(202);
+        vars.put("snapshot", snap.json().path("snapshot").path("id").asText());
+        await().atMost(Duration.ofSeconds(30)).until(() -> "available".equals(http.call("GET", "/volume/v3/" + p1 + "/snapshots/"
+                + vars.get("snapshot"), null, u1).json().path("snapshot").path("status").asText()));
+        var holder = http.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "holder", "flavorRef", "1", "imageRef", image,
+                "block_device_mapping_v2", List.of(Map.of("uuid", vars.get("held"), "source_type", "volume", "destination_type", "volume",
+                        "boot_index", -1)))), u1);
+        assertThat(holder.status()).as(holder.body()).isEqualTo(202);
+        var s2 = http.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "s2", "flavorRef", "1", "imageRef", image)),
+                Http.token(tokens.get("u2")));
+        vars.put("server2", s2.json().path("server").path("id").asText());
+        await().atMost(Duration.ofSeconds(10)).until(() -> "ERROR".equals(http.call("GET", "/compute/v2.1/servers/" + vars.get("server2"),
+                null, Http.token(tokens.get("u2"))).json().path("server").path("status").asText()));
     }
 
     static String roleId(Map<String, String> h, String name) {
@@ -242,6 +266,95 @@ class ApiBadInputTest {
         list.add(c("image: patch read-only", "u1", "PATCH", "/image/v2/images/{queued}", List.of(Map.of("op", "replace", "path", "/status", "value", "active")), 403, "error"));
         list.add(c("image: patch bad op", "u1", "PATCH", "/image/v2/images/{queued}", List.of(Map.of("op", "move", "path", "/name", "value", "x")), 400, "error"));
         list.add(c("images: limit not a number", "u1", "GET", "/image/v2/images?limit=abc", null, 400, "error"));
+        // block storage
+        String vols = "/volume/v3/{p1}/volumes";
+        String zero = "00000000-0000-0000-0000-000000000000";
+        list.add(c("volume: size 0", "u1", "POST", vols, Map.of("volume", Map.of("size", 0)), 400, "badRequest"));
+        list.add(c("volume: negative size", "u1", "POST", vols, Map.of("volume", Map.of("size", -5)), 400, "badRequest"));
+        list.add(c("volume: size not a number", "u1", "POST", vols, Map.of("volume", Map.of("size", "big")), 400, "badRequest"));
+        list.add(c("volume: fractional size", "u1", "POST", vols, Map.of("volume", Map.of("size", 1.5)), 400, "badRequest"));
+        list.add(c("volume: size past an int", "u1", "POST", vols, Map.of("volume", Map.of("size", 4_294_967_296L)), 400, "badRequest"));
+        list.add(c("volume: no size", "u1", "POST", vols, Map.of("volume", Map.of("name", "x")), 400, "badRequest"));
+        list.add(c("volume: beyond the gigabytes quota", "u1", "POST", vols, Map.of("volume", Map.of("size", 1001)), 413, "overLimit"));
+        list.add(c("volume: unknown image", "u1", "POST", vols, Map.of("volume", Map.of("size", 1, "imageRef", zero)), 400, "badRequest"));
+        list.add(c("volume: unknown snapshot", "u1", "POST", vols, Map.of("volume", Map.of("size", 1, "snapshot_id", zero)), 404, "itemNotFound"));
+        list.add(c("volume: unknown source volume", "u1", "POST", vols, Map.of("volume", Map.of("size", 1, "source_volid", zero)), 404, "itemNotFound"));
+        list.add(c("volume: another project's source volume", "u2", "POST", "/volume/v3/{p2}/volumes",
+                Map.of("volume", Map.of("size", 1, "source_volid", "{vol}")), 404, "itemNotFound"));
+        list.add(c("volume: unknown type", "u1", "POST", vols, Map.of("volume", Map.of("size", 1, "volume_type", "gold")), 404, "itemNotFound"));
+        list.add(c("volume: two sources", "u1", "POST", vols, Map.of("volume", Map.of("size", 1, "imageRef", "{image}",
+                "snapshot_id", "{snapshot}")), 400, "badRequest"));
+        list.add(c("volume: multiattach", "u1", "POST", vols, Map.of("volume", Map.of("size", 1, "multiattach", true)), 400, "badRequest"));
+        list.add(c("volume: not an object", "u1", "POST", vols, Map.of("volume", List.of(1)), 400, "badRequest"));
+        list.add(c("volume: empty body", "u1", "POST", vols, Map.of(), 400, "badRequest"));
+        list.add(c("volume: created by a reader", "r1", "POST", vols, Map.of("volume", Map.of("size", 1)), 403, "forbidden"));
+        list.add(c("volume: another project in the URL", "u1", "POST", "/volume/v3/{p2}/volumes", Map.of("volume", Map.of("size", 1)), 403, "forbidden"));
+        list.add(c("volume: unknown id", "u1", "GET", vols + "/" + zero, null, 404, "itemNotFound"));
+        list.add(c("volume: another project's", "u2", "GET", "/volume/v3/{p2}/volumes/{vol}", null, 404, "itemNotFound"));
+        list.add(c("volume: delete unknown", "u1", "DELETE", vols + "/" + zero, null, 404, "itemNotFound"));
+        list.add(c("volume: delete another project's", "u2", "DELETE", "/volume/v3/{p2}/volumes/{vol}", null, 404, "itemNotFound"));
+        list.add(c("volume: delete with snapshots", "u1", "DELETE", vols + "/{snapvol}", null, 400, "badRequest"));
+        list.add(c("volume: delete attached", "u1", "DELETE", vols + "/{held}", null, 400, "badRequest"));
+        list.add(c("volume: force delete attached", "admin", "POST", vols + "/{held}/action", Map.of("os-force_delete", Map.of()), 400, "badRequest"));
+        list.add(c("volume: force delete by a member", "u1", "POST", vols + "/{vol}/action", Map.of("os-force_delete", Map.of()), 403, "forbidden"));
+        list.add(c("volume: extend to the same size", "u1", "POST", vols + "/{vol}/action", Map.of("os-extend", Map.of("new_size", 1)), 400, "badRequest"));
+        list.add(c("volume: extend beyond quota", "u1", "POST", vols + "/{vol}/action", Map.of("os-extend", Map.of("new_size", 5000)), 413, "overLimit"));
+        list.add(c("volume: extend without new_size", "u1", "POST", vols + "/{vol}/action", Map.of("os-extend", Map.of()), 400, "badRequest"));
+        list.add(c("volume: extend attached", "u1", "POST", vols + "/{held}/action", Map.of("os-extend", Map.of("new_size", 2)), 400, "badRequest"));
+        list.add(c("volume: extend another project's", "u2", "POST", "/volume/v3/{p2}/volumes/{vol}/action",
+                Map.of("os-extend", Map.of("new_size", 2)), 404, "itemNotFound"));
+        list.add(c("volume: unknown action", "u1", "POST", vols + "/{vol}/action", Map.of("os-nope", Map.of()), 400, "badRequest"));
+        list.add(c("volume: two actions", "u1", "POST", vols + "/{vol}/action", Map.of("os-extend", Map.of("new_size", 2),
+                "os-set_bootable", Map.of("bootable", true)), 400, "badRequest"));
+        list.add(c("volume: attach through cinder", "u1", "POST", vols + "/{vol}/action", Map.of("os-attach", Map.of("instance_uuid", "{server}")),
+                400, "badRequest"));
+        list.add(c("volume: upload attached", "u1", "POST", vols + "/{held}/action", Map.of("os-volume_upload_image",
+                Map.of("image_name", "x", "disk_format", "qcow2")), 400, "badRequest"));
+        list.add(c("volume: name too long", "u1", "PUT", vols + "/{vol}", Map.of("volume", Map.of("name", "n".repeat(300))), 400, "badRequest"));
+        list.add(c("volume: limit not a number", "u1", "GET", vols + "?limit=x", null, 400, "badRequest"));
+        list.add(c("volume: unknown marker", "u1", "GET", vols + "/detail?marker=" + zero, null, 400, "badRequest"));
+        list.add(c("volume: unknown metadata key", "u1", "DELETE", vols + "/{vol}/metadata/nope", null, 404, "itemNotFound"));
+        list.add(c("snapshot: of an unknown volume", "u1", "POST", "/volume/v3/{p1}/snapshots", Map.of("snapshot", Map.of("volume_id", zero)),
+                404, "itemNotFound"));
+        list.add(c("snapshot: of an attached volume", "u1", "POST", "/volume/v3/{p1}/snapshots", Map.of("snapshot", Map.of("volume_id", "{held}")),
+                400, "badRequest"));
+        list.add(c("snapshot: without a volume", "u1", "POST", "/volume/v3/{p1}/snapshots", Map.of("snapshot", Map.of("name", "s")),
+                400, "badRequest"));
+        list.add(c("snapshot: unknown id", "u1", "GET", "/volume/v3/{p1}/snapshots/" + zero, null, 404, "itemNotFound"));
+        list.add(c("snapshot: another project's", "u2", "GET", "/volume/v3/{p2}/snapshots/{snapshot}", null, 404, "itemNotFound"));
+        list.add(c("snapshot: delete unknown", "u1", "DELETE", "/volume/v3/{p1}/snapshots/" + zero, null, 404, "itemNotFound"));
+        list.add(c("snapshot: force delete by a member", "u1", "POST", "/volume/v3/{p1}/snapshots/{snapshot}/action",
+                Map.of("os-force_delete", Map.of()), 403, "forbidden"));
+        list.add(c("volume type: unknown", "u1", "GET", "/volume/v3/{p1}/types/gold", null, 404, "itemNotFound"));
+        list.add(c("volume quota: set by a member", "u1", "PUT", "/volume/v3/{p1}/os-quota-sets/{p1}",
+                Map.of("quota_set", Map.of("volumes", 100)), 403, "forbidden"));
+        list.add(c("volume quota: negative", "admin", "PUT", "/volume/v3/{p1}/os-quota-sets/{p1}",
+                Map.of("quota_set", Map.of("volumes", -5)), 400, "badRequest"));
+        String atts = "/compute/v2.1/servers/{server}/os-volume_attachments";
+        list.add(c("attach: unknown server", "u1", "POST", "/compute/v2.1/servers/" + zero + "/os-volume_attachments",
+                Map.of("volumeAttachment", Map.of("volumeId", "{vol}")), 404, "itemNotFound"));
+        list.add(c("attach: a server of another project", "u1", "POST", "/compute/v2.1/servers/{server2}/os-volume_attachments",
+                Map.of("volumeAttachment", Map.of("volumeId", "{vol}")), 404, "itemNotFound"));
+        list.add(c("attach: no volumeId", "u1", "POST", atts, Map.of("volumeAttachment", Map.of("device", "/dev/vdb")), 400, "badRequest"));
+        list.add(c("attach: unknown field", "u1", "POST", atts, Map.of("volumeAttachment", Map.of("volumeId", "{vol}", "x", 1)), 400, "badRequest"));
+        list.add(c("attach: a server in error", "u1", "POST", atts, Map.of("volumeAttachment", Map.of("volumeId", "{vol}")), 409, "conflictingRequest"));
+        list.add(c("attach: by a reader", "r1", "POST", atts, Map.of("volumeAttachment", Map.of("volumeId", "{vol}")), 403, "forbidden"));
+        list.add(c("detach: not attached", "u1", "DELETE", atts + "/{vol}", null, 404, "itemNotFound"));
+        list.add(c("detach: unknown server", "u1", "DELETE", "/compute/v2.1/servers/" + zero + "/os-volume_attachments/{vol}", null, 404,
+                "itemNotFound"));
+        list.add(c("attachment: show not attached", "u1", "GET", atts + "/{vol}", null, 404, "itemNotFound"));
+        list.add(c("server: boot from an unknown volume", "u1", "POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "b",
+                "flavorRef", "1", "block_device_mapping_v2", List.of(Map.of("uuid", zero, "source_type", "volume",
+                        "destination_type", "volume", "boot_index", 0)))), 400, "badRequest"));
+        list.add(c("server: boot from an attached volume", "u1", "POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "b",
+                "flavorRef", "1", "block_device_mapping_v2", List.of(Map.of("uuid", "{held}", "source_type", "volume",
+                        "destination_type", "volume", "boot_index", 0)))), 400, "badRequest"));
+        list.add(c("server: boot volume of size 0", "u1", "POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "b",
+                "flavorRef", "1", "block_device_mapping_v2", List.of(Map.of("uuid", "{image}", "source_type", "image",
+                        "destination_type", "volume", "boot_index", 0, "volume_size", 0)))), 400, "badRequest"));
+        list.add(c("server: bad source_type", "u1", "POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "b",
+                "flavorRef", "1", "block_device_mapping_v2", List.of(Map.of("uuid", "{vol}", "source_type", "tape",
+                        "destination_type", "volume", "boot_index", 0)))), 400, "badRequest"));
         // agent API
         list.add(c("agent: no agent token", "none", "GET", "/agent/v1/hosts/h1/assignments", null, 401, "error"));
         list.add(c("agent: user token is not an agent token", "admin", "POST", "/agent/v1/hosts/h1/register", Map.of("name", "h1"), 401, "error"));

@@ -18,6 +18,7 @@ final class ApiClient {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String base;
     private String token;
+    private String projectId;
 
     record Response(int status, JsonNode body, String raw, HttpResponse<String> http) {
     }
@@ -34,6 +35,11 @@ final class ApiClient {
         return token;
     }
 
+    /** The block storage API's root for the project the token is scoped to. */
+    String volumes() {
+        return "/volume/v3/" + projectId;
+    }
+
     ApiClient login(String user, String password, String project) throws IOException, InterruptedException {
         var body = Map.of("auth", Map.of(
                 "identity", Map.of("methods", java.util.List.of("password"),
@@ -44,6 +50,7 @@ final class ApiClient {
             throw new AssertionError("login failed: " + r.status() + " " + r.raw());
         }
         token = r.http().headers().firstValue("X-Subject-Token").orElseThrow();
+        projectId = r.body().path("token").path("project").path("id").asText();
         return this;
     }
 

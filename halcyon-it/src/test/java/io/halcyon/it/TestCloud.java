@@ -18,9 +18,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A controller in this JVM (sqlite store in a temp directory) and agents either in this JVM or as
- * separate processes of the real halcyon jar. Closing it stops everything it started, including
- * any guest QEMU left under its agents' directories.
+ * A controller (sqlite store in a temp directory) in this JVM or, for tests that kill it, as a
+ * process of the real halcyon jar; agents either in this JVM or as processes. Closing it stops
+ * everything it started, including any guest QEMU left under its agents' directories.
  */
 final class TestCloud implements AutoCloseable {
     static final String ADMIN_PASSWORD = "it-admin-password";
@@ -28,11 +28,14 @@ final class TestCloud implements AutoCloseable {
 
     final Path dir;
     final int port;
+    /** The in-process controller; null when it runs as a process. */
     final ControllerMain controller;
+    /** The controller process; null when it runs in this JVM. */
+    final ControllerProcess controllerProcess;
     private final List<AutoCloseable> agents = new ArrayList<>();
     private final List<Path> agentDirs = new ArrayList<>();
 
-    private TestCloud(Path dir, String extraControllerYaml) throws Exception {
+    private TestCloud(Path dir, String extraControllerYaml, boolean asProcess) throws Exception {
         this.dir = dir;
         this.port = Ports.free();
         Path image = TinyImage.ensure(Paths.root(), Paths.work());
@@ -45,13 +48,106 @@ final class TestCloud implements AutoCloseable {
                 + "    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n"
                 + "    images: [{name: tiny, file: " + image + ", diskFormat: qcow2}]\n"
                 + extraControllerYaml;
-        var cfg = ConfigLoader.parse("test", yaml, HalcyonConfig.class);
-        controller = ControllerMain.start(cfg.controller());
+        if (asProcess) {
+            controller = null;
+            controllerProcess = new ControllerProcess(yaml).start();
+            controllerProcess.awaitServing();
+        } else {
+            var cfg = ConfigLoader.parse("test", yaml, HalcyonConfig.class);
+            controller = ControllerMain.start(cfg.controller());
+            controllerProcess = null;
+        }
     }
 
     static TestCloud start(String extraControllerYaml) throws Exception {
         Files.createDirectories(Paths.work());
-        return new TestCloud(Files.createTempDirectory(Paths.work(), "cloud"), extraControllerYaml);
+        return new TestCloud(Files.createTempDirectory(Paths.work(), "cloud"), extraControllerYaml, false);
+    }
+
+    /** With the controller as a process of the real jar, so a test can kill -9 it. */
+    static TestCloud startWithControllerProcess(String extraControllerYaml) throws Exception {
+        Files.createDirectories(Paths.work());
+        return new TestCloud(Files.createTempDirectory(Paths.work(), "cloud"), extraControllerYaml, true);
+    }
+
+    /** Whether the controller sees the host's agent alive, asked over the API so it works with either kind of controller. */
+    boolean hostUp(String name) {
+        try {
+            for (var h : admin().get("/compute/v2.1/os-hypervisors/detail").body().path("hypervisors")) {
+                if (h.path("hypervisor_hostname").asText().equals(name)) {
+                    return h.path("state").asText().equals("up");
+                }
+            }
+            return false;
+        } catch (Exception | AssertionError e) {
+            return false;
+        }
+    }
+
+    /** A process of the real halcyon jar serving one configuration file, which a test can kill -9 and start again. */
+    static class JarProcess implements AutoCloseable {
+        final Path log;
+        private final Path config;
+        Process process;
+
+        JarProcess(Path config, Path log, String yaml) throws IOException {
+            this.config = config;
+            this.log = log;
+            Files.writeString(config, yaml);
+        }
+
+        void launch() throws IOException {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            process = new ProcessBuilder(java, "-jar", Paths.jar().toString(), "serve", "--config", config.toString())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        }
+
+        void kill9() throws InterruptedException {
+            process.destroyForcibly();
+            process.waitFor(30, TimeUnit.SECONDS);
+        }
+
+        String logText() throws IOException {
+            return Files.exists(log) ? Files.readString(log) : "";
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            if (process != null && process.isAlive()) {
+                process.destroy();
+                if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            }
+        }
+    }
+
+    /** The controller as its own process, serving the same port and data directory each time it starts. */
+    final class ControllerProcess extends JarProcess {
+        ControllerProcess(String yaml) throws IOException {
+            super(dir.resolve("controller.yaml"), dir.resolve("controller.log"), yaml);
+        }
+
+        ControllerProcess start() throws IOException {
+            launch();
+            return this;
+        }
+
+        void awaitServing() throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("the controller exited with " + process.exitValue() + ": " + logText());
+                }
+                try {
+                    new ApiClient(url()).login("admin", ADMIN_PASSWORD, "admin");
+                    return;
+                } catch (Exception | AssertionError e) {
+                    Thread.sleep(200);
+                }
+            }
+            throw new IllegalStateException("the controller did not serve within 90 s: " + logText());
+        }
     }
 
     String url() {
@@ -84,45 +180,20 @@ final class TestCloud implements AutoCloseable {
     }
 
     /** An agent as its own process of the real jar, so a test can kill -9 it. */
-    final class AgentProcess implements AutoCloseable {
+    final class AgentProcess extends JarProcess {
         final Path dir;
-        final Path log;
-        private final Path config;
-        Process process;
 
         AgentProcess(String name, String extra) throws IOException {
+            super(TestCloud.this.dir.resolve("agent-" + name + ".yaml"), TestCloud.this.dir.resolve("agent-" + name + ".log"),
+                    agentYaml(name, TestCloud.this.dir.resolve("agent-" + name), extra));
             this.dir = TestCloud.this.dir.resolve("agent-" + name);
-            this.config = TestCloud.this.dir.resolve("agent-" + name + ".yaml");
-            this.log = TestCloud.this.dir.resolve("agent-" + name + ".log");
-            Files.writeString(config, agentYaml(name, dir, extra));
             agentDirs.add(dir);
             agents.add(this);
         }
 
         AgentProcess start() throws IOException {
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            process = new ProcessBuilder(java, "-jar", Paths.jar().toString(), "serve", "--config", config.toString())
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            launch();
             return this;
-        }
-
-        void kill9() throws InterruptedException {
-            process.destroyForcibly();
-            process.waitFor(30, TimeUnit.SECONDS);
-        }
-
-        String logText() throws IOException {
-            return Files.exists(log) ? Files.readString(log) : "";
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            if (process != null && process.isAlive()) {
-                process.destroy();
-                if (!process.waitFor(20, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                }
-            }
         }
     }
 
@@ -139,7 +210,16 @@ final class TestCloud implements AutoCloseable {
                 // keep cleaning up
             }
         }
-        controller.close();
+        if (controller != null) {
+            controller.close();
+        }
+        if (controllerProcess != null) {
+            try {
+                controllerProcess.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         for (Path d : agentDirs) {
             GuestProcesses.killAll(d);
         }

@@ -3,14 +3,13 @@ package io.halcyon.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.halcyon.testkit.Command;
+import io.halcyon.testkit.DiskProbe;
 import io.halcyon.testkit.OpenStackCli;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,13 +60,8 @@ class VolumeCliE2EIT {
 
     /** The disk probe as a user-data file, writing {@code pattern} to the disk with {@code writeSerial} (if any). */
     static Path probe(Path dir, String writeSerial, String pattern) throws IOException {
-        String script;
-        try (InputStream in = VolumeCliE2EIT.class.getResourceAsStream("/disk-probe.sh")) {
-            script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
         Path f = Files.createTempFile(dir, "probe", ".sh");
-        Files.writeString(f, script.replace("@WRITE_SERIAL@", writeSerial == null ? "" : writeSerial)
-                .replace("@PATTERN@", pattern == null ? "" : pattern));
+        Files.writeString(f, DiskProbe.script(writeSerial, pattern, 100_000));
         return f;
     }
 
@@ -121,6 +115,25 @@ class VolumeCliE2EIT {
         assertThat(attached.path("attachments").toString()).contains(vmA);
         assertThat(admin.ok("server", "show", "vmA", "-f", "json")).contains(data1);
         assertThat(admin.ok("server", "volume", "list", "vmA", "-f", "value")).contains(data1);
+
+        // another project sees neither the server nor the volume, and bad sizes change nothing
+        admin.ok("project", "create", "other");
+        admin.ok("user", "create", "--project", "other", "--password", "bob-pass", "bob");
+        admin.ok("role", "add", "--user", "bob", "--project", "other", "member");
+        OpenStackCli bob = admin.as("bob", "bob-pass", "other");
+        String bobVolume = json(bob.ok("volume", "create", "--size", "1", "bobvol", "-f", "json")).path("id").asText();
+        awaitVolume(bob, "bobvol", "available");
+        fails(bob.run("server", "add", "volume", vmA, bobVolume), "No Server found for " + vmA);
+        fails(bob.run("volume", "show", data1), "No volume with a name or ID");
+        fails(bob.run("volume", "delete", data1), "No volume with a name or ID");
+        fails(admin.run("server", "add", "volume", vmB, bobVolume), "belongs to another project", "400");
+        fails(bob.run("volume", "create", "--size", "0", "zero"), "400");
+        fails(bob.run("volume", "create", "--size", "-1", "negative"), "400");
+        fails(bob.run("volume", "create", "--size", "5000", "huge"), "413");
+        fails(bob.run("volume", "create", "--snapshot", "no-such-snapshot", "--size", "1", "x"), "No snapshot with a name or ID");
+        assertThat(bob.ok("volume", "list", "-f", "value", "-c", "Name").trim()).isEqualTo("bobvol");
+        assertThat(volumeStatus(bob, "bobvol")).isEqualTo("available");
+        bob.ok("volume", "delete", "bobvol");
 
         // a volume attaches once; the second server is refused and nothing changes
         fails(admin.run("server", "add", "volume", "vmB", "data1"), "400");

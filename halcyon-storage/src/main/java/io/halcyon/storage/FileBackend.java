@@ -130,7 +130,7 @@ public final class FileBackend implements VolumeBackend {
 
     @Override
     public DiskSpec rootDisk(String serverId, ImageData image, long sizeBytes) {
-        var base = new DiskSpec.BaseImage(image.imageId(), base(image).toString(), baseFormat(image), image.sha512());
+        var base = image == null ? null : new DiskSpec.BaseImage(image.imageId(), base(image).toString(), baseFormat(image), image.sha512());
         return new DiskSpec(null, "file", server(serverId).toString(), QCOW2, null, "vda", false, base, sizeBytes);
     }
 
@@ -324,8 +324,7 @@ public final class FileBackend implements VolumeBackend {
     }
 
     @Override
-    public void cleanTemporary() throws StorageException {
-        Instant cutoff = Instant.now().minus(Duration.ofMinutes(30));
+    public void cleanTemporary(Instant cutoff) throws StorageException {
         try (var s = Files.list(root.resolve("tmp"))) {
             for (Path p : s.toList()) {
                 FileTime t = Files.getLastModifiedTime(p);

@@ -20,7 +20,10 @@ public interface VolumeBackend {
     /** How QEMU opens a volume. */
     DiskSpec export(String volumeId, String device, boolean readOnly);
 
-    /** Where a server's root disk lives, as an overlay of its image's shared base that the agent creates on first boot. */
+    /**
+     * Where a server's root disk lives, as an overlay of its image's shared base that the agent
+     * creates on first boot; {@code image} is null when the image is gone (the disk must exist).
+     */
     DiskSpec rootDisk(String serverId, ImageData image, long sizeBytes);
 
     /** Makes the image's read-only base on this backend if it is not there yet. */
@@ -63,8 +66,11 @@ public interface VolumeBackend {
 
     Set<String> rootDiskIds() throws StorageException;
 
-    /** Removes temporary files of operations that can no longer be in progress. */
-    void cleanTemporary() throws StorageException;
+    /**
+     * Removes temporary files last written before {@code cutoff}: those of operations that can no
+     * longer be in progress (the caller knows when the current leader started).
+     */
+    void cleanTemporary(java.time.Instant cutoff) throws StorageException;
 
     /** Space the volume's own data takes (not its base). */
     long allocatedBytes(String volumeId) throws StorageException;

@@ -119,7 +119,14 @@ class FileBackendTest {
         assertThat(c.totalBytes()).isPositive();
         assertThat(c.admits(0, GIB)).isTrue();
         assertThat(c.admits((long) (c.totalBytes() * 20.0), 1)).isFalse();
-        backend.cleanTemporary();
+        Path stale = backend.root().resolve("tmp").resolve("volume-stale.part");
+        Files.writeString(stale, "x");
+        Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(60)));
+        Path fresh = backend.root().resolve("tmp").resolve("volume-fresh.part");
+        Files.writeString(fresh, "x");
+        backend.cleanTemporary(java.time.Instant.now().minusSeconds(30));
+        assertThat(stale).doesNotExist();
+        assertThat(fresh).exists();
         assertThat(List.of(backend.rootDiskIds())).containsExactly(java.util.Set.of());
     }
 

@@ -289,7 +289,10 @@ public final class QemuDriver implements GuestDriver {
         Path d = dir(id);
         Files.createDirectories(d);
         writeState(new State(id, a.epoch(), a.rebootGeneration(), 0));
-        if (root.base() != null && !Files.exists(Path.of(root.path()))) {
+        if (!Files.exists(Path.of(root.path()))) {
+            if (root.base() == null) {
+                throw new IOException("the root disk " + root.path() + " is missing and there is no image to make it from");
+            }
             createOverlay(root);
         }
         Path config = null;

@@ -195,10 +195,9 @@ public final class AgentService {
             Image i = res.images().get(s.spec().imageId()).map(Versioned::value).orElse(null);
             image = i == null ? new ImageRef(s.spec().imageId(), null, -1, null)
                     : new ImageRef(i.id(), i.diskFormat(), i.size() == null ? -1 : i.size(), i.hashValue());
-            if (i != null) {
-                var data = new ImageData(i.id(), i.diskFormat(), i.hashValue(), i.virtualSize() == null ? 0 : i.virtualSize(), null);
-                root = backends.rootDisks().rootDisk(s.id(), data, (long) s.spec().flavor().diskGb() << 30);
-            }
+            // an image deleted after the server was made: its root disk exists and needs no base any more
+            var data = i == null ? null : new ImageData(i.id(), i.diskFormat(), i.hashValue(), i.virtualSize() == null ? 0 : i.virtualSize(), null);
+            root = backends.rootDisks().rootDisk(s.id(), data, (long) s.spec().flavor().diskGb() << 30);
         }
         var volumes = new ArrayList<DiskSpec>();
         for (BlockDevice b : s.spec().blockDevices()) {

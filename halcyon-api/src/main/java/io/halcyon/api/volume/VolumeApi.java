@@ -84,7 +84,7 @@ public final class VolumeApi {
         g.get("/volumes/{id}", r -> Reply.ok(Map.of("volume", VolumeViews.volume(r.baseUrl(), volumes.visible(r.auth(), r.param("id")).value(), r.auth()))));
         g.put("/volumes/{id}", this::update);
         g.delete("/volumes/{id}", r -> {
-            volumes.delete(r.auth(), r.param("id"), truthy(r.query("cascade")), r.requestId());
+            volumes.delete(r.auth(), r.param("id"), truthy(r.query("cascade")), false, r.requestId());
             return Reply.empty(202);
         });
         g.post("/volumes/{id}/action", this::action);
@@ -117,13 +117,25 @@ public final class VolumeApi {
         g.get("/snapshots/{id}", r -> Reply.ok(Map.of("snapshot", VolumeViews.snapshot(volumes.visibleSnapshot(r.auth(), r.param("id")).value()))));
         g.put("/snapshots/{id}", this::updateSnapshot);
         g.delete("/snapshots/{id}", r -> {
-            volumes.deleteSnapshot(r.auth(), r.param("id"));
+            volumes.deleteSnapshot(r.auth(), r.param("id"), false);
+            return Reply.empty(202);
+        });
+        g.post("/snapshots/{id}/action", r -> {
+            JsonNode body = r.json();
+            if (body == null || !body.isObject() || body.size() != 1 || !body.has("os-force_delete")) {
+                volumes.visibleSnapshot(r.auth(), r.param("id"));
+                throw ApiException.badRequest("There is no such action; snapshots take os-force_delete.");
+            }
+            volumes.deleteSnapshot(r.auth(), r.param("id"), true);
             return Reply.empty(202);
         });
 
         g.get("/types", this::types);
         g.get("/types/{id}", r -> {
             Policy.requireReader(r.auth(), "volume_extension:type_get");
+            if (r.param("id").equals("default")) {
+                return Reply.ok(Map.of("volume_type", VolumeViews.type(volumes.defaultType(), r.auth().isAdmin())));
+            }
             VolumeType t = res.volumeTypes().list().stream().map(Versioned::value)
                     .filter(x -> x.id().equals(r.param("id")) || x.name().equals(r.param("id"))).findFirst()
                     .orElseThrow(() -> ApiException.notFound("Volume type " + r.param("id") + " could not be found."));
@@ -274,6 +286,10 @@ public final class VolumeApi {
                 m.put("disk_format", up.image().diskFormat());
                 m.put("image_name", up.image().name());
                 return Reply.json(202, Map.of("os-volume_upload_image", m));
+            }
+            case "os-force_delete" -> {
+                volumes.delete(r.auth(), id, false, true, r.requestId());
+                return Reply.empty(202);
             }
             case "os-set_bootable" -> {
                 JsonNode a = requireObject(arg, action);

@@ -228,15 +228,24 @@ public final class VolumeService {
         throw ApiException.conflict("Volume " + id + " is changing too quickly; retry.");
     }
 
-    public void delete(AuthContext ctx, String id, boolean cascade, String requestId) {
-        Policy.requireMember(ctx, "volume:delete");
+    /**
+     * Deletes a volume (with its snapshots when {@code cascade}). {@code force} (admins only, the
+     * os-force_delete action) skips the status check, for volumes stuck in a transient state; an
+     * attached volume is never deleted.
+     */
+    public void delete(AuthContext ctx, String id, boolean cascade, boolean force, String requestId) {
+        if (force) {
+            Policy.requireAdmin(ctx, "volume_extension:volume_admin_actions:force_delete");
+        } else {
+            Policy.requireMember(ctx, "volume:delete");
+        }
         for (int attempt = 0; attempt < 20; attempt++) {
             Versioned<Volume> cur = visible(ctx, id);
             Volume v = cur.value();
             if (v.status() == VolumeStatus.DELETING) {
                 return;
             }
-            if (v.attached() || !DELETABLE.contains(v.status())) {
+            if (v.attached() || (!force && !DELETABLE.contains(v.status()))) {
                 throw ApiException.badRequest("Invalid volume: Volume status must be available or error or error_extending or "
                         + "error_deleting and must not be attached or have snapshots; it is " + v.status().wire()
                         + (v.attached() ? " and attached to server " + v.attachments().get(0).serverId() : "") + ".");
@@ -354,15 +363,20 @@ public final class VolumeService {
         throw ApiException.conflict("Volume " + volumeId + " is changing too quickly; retry.");
     }
 
-    public void deleteSnapshot(AuthContext ctx, String id) {
-        Policy.requireMember(ctx, "volume:delete_snapshot");
+    /** Deletes a snapshot; {@code force} (admins only) also one still being created. */
+    public void deleteSnapshot(AuthContext ctx, String id, boolean force) {
+        if (force) {
+            Policy.requireAdmin(ctx, "volume_extension:snapshot_admin_actions:force_delete");
+        } else {
+            Policy.requireMember(ctx, "volume:delete_snapshot");
+        }
         for (int attempt = 0; attempt < 20; attempt++) {
             Versioned<Snapshot> cur = visibleSnapshot(ctx, id);
             Snapshot s = cur.value();
             if (s.status() == SnapshotStatus.DELETING) {
                 return;
             }
-            if (s.status() == SnapshotStatus.CREATING) {
+            if (s.status() == SnapshotStatus.CREATING && !force) {
                 throw ApiException.badRequest("Invalid snapshot: Snapshot status must be available or error, but current status is: creating.");
             }
             TxnResult r = res.store().txn(Txn.builder().when(snapshots.unchanged(id, cur.revision()))
@@ -387,6 +401,11 @@ public final class VolumeService {
             }
         }
         throw ApiException.conflict("Snapshot " + id + " is changing too quickly; retry.");
+    }
+
+    /** The type volumes get when none is asked for. */
+    public VolumeType defaultType() {
+        return type(null);
     }
 
     public List<Volume> list(AuthContext ctx, boolean allTenants) {
