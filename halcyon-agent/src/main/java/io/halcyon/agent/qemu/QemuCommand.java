@@ -50,7 +50,14 @@ public final class QemuCommand {
         return h.length() > 29 ? h.substring(0, 29) : h;
     }
 
+    /**
+     * The protocol node of a disk. Only the {@code file} driver exists so far; a backend that
+     * needs another (rbd) adds its case here, the one place agents know about storage.
+     */
     static String fileBlockdev(DiskSpec d, String node) {
+        if (!"file".equals(d.driver())) {
+            throw new IllegalArgumentException("disk driver " + d.driver() + " is not supported by this agent");
+        }
         return "{\"driver\":\"file\",\"filename\":\"" + json(d.path()) + "\",\"node-name\":\"" + node + "\""
                 + (d.readOnly() ? ",\"read-only\":true" : ",\"discard\":\"unmap\"") + "}";
     }

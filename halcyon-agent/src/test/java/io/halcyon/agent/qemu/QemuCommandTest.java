@@ -57,6 +57,13 @@ class QemuCommandTest {
     }
 
     @Test
+    void anUnknownDiskDriverIsRefused() {
+        var rbd = new DiskSpec("7c1e4f3a-2d5b-4e6f-8a9b-0c1d2e3f4a5b", "rbd", "volumes/x", "raw", "7c1e4f3a-2d5b-4e6f-8", "vdb", false, null, 0);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> QemuCommand.argv(spec("tcg", ROOT, List.of(rbd), null)))
+                .hasMessageContaining("disk driver rbd is not supported");
+    }
+
+    @Test
     void nodeNamesFitQemusLimitAndDifferPerVolume() {
         String id = "7c1e4f3a-2d5b-4e6f-8a9b-0c1d2e3f4a5b";
         assertThat(QemuCommand.formatNode(id)).hasSizeLessThanOrEqualTo(31).startsWith("v").isNotEqualTo(QemuCommand.fileNode(id));
