@@ -20,7 +20,8 @@ public final class Catalog {
             new Service("compute", "nova", "/compute/v2.1"),
             new Service("image", "glance", "/image/v2"),
             new Service("volumev3", "cinderv3", "/volume/v3/{project_id}"),
-            new Service("block-storage", "cinder", "/volume/v3/{project_id}"));
+            new Service("block-storage", "cinder", "/volume/v3/{project_id}"),
+            new Service("network", "neutron", "/network"));
 
     private final String region;
 

@@ -26,6 +26,7 @@ public record ControllerConfig(
         @JsonProperty("scheduler") Scheduler scheduler,
         @JsonProperty("quotas") Quotas quotas,
         @JsonProperty("storage") Storage storage,
+        @JsonProperty("network") Network network,
         @JsonProperty("bootstrap") Bootstrap bootstrap) {
 
     public ControllerConfig {
@@ -43,6 +44,7 @@ public record ControllerConfig(
         scheduler = scheduler == null ? new Scheduler(null, null, null, null) : scheduler;
         quotas = quotas == null ? new Quotas(null, null, null, null, null, null) : quotas;
         storage = storage == null ? new Storage(null, null, null, null, null) : storage;
+        network = network == null ? new Network(null, null, null, null, null, null) : network;
         bootstrap = bootstrap == null ? new Bootstrap(null, null) : bootstrap;
     }
 
@@ -100,6 +102,20 @@ public record ControllerConfig(
         if (storage.rootDiskBackend() != null && !backendNames.contains(storage.rootDiskBackend())) {
             throw new ConfigException("controller.storage.rootDiskBackend " + storage.rootDiskBackend() + " is not a backend");
         }
+        for (String physnet : network.physicalNetworks()) {
+            if (physnet == null || !physnet.matches("[A-Za-z0-9_-]{1,64}")) {
+                throw new ConfigException("controller.network.physicalNetworks: '" + physnet + "' must be 1 to 64 letters, digits, '-' or '_'");
+            }
+        }
+        if (network.vniMin() < 1 || network.vniMax() > 16_777_215 || network.vniMin() > network.vniMax()) {
+            throw new ConfigException("controller.network.vniMin/vniMax must give a range within 1-16777215");
+        }
+        if (network.overlayMtu() < 576 || network.overlayMtu() > 9000 || network.providerMtu() < 576 || network.providerMtu() > 9216) {
+            throw new ConfigException("controller.network.overlayMtu and providerMtu must be between 576 and 9000");
+        }
+        if (network.ovnNorthbound() != null && !network.ovnNorthbound().matches("(tcp:[^:]+:\\d{1,5}|unix:/.+)")) {
+            throw new ConfigException("controller.network.ovnNorthbound must be tcp:HOST:PORT or unix:/PATH, not " + network.ovnNorthbound());
+        }
         if (api.port() < 0 || api.port() > 65535) {
             throw new ConfigException("controller.api.port must be 0..65535");
         }
@@ -148,6 +164,23 @@ public record ControllerConfig(
             volumes = volumes == null ? 10 : volumes;
             gigabytes = gigabytes == null ? 1000 : gigabytes;
             snapshots = snapshots == null ? 10 : snapshots;
+        }
+    }
+
+    /**
+     * Networking: the physical networks provider networks may use, the Geneve VNI range, the MTUs,
+     * and OVN's northbound database ({@code tcp:HOST:PORT} or {@code unix:PATH}; none means the
+     * API works but nothing is converged into OVN).
+     */
+    public record Network(@JsonProperty("physicalNetworks") List<String> physicalNetworks, @JsonProperty("vniMin") Integer vniMin,
+                          @JsonProperty("vniMax") Integer vniMax, @JsonProperty("overlayMtu") Integer overlayMtu,
+                          @JsonProperty("providerMtu") Integer providerMtu, @JsonProperty("ovnNorthbound") String ovnNorthbound) {
+        public Network {
+            physicalNetworks = physicalNetworks == null ? List.of("provider") : List.copyOf(physicalNetworks);
+            vniMin = vniMin == null ? 1 : vniMin;
+            vniMax = vniMax == null ? 65_535 : vniMax;
+            overlayMtu = overlayMtu == null ? 1442 : overlayMtu;
+            providerMtu = providerMtu == null ? 1500 : providerMtu;
         }
     }
 

@@ -14,10 +14,18 @@ import io.halcyon.api.compute.ComputeQuotas;
 import io.halcyon.api.compute.FlavorApi;
 import io.halcyon.api.compute.ServerApi;
 import io.halcyon.api.compute.ServerService;
+import io.halcyon.api.compute.ServerPorts;
 import io.halcyon.api.compute.VolumeAttachmentApi;
+import io.halcyon.api.network.NetworkApi;
+import io.halcyon.api.network.NetworkQuotas;
+import io.halcyon.api.network.NetworkService;
+import io.halcyon.api.network.NetworkSettings;
+import io.halcyon.api.network.RouterService;
+import io.halcyon.api.network.SecurityGroupService;
 import io.halcyon.api.volume.VolumeApi;
 import io.halcyon.api.volume.VolumeQuotas;
 import io.halcyon.api.volume.VolumeService;
+import io.halcyon.model.network.NetworkQuota;
 import io.halcyon.model.volume.VolumeQuota;
 import io.halcyon.storage.Backends;
 import io.halcyon.storage.FileBackend;
@@ -174,8 +182,14 @@ public final class ControllerMain implements AutoCloseable {
         var volumeQuotas = new VolumeQuotas(resources, new VolumeQuota(config.quotas().volumes(), config.quotas().gigabytes(),
                 config.quotas().snapshots(), -1, 10, 1000, 10));
         var volumeService = new VolumeService(resources, volumeQuotas, config.storage().defaultVolumeType());
-        var servers = new ServerService(resources, quotas, new AgentConsoleClient(config.agentToken()), volumeService);
-        var agents = new AgentService(resources, feed, config.hostLeaseTtl(), config.hostRenewInterval(), backends);
+        var net = config.network();
+        var networkQuotas = new NetworkQuotas(resources, NetworkQuota.DEFAULTS);
+        var networkService = new NetworkService(resources, new NetworkSettings(net.physicalNetworks(), net.vniMin(), net.vniMax(),
+                net.overlayMtu(), net.providerMtu()), networkQuotas, new SecurityGroupService(resources, networkQuotas));
+        var routerService = new RouterService(resources, networkService, networkQuotas);
+        var serverPorts = new ServerPorts(resources, networkService);
+        var servers = new ServerService(resources, quotas, new AgentConsoleClient(config.agentToken()), volumeService, serverPorts);
+        var agents = new AgentService(resources, feed, config.hostLeaseTtl(), config.hostRenewInterval(), backends, serverPorts);
 
         var router = new Router();
         new IdentityApi(identity, tokens, new Catalog(config.region()), resources,
@@ -184,6 +198,7 @@ public final class ControllerMain implements AutoCloseable {
                 new ComputeAdminApi(resources, quotas, p -> identity.project(p).isPresent()),
                 new VolumeAttachmentApi(resources, servers, Duration.ofSeconds(10))).register(router);
         new VolumeApi(resources, volumeService, p -> identity.project(p).isPresent()).register(router);
+        new NetworkApi(resources, networkService, routerService, networkQuotas, p -> identity.project(p).isPresent()).register(router);
         new ImageApi(resources, imageFiles, config.maxImageBytes()).register(router);
         new AgentApi(agents, feed, resources, imageFiles).register(router);
         registerHealth(router);

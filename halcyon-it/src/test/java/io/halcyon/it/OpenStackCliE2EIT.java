@@ -1,7 +1,6 @@
 package io.halcyon.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.halcyon.testkit.Command;
 import io.halcyon.testkit.Files2;
 import io.halcyon.testkit.GuestProcesses;
@@ -21,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
+import static io.halcyon.it.CliOutput.fails;
+import static io.halcyon.it.CliOutput.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -30,7 +31,6 @@ import static org.awaitility.Awaitility.await;
  * and project isolation. {@code ./halcyon down} at the end, whatever happened.
  */
 class OpenStackCliE2EIT {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static Path home;
     private static Map<String, String> env;
     private static OpenStackCli admin;
@@ -58,13 +58,6 @@ class OpenStackCliE2EIT {
         }
     }
 
-    private static JsonNode json(String out) {
-        try {
-            return JSON.readTree(out);
-        } catch (IOException e) {
-            throw new AssertionError("not JSON: " + out, e);
-        }
-    }
 
     @Test
     void theWholeScenarioWithTheRealCli() throws IOException {

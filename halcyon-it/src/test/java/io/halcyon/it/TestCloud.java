@@ -64,6 +64,24 @@ final class TestCloud implements AutoCloseable {
         return new TestCloud(Files.createTempDirectory(Paths.work(), "cloud"), extraControllerYaml, false);
     }
 
+    /** An in-process controller with one in-process agent, {@code host}, already up. */
+    static TestCloud startWithHost(String host) throws Exception {
+        TestCloud c = start("");
+        try {
+            c.agentInProcess(host, "");
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).until(() -> c.controller.resources().hostUp(host));
+            return c;
+        } catch (Exception | AssertionError e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /** The real CLI as the cloud's admin. */
+    io.halcyon.testkit.OpenStackCli adminCli() {
+        return new io.halcyon.testkit.OpenStackCli(url() + "/identity/v3", "admin", ADMIN_PASSWORD, "admin");
+    }
+
     /** With the controller as a process of the real jar, so a test can kill -9 it. */
     static TestCloud startWithControllerProcess(String extraControllerYaml) throws Exception {
         Files.createDirectories(Paths.work());

@@ -1,7 +1,6 @@
 package io.halcyon.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.halcyon.testkit.Command;
 import io.halcyon.testkit.DiskProbe;
 import io.halcyon.testkit.OpenStackCli;
@@ -16,6 +15,8 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
+import static io.halcyon.it.CliOutput.fails;
+import static io.halcyon.it.CliOutput.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -27,16 +28,13 @@ import static org.awaitility.Awaitility.await;
  * how the test knows what QEMU really gave the guest.
  */
 class VolumeCliE2EIT {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static TestCloud cloud;
     private static OpenStackCli admin;
 
     @BeforeAll
     static void up() throws Exception {
-        cloud = TestCloud.start("");
-        cloud.agentInProcess("h1", "");
-        await().atMost(Duration.ofSeconds(60)).until(() -> cloud.controller.resources().hostUp("h1"));
-        admin = new OpenStackCli(cloud.url() + "/identity/v3", "admin", TestCloud.ADMIN_PASSWORD, "admin");
+        cloud = TestCloud.startWithHost("h1");
+        admin = cloud.adminCli();
     }
 
     @AfterAll
@@ -46,13 +44,6 @@ class VolumeCliE2EIT {
         }
     }
 
-    static JsonNode json(String out) {
-        try {
-            return JSON.readTree(out);
-        } catch (IOException e) {
-            throw new AssertionError("not JSON: " + out, e);
-        }
-    }
 
     static String serial(String volumeId) {
         return volumeId.substring(0, 20);
@@ -86,10 +77,6 @@ class VolumeCliE2EIT {
         return s.path("id").asText();
     }
 
-    static void fails(Command.Result r, String... expected) {
-        assertThat(r.exit()).as("expected a failure: %s", r.stdout()).isNotZero();
-        assertThat(r.stderr()).contains(expected);
-    }
 
     @Test
     void hotPlugSnapshotsClonesAndTheDeleteRules() throws Exception {

@@ -15,6 +15,17 @@ import io.halcyon.model.identity.RoleAssignment;
 import io.halcyon.model.identity.TokenKey;
 import io.halcyon.model.identity.User;
 import io.halcyon.model.image.Image;
+import io.halcyon.model.network.FloatingIp;
+import io.halcyon.model.network.IpAllocation;
+import io.halcyon.model.network.MacAllocation;
+import io.halcyon.model.network.Network;
+import io.halcyon.model.network.NetworkQuotaRecord;
+import io.halcyon.model.network.Port;
+import io.halcyon.model.network.Router;
+import io.halcyon.model.network.SecurityGroup;
+import io.halcyon.model.network.SecurityGroupRule;
+import io.halcyon.model.network.SegmentAllocation;
+import io.halcyon.model.network.Subnet;
 import io.halcyon.model.volume.Snapshot;
 import io.halcyon.model.volume.Volume;
 import io.halcyon.model.volume.VolumeQuotaRecord;
@@ -47,6 +58,21 @@ public final class Kinds {
     public static final Kind<VolumeType> VOLUME_TYPES = new Kind<>("volume-types", VolumeType.class, VolumeType::id);
     public static final Kind<VolumeQuotaRecord> VOLUME_QUOTAS = new Kind<>("volume-quotas", VolumeQuotaRecord.class,
             VolumeQuotaRecord::projectId);
+
+    public static final Kind<Network> NETWORKS = new Kind<>("networks", Network.class, Network::id);
+    public static final Kind<Subnet> SUBNETS = new Kind<>("subnets", Subnet.class, Subnet::id);
+    public static final Kind<Port> PORTS = new Kind<>("ports", Port.class, Port::id);
+    public static final Kind<IpAllocation> IP_ALLOCATIONS = new Kind<>("ip-allocations", IpAllocation.class, IpAllocation::key);
+    public static final Kind<MacAllocation> MAC_ALLOCATIONS = new Kind<>("mac-allocations", MacAllocation.class, MacAllocation::key);
+    public static final Kind<SegmentAllocation> SEGMENTS = new Kind<>("segments", SegmentAllocation.class,
+            s -> SegmentAllocation.id(s.key()));
+    public static final Kind<SecurityGroup> SECURITY_GROUPS = new Kind<>("security-groups", SecurityGroup.class, SecurityGroup::id);
+    public static final Kind<SecurityGroupRule> SECURITY_GROUP_RULES = new Kind<>("security-group-rules", SecurityGroupRule.class,
+            SecurityGroupRule::id);
+    public static final Kind<Router> ROUTERS = new Kind<>("routers", Router.class, Router::id);
+    public static final Kind<FloatingIp> FLOATING_IPS = new Kind<>("floating-ips", FloatingIp.class, FloatingIp::id);
+    public static final Kind<NetworkQuotaRecord> NETWORK_QUOTAS = new Kind<>("network-quotas", NetworkQuotaRecord.class,
+            NetworkQuotaRecord::projectId);
 
     public static final Kind<Host> HOSTS = new Kind<>("hosts", Host.class, Host::name);
     public static final Kind<HostLease> HOST_LEASES = new Kind<>("host-leases", HostLease.class, HostLease::host);

@@ -15,6 +15,16 @@ import io.halcyon.model.identity.RoleAssignment;
 import io.halcyon.model.identity.TokenKey;
 import io.halcyon.model.identity.User;
 import io.halcyon.model.image.Image;
+import io.halcyon.model.network.FloatingIp;
+import io.halcyon.model.network.IpAllocation;
+import io.halcyon.model.network.Network;
+import io.halcyon.model.network.NetworkQuotaRecord;
+import io.halcyon.model.network.Port;
+import io.halcyon.model.network.Router;
+import io.halcyon.model.network.SecurityGroup;
+import io.halcyon.model.network.SecurityGroupRule;
+import io.halcyon.model.network.SegmentAllocation;
+import io.halcyon.model.network.Subnet;
 import io.halcyon.model.volume.Snapshot;
 import io.halcyon.model.volume.Volume;
 import io.halcyon.model.volume.VolumeQuotaRecord;
@@ -37,6 +47,11 @@ public final class Resources implements AutoCloseable {
     public static final String BY_USER = "user";
     public static final String BY_SERVER = "server";
     public static final String BY_VOLUME = "volume";
+    public static final String BY_NETWORK = "network";
+    public static final String BY_SUBNET = "subnet";
+    public static final String BY_DEVICE = "device";
+    public static final String BY_GROUP = "group";
+    public static final String BY_PORT = "port";
 
     private final Store store;
     private final Clock clock;
@@ -59,6 +74,16 @@ public final class Resources implements AutoCloseable {
     private final Informer<Snapshot> snapshots;
     private final Informer<VolumeType> volumeTypes;
     private final Informer<VolumeQuotaRecord> volumeQuotas;
+    private final Informer<Network> networks;
+    private final Informer<Subnet> subnets;
+    private final Informer<Port> ports;
+    private final Informer<IpAllocation> ipAllocations;
+    private final Informer<SegmentAllocation> segments;
+    private final Informer<SecurityGroup> securityGroups;
+    private final Informer<SecurityGroupRule> securityGroupRules;
+    private final Informer<Router> routers;
+    private final Informer<FloatingIp> floatingIps;
+    private final Informer<NetworkQuotaRecord> networkQuotas;
     private final Informer<Host> hosts;
     private final Informer<HostLease> hostLeases;
     private final Informer<HostAllocation> allocations;
@@ -84,6 +109,16 @@ public final class Resources implements AutoCloseable {
         snapshots = cache.informer(Kinds.SNAPSHOTS);
         volumeTypes = cache.informer(Kinds.VOLUME_TYPES);
         volumeQuotas = cache.informer(Kinds.VOLUME_QUOTAS);
+        networks = cache.informer(Kinds.NETWORKS);
+        subnets = cache.informer(Kinds.SUBNETS);
+        ports = cache.informer(Kinds.PORTS);
+        ipAllocations = cache.informer(Kinds.IP_ALLOCATIONS);
+        segments = cache.informer(Kinds.SEGMENTS);
+        securityGroups = cache.informer(Kinds.SECURITY_GROUPS);
+        securityGroupRules = cache.informer(Kinds.SECURITY_GROUP_RULES);
+        routers = cache.informer(Kinds.ROUTERS);
+        floatingIps = cache.informer(Kinds.FLOATING_IPS);
+        networkQuotas = cache.informer(Kinds.NETWORK_QUOTAS);
         hosts = cache.informer(Kinds.HOSTS);
         hostLeases = cache.informer(Kinds.HOST_LEASES);
         allocations = cache.informer(Kinds.ALLOCATIONS);
@@ -98,6 +133,18 @@ public final class Resources implements AutoCloseable {
         volumes.addIndex(BY_SERVER, v -> v.attachments().stream().map(a -> a.serverId()).toList());
         snapshots.addIndex(BY_PROJECT, s -> List.of(s.projectId()));
         snapshots.addIndex(BY_VOLUME, s -> List.of(s.volumeId()));
+        networks.addIndex(BY_PROJECT, n -> List.of(n.projectId()));
+        subnets.addIndex(BY_NETWORK, s -> List.of(s.networkId()));
+        ports.addIndex(BY_NETWORK, p -> List.of(p.networkId()));
+        ports.addIndex(BY_PROJECT, p -> List.of(p.projectId()));
+        ports.addIndex(BY_DEVICE, p -> p.deviceId().isEmpty() ? List.of() : List.of(p.deviceId()));
+        ports.addIndex(BY_HOST, p -> p.hostId().isEmpty() ? List.of() : List.of(p.hostId()));
+        ipAllocations.addIndex(BY_SUBNET, a -> List.of(a.subnetId()));
+        securityGroups.addIndex(BY_PROJECT, g -> List.of(g.projectId()));
+        securityGroupRules.addIndex(BY_GROUP, r -> List.of(r.securityGroupId()));
+        routers.addIndex(BY_PROJECT, r -> List.of(r.projectId()));
+        floatingIps.addIndex(BY_PROJECT, f -> List.of(f.projectId()));
+        floatingIps.addIndex(BY_PORT, f -> f.portId() == null ? List.of() : List.of(f.portId()));
     }
 
     public void start() {
@@ -194,6 +241,46 @@ public final class Resources implements AutoCloseable {
 
     public Informer<VolumeQuotaRecord> volumeQuotas() {
         return volumeQuotas;
+    }
+
+    public Informer<Network> networks() {
+        return networks;
+    }
+
+    public Informer<Subnet> subnets() {
+        return subnets;
+    }
+
+    public Informer<Port> ports() {
+        return ports;
+    }
+
+    public Informer<IpAllocation> ipAllocations() {
+        return ipAllocations;
+    }
+
+    public Informer<SegmentAllocation> segments() {
+        return segments;
+    }
+
+    public Informer<SecurityGroup> securityGroups() {
+        return securityGroups;
+    }
+
+    public Informer<SecurityGroupRule> securityGroupRules() {
+        return securityGroupRules;
+    }
+
+    public Informer<Router> routers() {
+        return routers;
+    }
+
+    public Informer<FloatingIp> floatingIps() {
+        return floatingIps;
+    }
+
+    public Informer<NetworkQuotaRecord> networkQuotas() {
+        return networkQuotas;
     }
 
     public Informer<Host> hosts() {

@@ -2,6 +2,7 @@ package io.halcyon.api.agent;
 
 import io.halcyon.api.http.ApiException;
 import io.halcyon.model.Ids;
+import io.halcyon.api.compute.ServerPorts;
 import io.halcyon.api.compute.ServerVolumes;
 import io.halcyon.model.agent.Assignment;
 import io.halcyon.model.agent.DiskSpec;
@@ -69,11 +70,14 @@ public final class AgentService {
     private final Repository<InstanceAction> actions;
     private final Backends backends;
     private final ServerVolumes serverVolumes;
+    private final ServerPorts serverPorts;
 
-    public AgentService(Resources res, AssignmentFeed feed, Duration leaseTtl, Duration renewInterval, Backends backends) {
+    public AgentService(Resources res, AssignmentFeed feed, Duration leaseTtl, Duration renewInterval, Backends backends,
+                        ServerPorts serverPorts) {
         this.res = requireNonNull(res, "res is null");
         this.backends = requireNonNull(backends, "backends is null");
         this.serverVolumes = new ServerVolumes(res);
+        this.serverPorts = java.util.Objects.requireNonNull(serverPorts, "serverPorts is null");
         this.feed = requireNonNull(feed, "feed is null");
         this.leaseTtl = requireNonNull(leaseTtl, "leaseTtl is null");
         this.renewInterval = requireNonNull(renewInterval, "renewInterval is null");
@@ -263,6 +267,7 @@ public final class AgentService {
             ServerVolumes.Sync sync = null;
             if (obs.remove()) {
                 serverVolumes.onServerRemoved(s, txn, now);
+                serverPorts.onServerRemoved(s, txn, now);
                 volumesChanged = true;
             } else {
                 sync = serverVolumes.onReport(s, new java.util.HashSet<>(report.attachedVolumes()), report.volumeFaults(), txn, now);

@@ -21,6 +21,11 @@ public record AuthContext(String userId, String userName, String projectId, Stri
         return new AuthContext("agent", "agent", null, null, Set.of(), null, Instant.EPOCH, Instant.MAX, List.of(), true);
     }
 
+    /** The cloud acting on its own behalf for a project (ports a router or floating IP needs): admin rights, no user. */
+    public static AuthContext system(String projectId) {
+        return new AuthContext("halcyon", "halcyon", projectId, null, Set.of(Role.ADMIN), null, Instant.EPOCH, Instant.MAX, List.of(), false);
+    }
+
     public boolean isAdmin() {
         return roles.contains(Role.ADMIN);
     }

@@ -77,7 +77,7 @@ public final class ComputeViews {
         return "instance-" + serverId.substring(0, 8);
     }
 
-    public static Map<String, Object> server(String base, Server s, AuthContext ctx) {
+    public static Map<String, Object> server(String base, Server s, AuthContext ctx, ServerPorts ports) {
         ServerStatus st = s.status();
         var m = new LinkedHashMap<String, Object>();
         m.put("id", s.id());
@@ -93,7 +93,8 @@ public final class ComputeViews {
                 List.of(Map.of("rel", "bookmark", "href", base + "/compute/flavors/" + s.spec().flavor().id()))));
         m.put("created", ApiJson.seconds(s.createdAt()));
         m.put("updated", ApiJson.seconds(st.updatedAt()));
-        m.put("addresses", Map.of());
+        m.put("addresses", ports.addresses(s));
+        m.put("security_groups", ports.securityGroups(s));
         m.put("accessIPv4", s.spec().accessIPv4());
         m.put("accessIPv6", s.spec().accessIPv6());
         m.put("links", links(base, "servers", s.id()));

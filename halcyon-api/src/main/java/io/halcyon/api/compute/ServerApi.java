@@ -55,10 +55,12 @@ public final class ServerApi {
     }
 
     public void register(Router.Group g) {
+        new InterfaceApi(res, servers).register(g);
         g.post("/servers", this::create);
         g.get("/servers", r -> list(r, false));
         g.get("/servers/detail", r -> list(r, true));
-        g.get("/servers/{id}", r -> Reply.ok(Map.of("server", ComputeViews.server(r.baseUrl(), servers.visible(r.auth(), r.param("id")).value(), r.auth()))));
+        g.get("/servers/{id}", r -> Reply.ok(Map.of("server", ComputeViews.server(r.baseUrl(), servers.visible(r.auth(), r.param("id")).value(), r.auth(),
+                servers.serverPorts()))));
         g.put("/servers/{id}", this::update);
         g.delete("/servers/{id}", r -> {
             servers.delete(r.auth(), r.param("id"), r.requestId());
@@ -133,29 +135,8 @@ public final class ServerApi {
         if (personality != null && !personality.isNull() && (!personality.isArray() || !personality.isEmpty())) {
             throw ApiException.badRequest("Injected files (personality) are not supported; pass files in user_data.");
         }
-        JsonNode networks = s.get("networks");
-        if (networks != null && !networks.isNull()) {
-            if (networks.isTextual() && Set.of("none", "auto").contains(networks.asText())) {
-                throw ApiException.badRequest("Invalid input for field/attribute networks. Value: " + networks.asText()
-                        + ". '" + networks.asText() + "' is not of type 'array'");
-            }
-            if (!networks.isArray()) {
-                throw ApiException.badRequest("Invalid input for field/attribute networks. Value: " + networks + ". " + networks
-                        + " is not of type 'array'");
-            }
-            for (JsonNode n : networks) {
-                if (!n.isObject()) {
-                    throw ApiException.badRequest("Bad networks format");
-                }
-                String uuid = n.hasNonNull("uuid") ? n.get("uuid").asText() : n.hasNonNull("port") ? n.get("port").asText() : null;
-                throw ApiException.badRequest(uuid == null ? "Bad networks format: network uuid is not in proper format"
-                        : "Network " + uuid + " could not be found.");
-            }
-        }
-        JsonNode sgs = s.get("security_groups");
-        if (sgs != null && !sgs.isNull() && !sgs.isArray()) {
-            throw ApiException.badRequest("Invalid input for field/attribute security_groups.");
-        }
+        List<ServerPorts.NicRequest> nics = nics(s.get("networks"));
+        List<String> groups = securityGroups(s.get("security_groups"));
         Integer min = Body.optionalInt(s, "min_count", 1, 1000, true);
         Integer max = Body.optionalInt(s, "max_count", 1, 1000, true);
         int minCount = min == null ? 1 : min;
@@ -164,7 +145,7 @@ public final class ServerApi {
             throw ApiException.badRequest("min_count must be <= max_count");
         }
         var req = new ServerService.CreateRequest(name, description, imageRef, flavorRef, metadata, userData,
-                configDrive != null && configDrive, az, v4, v6, minCount, maxCount, blockDevices);
+                configDrive != null && configDrive, az, v4, v6, minCount, maxCount, blockDevices, nics, groups);
         List<Server> created = servers.create(ctx, req, r.requestId());
         Server first = created.get(0);
         if (Body.optionalBool(s, "return_reservation_id") == Boolean.TRUE) {
@@ -322,7 +303,7 @@ public final class ServerApi {
         List<Server> page = ComputePaging.page(r, matched, Server::id, "server");
         var out = new ArrayList<Map<String, Object>>(page.size());
         for (Server s : page) {
-            out.add(detail ? ComputeViews.server(r.baseUrl(), s, ctx) : ComputeViews.serverSummary(r.baseUrl(), s));
+            out.add(detail ? ComputeViews.server(r.baseUrl(), s, ctx, servers.serverPorts()) : ComputeViews.serverSummary(r.baseUrl(), s));
         }
         var body = new LinkedHashMap<String, Object>();
         body.put("servers", out);
@@ -381,7 +362,7 @@ public final class ServerApi {
             }
             return cur.withSpec(spec);
         });
-        return Reply.ok(Map.of("server", ComputeViews.server(r.baseUrl(), updated, r.auth())));
+        return Reply.ok(Map.of("server", ComputeViews.server(r.baseUrl(), updated, r.auth(), servers.serverPorts())));
     }
 
     private Reply action(ApiRequest r) {
@@ -518,5 +499,68 @@ public final class ServerApi {
 
     static String decodeUserData(String b64) {
         return new String(Base64.getMimeDecoder().decode(b64), StandardCharsets.UTF_8);
+    }
+    /** Nova's {@code networks}: a list of {uuid, fixed_ip} or {port}; absent means the project's one network. */
+    static List<ServerPorts.NicRequest> nics(JsonNode networks) {
+        if (networks == null || networks.isNull()) {
+            return null;
+        }
+        if (networks.isTextual() && Set.of("none", "auto").contains(networks.asText())) {
+            throw ApiException.badRequest("Invalid input for field/attribute networks. Value: " + networks.asText()
+                    + ". '" + networks.asText() + "' is not of type 'array' (auto and none need microversion 2.37)");
+        }
+        if (!networks.isArray()) {
+            throw ApiException.badRequest("Invalid input for field/attribute networks. Value: " + networks + ". " + networks
+                    + " is not of type 'array'");
+        }
+        var out = new ArrayList<ServerPorts.NicRequest>();
+        for (JsonNode n : networks) {
+            if (!n.isObject()) {
+                throw ApiException.badRequest("Bad networks format");
+            }
+            Body.onlyKnown(n, Set.of("uuid", "port", "fixed_ip", "tag"));
+            String uuid = Body.optionalString(n, "uuid", 1, 255);
+            String port = Body.optionalString(n, "port", 1, 255);
+            String fixed = Body.optionalString(n, "fixed_ip", 1, 64);
+            if (uuid == null && port == null) {
+                throw ApiException.badRequest("Bad networks format: network uuid is not in proper format ()");
+            }
+            if (port != null) {
+                if (fixed != null) {
+                    throw ApiException.badRequest("Bad networks format: a port already has its addresses; fixed_ip goes with uuid.");
+                }
+                out.add(new ServerPorts.NicRequest(null, port, null));
+                continue;
+            }
+            if (!uuid.matches("[0-9a-fA-F-]{32,36}")) {
+                throw ApiException.badRequest("Bad networks format: network uuid is not in proper format (" + uuid + ")");
+            }
+            if (fixed != null) {
+                try {
+                    io.halcyon.model.network.Ipv4.parse(fixed);
+                } catch (IllegalArgumentException e) {
+                    throw ApiException.badRequest("Invalid fixed IP address (" + fixed + ")");
+                }
+            }
+            out.add(new ServerPorts.NicRequest(uuid, null, fixed));
+        }
+        return out;
+    }
+
+    static List<String> securityGroups(JsonNode sgs) {
+        if (sgs == null || sgs.isNull()) {
+            return null;
+        }
+        if (!sgs.isArray()) {
+            throw ApiException.badRequest("Invalid input for field/attribute security_groups.");
+        }
+        var out = new ArrayList<String>();
+        for (JsonNode g : sgs) {
+            if (!g.isObject() || !g.hasNonNull("name") || !g.get("name").isTextual() || g.get("name").asText().isEmpty()) {
+                throw ApiException.badRequest("Invalid input for field/attribute security_groups: each entry needs a name.");
+            }
+            out.add(g.get("name").asText());
+        }
+        return out;
     }
 }

@@ -10,6 +10,7 @@ import io.halcyon.model.compute.Flavor;
 import io.halcyon.api.volume.VolumeService;
 import io.halcyon.model.compute.BlockDevice;
 import io.halcyon.model.compute.InstanceAction;
+import io.halcyon.model.compute.Nic;
 import io.halcyon.model.compute.PowerIntent;
 import io.halcyon.model.compute.RebootType;
 import io.halcyon.model.compute.Server;
@@ -54,17 +55,20 @@ public final class ServerService {
     private final ConsoleFetcher console;
     private final VolumeService volumeService;
     private final ServerVolumes serverVolumes;
+    private final ServerPorts serverPorts;
     private final Repository<Volume> volumes;
     private final Repository<Server> servers;
     private final Repository<InstanceAction> actions;
     private final Repository<HostAllocation> allocations;
 
-    public ServerService(Resources res, ComputeQuotas quotas, ConsoleFetcher console, VolumeService volumeService) {
+    public ServerService(Resources res, ComputeQuotas quotas, ConsoleFetcher console, VolumeService volumeService,
+                         ServerPorts serverPorts) {
         this.res = requireNonNull(res, "res is null");
         this.quotas = requireNonNull(quotas, "quotas is null");
         this.console = requireNonNull(console, "console is null");
         this.volumeService = requireNonNull(volumeService, "volumeService is null");
         this.serverVolumes = new ServerVolumes(res);
+        this.serverPorts = requireNonNull(serverPorts, "serverPorts is null");
         this.volumes = res.repo(Kinds.VOLUMES);
         this.servers = res.repo(Kinds.SERVERS);
         this.actions = res.repo(Kinds.INSTANCE_ACTIONS);
@@ -77,9 +81,11 @@ public final class ServerService {
 
     public record CreateRequest(String name, String description, String imageRef, String flavorRef, Map<String, String> metadata,
                                 String userData, boolean configDrive, String availabilityZone, String accessIPv4,
-                                String accessIPv6, int minCount, int maxCount, List<BlockDeviceRequest> blockDevices) {
+                                String accessIPv6, int minCount, int maxCount, List<BlockDeviceRequest> blockDevices,
+                                List<ServerPorts.NicRequest> nics, List<String> securityGroups) {
         public CreateRequest {
             blockDevices = blockDevices == null ? List.of() : List.copyOf(blockDevices);
+            securityGroups = securityGroups == null ? null : List.copyOf(securityGroups);
         }
     }
 
@@ -151,17 +157,26 @@ public final class ServerService {
                     + ", but already used 0 of " + quota.metadataItems() + " metadata_items");
         }
         int count = allowedCount(ctx.projectId(), quota, flavor, req.minCount(), req.maxCount());
+        List<ServerPorts.NicRequest> nicRequests = req.nics() == null ? serverPorts.defaultNics(ctx) : req.nics();
+        serverPorts.validate(ctx, nicRequests, count);
+        long newPorts = nicRequests.stream().filter(n -> n.portId() == null).count() * count;
+        if (newPorts > 0) {
+            serverPorts.network().checkPortQuota(ctx.projectId(), (int) newPorts);
+        }
+        List<String> groups = req.securityGroups() == null || req.securityGroups().isEmpty() ? null : req.securityGroups();
         Instant now = res.clock().now();
         var created = new ArrayList<Server>();
         var txn = Txn.builder();
+        var takenIps = new java.util.HashSet<String>();
         String imageId = image == null ? "" : image.id();
         for (int i = 1; i <= count; i++) {
             String name = count > 1 ? req.name() + "-" + i : req.name();
             String serverId = Ids.newId();
             List<BlockDevice> devices = blockDevices(ctx, serverId, req.blockDevices(), txn, now);
+            List<Nic> nics = serverPorts.prepare(ctx, serverId, nicRequests, groups, takenIps, txn, now);
             var spec = new ServerSpec(name, req.description(), flavor.snapshot(), imageId, req.metadata(), req.userData(),
                     req.configDrive(), null, AVAILABILITY_ZONE, req.accessIPv4(), req.accessIPv6(), PowerIntent.ON, 0,
-                    RebootType.SOFT, false, devices);
+                    RebootType.SOFT, false, devices, nics);
             var server = new Server(serverId, ctx.projectId(), ctx.userId(), now, spec, ServerStatus.building(now));
             var action = new InstanceAction(requestId, server.id(), InstanceAction.CREATE, ctx.projectId(), ctx.userId(), now, now,
                     null, List.of());
@@ -170,7 +185,7 @@ public final class ServerService {
         }
         TxnResult r = res.store().txn(txn.build());
         if (!r.succeeded()) {
-            throw ApiException.conflict("Server id collision; retry.");
+            throw ApiException.conflict("A port, address or volume the server needs changed while it was being created; retry.");
         }
         res.awaitRevision(r.revision());
         recheckQuota(ctx.projectId(), quota, created);
@@ -276,6 +291,10 @@ public final class ServerService {
             }
         }
         throw ApiException.forbidden("Server " + s.id() + " has no free device name left.");
+    }
+
+    public ServerPorts serverPorts() {
+        return serverPorts;
     }
 
     public ServerVolumes serverVolumes() {
@@ -409,6 +428,7 @@ public final class ServerService {
             if (host == null || !res.hostUp(host)) {
                 txn.onSuccess(servers.deleteOp(id), Op.deletePrefix(Kinds.INSTANCE_ACTIONS.prefix() + id + "/"));
                 serverVolumes.onServerRemoved(s, txn, res.clock().now());
+                serverPorts.onServerRemoved(s, txn, res.clock().now());
                 if (host != null) {
                     var alloc = res.allocations().get(host);
                     if (alloc.isPresent() && alloc.get().value().claims().containsKey(id)) {

@@ -9,6 +9,7 @@ import java.util.Map;
 public class ApiException extends RuntimeException {
     private final int status;
     private final Map<String, String> headers;
+    private String type;
 
     public ApiException(int status, String message) {
         this(status, message, Map.of());
@@ -26,6 +27,16 @@ public class ApiException extends RuntimeException {
 
     public Map<String, String> headers() {
         return headers;
+    }
+
+    /** The error's name where the service reports one (Neutron's "type", e.g. IpAddressGenerationFailure); null for the default. */
+    public String type() {
+        return type;
+    }
+
+    public ApiException withType(String t) {
+        this.type = t;
+        return this;
     }
 
     public static ApiException badRequest(String message) {

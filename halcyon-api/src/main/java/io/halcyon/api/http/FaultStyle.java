@@ -13,6 +13,10 @@ public enum FaultStyle {
     NEUTRON;
 
     public ObjectNode body(int status, String message) {
+        return body(status, message, null);
+    }
+
+    public ObjectNode body(int status, String message, String type) {
         var f = JsonNodeFactory.instance;
         var root = f.objectNode();
         switch (this) {
@@ -29,7 +33,7 @@ public enum FaultStyle {
             }
             case NEUTRON -> {
                 var inner = root.putObject("NeutronError");
-                inner.put("type", neutronType(status));
+                inner.put("type", type != null ? type : neutronType(status));
                 inner.put("message", message);
                 inner.put("detail", "");
             }

@@ -160,7 +160,7 @@ public final class HttpServer implements AutoCloseable {
                       Throwable e, long start) {
         Reply reply;
         if (e instanceof ApiException ae) {
-            reply = Reply.json(ae.status(), style.body(ae.status(), ae.getMessage()));
+            reply = Reply.json(ae.status(), style.body(ae.status(), ae.getMessage(), ae.type()));
             ae.headers().forEach(reply::header);
             if (ae.status() == 401) {
                 reply.header("WWW-Authenticate", "Keystone uri=\"" + baseUrl(request) + "/identity/v3\"");
