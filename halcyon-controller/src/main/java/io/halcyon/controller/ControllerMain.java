@@ -23,6 +23,7 @@ import io.halcyon.api.network.NetworkSettings;
 import io.halcyon.api.network.RouterService;
 import io.halcyon.api.network.SecurityGroupService;
 import io.halcyon.api.volume.VolumeApi;
+import io.halcyon.controller.ovn.OvnReconciler;
 import io.halcyon.api.volume.VolumeQuotas;
 import io.halcyon.api.volume.VolumeService;
 import io.halcyon.model.network.NetworkQuota;
@@ -84,6 +85,7 @@ public final class ControllerMain implements AutoCloseable {
     private final Store store;
     private final Resources resources;
     private final LeaderElector elector;
+    private OvnReconciler ovn;
     private final HttpServer http;
 
     private ControllerMain(ControllerConfig config) throws Exception {
@@ -187,6 +189,11 @@ public final class ControllerMain implements AutoCloseable {
         var networkService = new NetworkService(resources, new NetworkSettings(net.physicalNetworks(), net.vniMin(), net.vniMax(),
                 net.overlayMtu(), net.providerMtu()), networkQuotas, new SecurityGroupService(resources, networkQuotas));
         var routerService = new RouterService(resources, networkService, networkQuotas);
+        if (net.ovnNorthbound() != null) {
+            ovn = new OvnReconciler(resources, net.ovnNorthbound(), elector, Duration.ofSeconds(5));
+            closeables.add(0, ovn);
+            ovn.start();
+        }
         var serverPorts = new ServerPorts(resources, networkService);
         var servers = new ServerService(resources, quotas, new AgentConsoleClient(config.agentToken()), volumeService, serverPorts);
         var agents = new AgentService(resources, feed, config.hostLeaseTtl(), config.hostRenewInterval(), backends, serverPorts);
@@ -216,6 +223,11 @@ public final class ControllerMain implements AutoCloseable {
 
     public int port() {
         return http.port();
+    }
+
+    /** The OVN northbound reconciler, when OVN is configured. */
+    public java.util.Optional<OvnReconciler> ovn() {
+        return java.util.Optional.ofNullable(ovn);
     }
 
     public Resources resources() {
