@@ -246,8 +246,8 @@ public final class Agent implements AutoCloseable {
                 int n = failures.merge(d.serverId(), 1, Integer::sum);
                 log.warn("event=step_failed host={} server_id={} step={} attempt={} error=\"{}\"", settings.host(), d.serverId(),
                         d.step(), n, d.error().getMessage());
-                if (d.step() == GuestPlanner.Step.SYNC_VOLUMES) {
-                    // volume trouble never fails the server: retry with back-off, giving up per volume
+                if (d.step() == GuestPlanner.Step.SYNC_VOLUMES || d.step() == GuestPlanner.Step.SYNC_NICS) {
+                    // volume and NIC trouble never fails the server: retry with back-off (volumes are given up per volume)
                     timers.schedule(() -> events.add(new Changed(d.serverId())), Math.min(500L * n, 5000), TimeUnit.MILLISECONDS);
                     return;
                 }
@@ -357,6 +357,7 @@ public final class Agent implements AutoCloseable {
                 spawn(a);
             }
             case SYNC_VOLUMES -> syncVolumes(a, id);
+            case SYNC_NICS -> syncNics(a, id);
             case DESTROY -> driver.destroy(id);
             case NONE -> { }
         }
@@ -367,6 +368,37 @@ public final class Agent implements AutoCloseable {
             images.ensure(a.rootDisk().base());
         }
         driver.spawn(a);
+    }
+
+    /** Unplugs the NICs the guest should no longer have, then plugs the ones it lacks; a failure is retried. */
+    private void syncNics(Assignment a, String id) throws Exception {
+        Observed o = driver.observe(id);
+        if (o == null || !o.alive()) {
+            return;
+        }
+        Set<String> wanted = GuestPlanner.wantedNics(a);
+        Exception retry = null;
+        for (String p : o.nics()) {
+            if (!wanted.contains(p)) {
+                try {
+                    driver.unplugNic(id, p);
+                } catch (Exception e) {
+                    retry = first(retry, e);
+                }
+            }
+        }
+        for (var n : a.nics()) {
+            if (!o.nics().contains(n.portId())) {
+                try {
+                    driver.plugNic(id, n);
+                } catch (Exception e) {
+                    retry = first(retry, e);
+                }
+            }
+        }
+        if (retry != null) {
+            throw retry;
+        }
     }
 
     /**

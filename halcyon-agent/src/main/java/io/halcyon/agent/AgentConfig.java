@@ -28,7 +28,8 @@ public record AgentConfig(
         @JsonProperty("stopTimeout") Duration stopTimeout,
         @JsonProperty("softRebootTimeout") Duration softRebootTimeout,
         @JsonProperty("pollWait") Duration pollWait,
-        @JsonProperty("resyncInterval") Duration resyncInterval) {
+        @JsonProperty("resyncInterval") Duration resyncInterval,
+        @JsonProperty("network") io.halcyon.agent.net.HostNetworkConfig network) {
 
     public AgentConfig {
         name = name == null ? defaultHostName() : name;
@@ -48,6 +49,7 @@ public record AgentConfig(
         softRebootTimeout = softRebootTimeout == null ? Duration.ofSeconds(60) : softRebootTimeout;
         pollWait = pollWait == null ? Duration.ofSeconds(30) : pollWait;
         resyncInterval = resyncInterval == null ? Duration.ofSeconds(30) : resyncInterval;
+        network = network == null ? io.halcyon.agent.net.HostNetworkConfig.none() : network;
     }
 
     public AgentConfig validate() {

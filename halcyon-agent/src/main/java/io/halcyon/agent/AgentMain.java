@@ -1,5 +1,6 @@
 package io.halcyon.agent;
 
+import io.halcyon.agent.net.HostNetwork;
 import io.halcyon.agent.driver.GuestDriver;
 import io.halcyon.agent.qemu.AccelProbe;
 import io.halcyon.agent.qemu.QemuDriver;
@@ -21,6 +22,7 @@ public final class AgentMain implements AutoCloseable {
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final Agent agent;
     private final GuestDriver driver;
+    private HostNetwork network;
 
     private AgentMain(AgentConfig config, HttpClient http) throws Exception {
         config.validate();
@@ -34,8 +36,12 @@ public final class AgentMain implements AutoCloseable {
         } else {
             info = HostInfo.probe(config.dataDir(), config.qemuBinary());
             accel = AccelProbe.decide(config.accel(), config.qemuBinary(), config.dataDir(), config.accelProbeTimeout());
+            // a wrong host network is refused here, naming the field, before anything changes on the host
+            config.network().validate(nic -> java.nio.file.Files.exists(java.nio.file.Path.of("/sys/class/net", nic)));
+            network = new HostNetwork(config.name(), config.network(), config.dataDir().resolve("ovs"));
+            network.start();
             driver = new QemuDriver(new QemuDriver.Settings(config.qemuBinary(), config.qemuImgBinary(), accel, config.machine(),
-                    config.dataDir().resolve("guests")));
+                    config.dataDir().resolve("guests"))).withNetwork(network);
         }
         var console = new ConsoleServer(config.listen().bind(), config.listen().port(), driver, config.agentToken());
         closeables.add(console);
@@ -58,6 +64,11 @@ public final class AgentMain implements AutoCloseable {
 
     public static AgentMain start(AgentConfig config, HttpClient http) throws Exception {
         return new AgentMain(config, http);
+    }
+
+    /** The host's network side (null with the simulated driver). */
+    public HostNetwork network() {
+        return network;
     }
 
     public GuestDriver driver() {

@@ -31,6 +31,8 @@ public final class GuestPlanner {
         HARD_REBOOT,
         /** Plug and unplug volumes until the guest has exactly the assigned ones. */
         SYNC_VOLUMES,
+        /** Plug and unplug NICs until the guest has exactly the assigned ones. */
+        SYNC_NICS,
         /** Stop the guest and remove everything of it. */
         DESTROY
     }
@@ -66,6 +68,9 @@ public final class GuestPlanner {
         if (o.power() == PowerState.RUNNING && !without(o.volumes(), settled).equals(without(wantedVolumes(a), settled))) {
             return Step.SYNC_VOLUMES;
         }
+        if (o.power() == PowerState.RUNNING && !o.nics().equals(wantedNics(a))) {
+            return Step.SYNC_NICS;
+        }
         // a guest that powered itself off is reported and stays off: the controller records it as stopped
         return Step.NONE;
     }
@@ -76,6 +81,13 @@ public final class GuestPlanner {
         }
         var out = new HashSet<>(s);
         out.removeAll(minus);
+        return out;
+    }
+
+    /** The NICs (port ids) the guest should have. */
+    public static Set<String> wantedNics(Assignment a) {
+        var out = new HashSet<String>();
+        a.nics().forEach(n -> out.add(n.portId()));
         return out;
     }
 

@@ -11,6 +11,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -27,7 +28,7 @@ class GuestPlannerTest {
         var disks = volumes.stream().sorted()
                 .map(v -> new DiskSpec(v, "file", "/srv/volumes/" + v + ".qcow2", "qcow2", v, "vdb", false, null, 0)).toList();
         return new Assignment("s1", epoch, "vm", "p", new FlavorSnapshot("1", "t", 1, 128, 1, 0, 0, Map.of()), null, null, false, "vm",
-                Map.of(), "nova", PowerIntent.valueOf(power), reboots, RebootType.valueOf(type), deleted, Instant.EPOCH, root, disks);
+                Map.of(), "nova", PowerIntent.valueOf(power), reboots, RebootType.valueOf(type), deleted, Instant.EPOCH, root, disks, List.of());
     }
 
     static Set<String> set(String s) {

@@ -100,6 +100,16 @@ public final class ControllerMain implements AutoCloseable {
         closeables.add(0, resources);
         var feed = new AssignmentFeed();
         resources.servers().addHandler(feed);
+        // a server's NICs come from its ports: a port that changes wakes the agent of the server it is bound to
+        resources.ports().addHandler((id, old, now) -> {
+            long rev = now != null ? now.revision() : old.revision() + 1;
+            for (var v : java.util.Arrays.asList(old, now)) {
+                if (v != null && !v.value().deviceId().isEmpty()) {
+                    resources.servers().get(v.value().deviceId()).map(s -> s.value().status().host())
+                            .ifPresent(h -> feed.bump(h, rev));
+                }
+            }
+        });
         resources.start();
 
         var identity = new IdentityService(resources, PasswordHasher.standard(), config.tokenLifetime());

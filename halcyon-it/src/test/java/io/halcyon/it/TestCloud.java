@@ -36,12 +36,16 @@ final class TestCloud implements AutoCloseable {
     private final List<Path> agentDirs = new ArrayList<>();
 
     private TestCloud(Path dir, String extraControllerYaml, boolean asProcess) throws Exception {
+        this(dir, extraControllerYaml, asProcess, "127.0.0.1");
+    }
+
+    private TestCloud(Path dir, String extraControllerYaml, boolean asProcess, String bind) throws Exception {
         this.dir = dir;
         this.port = Ports.free();
         Path image = TinyImage.ensure(Paths.root(), Paths.work());
         String yaml = "controller:\n"
                 + "  dataDir: " + dir.resolve("data") + "\n"
-                + "  api: {port: " + port + "}\n"
+                + "  api: {port: " + port + ", bind: \"" + bind + "\"}\n"
                 + "  adminPassword: " + ADMIN_PASSWORD + "\n"
                 + "  agentToken: " + AGENT_TOKEN + "\n"
                 + "  bootstrap:\n"
@@ -62,6 +66,12 @@ final class TestCloud implements AutoCloseable {
     static TestCloud start(String extraControllerYaml) throws Exception {
         Files.createDirectories(Paths.work());
         return new TestCloud(Files.createTempDirectory(Paths.work(), "cloud"), extraControllerYaml, false);
+    }
+
+    /** An in-process controller listening on {@code bind} (0.0.0.0 for the lab's hosts to reach it). */
+    static TestCloud startBound(String extraControllerYaml, String bind) throws Exception {
+        Files.createDirectories(Paths.work());
+        return new TestCloud(Files.createTempDirectory(Paths.work(), "cloud"), extraControllerYaml, false, bind);
     }
 
     /** An in-process controller with one in-process agent, {@code host}, already up. */

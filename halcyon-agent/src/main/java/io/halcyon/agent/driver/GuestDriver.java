@@ -2,6 +2,7 @@ package io.halcyon.agent.driver;
 
 import io.halcyon.model.agent.Assignment;
 import io.halcyon.model.agent.DiskSpec;
+import io.halcyon.model.agent.NicSpec;
 
 import java.time.Duration;
 import java.util.List;
@@ -42,6 +43,12 @@ public interface GuestDriver {
 
     /** Hot-unplugs a volume from the running guest, waiting for the guest to let it go. */
     void detach(String serverId, String volumeId) throws Exception;
+
+    /** Hot-plugs a NIC (its tap made and plugged into the host's network first). */
+    void plugNic(String serverId, NicSpec nic) throws Exception;
+
+    /** Hot-unplugs a NIC, waiting for the guest to let it go, and removes its tap. */
+    void unplugNic(String serverId, String portId) throws Exception;
 
     /** The last {@code lines} lines of the guest's serial console (all when null or negative). */
     String console(String serverId, Integer lines) throws Exception;

@@ -7,11 +7,17 @@ import java.util.Set;
 /**
  * What the driver knows of one guest: the placement epoch it was created for, whether its process
  * runs, the guest's power state, the last reboot generation carried out, how long QEMU took to
- * start it the last time, and which volumes are plugged into it now.
+ * start it the last time, and which volumes and NICs (by port id) are plugged into it now.
  */
 public record Observed(String serverId, long epoch, boolean alive, PowerState power, long rebootDone, long qemuStartMillis,
-                       Set<String> volumes) {
+                       Set<String> volumes, Set<String> nics) {
     public Observed {
         volumes = volumes == null ? Set.of() : Set.copyOf(volumes);
+        nics = nics == null ? Set.of() : Set.copyOf(nics);
+    }
+
+    public Observed(String serverId, long epoch, boolean alive, PowerState power, long rebootDone, long qemuStartMillis,
+                    Set<String> volumes) {
+        this(serverId, epoch, alive, power, rebootDone, qemuStartMillis, volumes, Set.of());
     }
 }

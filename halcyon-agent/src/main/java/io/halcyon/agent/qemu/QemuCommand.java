@@ -1,6 +1,7 @@
 package io.halcyon.agent.qemu;
 
 import io.halcyon.model.agent.DiskSpec;
+import io.halcyon.model.agent.NicSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,8 +21,10 @@ public final class QemuCommand {
     }
 
     public record Spec(String serverId, String instanceName, int vcpus, int ramMb, String accel, String machine, String qemuBinary,
-                       DiskSpec root, List<DiskSpec> volumes, Path configDrive, Path console, Path qmp, Path pidFile) {
+                       DiskSpec root, List<DiskSpec> volumes, Path configDrive, Path console, Path qmp, Path pidFile,
+                       List<NicSpec> nics) {
         public Spec {
+            nics = nics == null ? List.of() : List.copyOf(nics);
             requireNonNull(serverId, "serverId is null");
             requireNonNull(instanceName, "instanceName is null");
             requireNonNull(accel, "accel is null");
@@ -40,6 +43,24 @@ public final class QemuCommand {
     }
 
     public static final String DEVICE_PREFIX = "vol-";
+    public static final String NIC_PREFIX = "nic-";
+
+    public static String nicDevice(String portId) {
+        return NIC_PREFIX + portId;
+    }
+
+    public static String netdevId(String portId) {
+        return "hostnet-" + portId;
+    }
+
+    /** The tap netdev of a NIC: no vnet header, or the guest hands the userspace datapath half-checksummed frames. */
+    static String netdev(NicSpec n) {
+        return "tap,id=" + netdevId(n.portId()) + ",ifname=" + n.tap() + ",script=no,downscript=no,vnet_hdr=off";
+    }
+
+    static String nicDevice(NicSpec n) {
+        return "virtio-net-pci,netdev=" + netdevId(n.portId()) + ",mac=" + n.macAddress() + ",id=" + nicDevice(n.portId());
+    }
 
     public static String deviceId(String volumeId) {
         return DEVICE_PREFIX + volumeId;
@@ -95,6 +116,10 @@ public final class QemuCommand {
                     + "\"read-only\":true}"));
             a.addAll(List.of("-blockdev", "{\"driver\":\"raw\",\"node-name\":\"config\",\"file\":\"config-file\",\"read-only\":true}"));
             a.addAll(List.of("-device", "virtio-blk-pci,drive=config,id=virtio-disk1"));
+        }
+        for (NicSpec n : s.nics()) {
+            a.addAll(List.of("-netdev", netdev(n)));
+            a.addAll(List.of("-device", nicDevice(n)));
         }
         a.addAll(List.of("-chardev", "file,id=serial0,path=" + s.console() + ",append=on"));
         a.addAll(List.of("-serial", "chardev:serial0"));

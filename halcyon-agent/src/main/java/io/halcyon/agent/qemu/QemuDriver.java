@@ -5,7 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.halcyon.agent.driver.GuestDriver;
 import io.halcyon.agent.driver.Observed;
 import io.halcyon.model.agent.Assignment;
+import io.halcyon.agent.net.HostNetwork;
+import io.halcyon.agent.net.HostNetworkConfig;
 import io.halcyon.model.agent.DiskSpec;
+import io.halcyon.model.agent.NicSpec;
 import io.halcyon.model.compute.PowerState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,6 +74,8 @@ public final class QemuDriver implements GuestDriver {
     private final Map<String, QmpClient> qmp = new ConcurrentHashMap<>();
     private final Map<String, PowerState> lastPower = new ConcurrentHashMap<>();
     private final Map<String, Set<String>> lastVolumes = new ConcurrentHashMap<>();
+    private final Map<String, Set<String>> lastNics = new ConcurrentHashMap<>();
+    private HostNetwork network = new HostNetwork("local", HostNetworkConfig.none(), null);
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
     private final Map<String, CompletableFuture<Void>> unplugs = new ConcurrentHashMap<>();
 
@@ -111,6 +116,12 @@ public final class QemuDriver implements GuestDriver {
 
     private Path socket(String serverId) {
         return socketRoot.resolve(serverId).resolve("qmp.sock");
+    }
+
+    /** The host network NICs are plugged into (a bare tap without one). */
+    public QemuDriver withNetwork(HostNetwork hostNetwork) {
+        this.network = requireNonNull(hostNetwork, "hostNetwork is null");
+        return this;
     }
 
     public Settings settings() {
@@ -164,6 +175,15 @@ public final class QemuDriver implements GuestDriver {
         } catch (IOException e) {
             log.error("event=discover_failed dir={} error=\"{}\"", settings.guestsDir(), e.getMessage());
         }
+        try {
+            var live = new java.util.HashSet<String>();
+            out.forEach(o -> live.add(o.serverId()));
+            network.sweep(live);
+        } catch (IOException e) {
+            log.warn("event=tap_sweep_failed error=\"{}\"", e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         return out;
     }
 
@@ -197,15 +217,18 @@ public final class QemuDriver implements GuestDriver {
         }
         PowerState power;
         Set<String> volumes;
+        Set<String> nics;
         try {
             power = status(serverId);
             volumes = plugged(serverId);
+            nics = lastNics.getOrDefault(serverId, Set.of());
         } catch (IOException e) {
             log.warn("event=qmp_status_failed server_id={} error=\"{}\"", serverId, e.getMessage());
             power = lastPower.getOrDefault(serverId, PowerState.NOSTATE);
             volumes = lastVolumes.getOrDefault(serverId, Set.of());
+            nics = lastNics.getOrDefault(serverId, Set.of());
         }
-        return new Observed(serverId, st.epoch(), true, power, st.rebootDone(), st.qemuStartMillis(), volumes);
+        return new Observed(serverId, st.epoch(), true, power, st.rebootDone(), st.qemuStartMillis(), volumes, nics);
     }
 
     /** Volumes whose device is in the guest now: a device stays listed until the guest has released it. */
@@ -214,13 +237,20 @@ public final class QemuDriver implements GuestDriver {
         args.put("path", "/machine/peripheral");
         JsonNode r = qmp(serverId).execute("qom-list", args, QMP_TIMEOUT);
         var out = new HashSet<String>();
+        var nics = new HashSet<String>();
         for (JsonNode p : r) {
             String name = p.path("name").asText();
-            if (name.startsWith(QemuCommand.DEVICE_PREFIX) && p.path("type").asText().startsWith("child<")) {
+            if (!p.path("type").asText().startsWith("child<")) {
+                continue;
+            }
+            if (name.startsWith(QemuCommand.DEVICE_PREFIX)) {
                 out.add(name.substring(QemuCommand.DEVICE_PREFIX.length()));
+            } else if (name.startsWith(QemuCommand.NIC_PREFIX)) {
+                nics.add(name.substring(QemuCommand.NIC_PREFIX.length()));
             }
         }
         lastVolumes.put(serverId, Set.copyOf(out));
+        lastNics.put(serverId, Set.copyOf(nics));
         return out;
     }
 
@@ -259,7 +289,7 @@ public final class QemuDriver implements GuestDriver {
             if (f != null) {
                 f.complete(null);
             }
-            if (device.startsWith(QemuCommand.DEVICE_PREFIX)) {
+            if (device.startsWith(QemuCommand.DEVICE_PREFIX) || device.startsWith(QemuCommand.NIC_PREFIX)) {
                 changed(serverId);
             }
         }
@@ -303,12 +333,16 @@ public final class QemuDriver implements GuestDriver {
                 ConfigDrive.build(a, config, d);
             }
         }
+        for (NicSpec n : a.nics()) {
+            network.plug(id, n);
+        }
+        recordNics(id, a.nics().stream().map(NicSpec::portId).toList(), List.of());
         dropQmp(id);
         Files.deleteIfExists(d.resolve("qmp.sock"));
         Files.deleteIfExists(d.resolve("qemu.pid"));
         var spec = new QemuCommand.Spec(id, "instance-" + id.substring(0, 8), a.flavor().vcpus(), a.flavor().ramMb(), settings.accel(),
                 settings.machine(), settings.qemuBinary(), root, a.volumes(), config, d.resolve("console.log"), socket(id),
-                d.resolve("qemu.pid"));
+                d.resolve("qemu.pid"), a.nics());
         List<String> argv = QemuCommand.argv(spec);
         Files.writeString(d.resolve("cmdline"), String.join(" ", argv) + "\n");
         long start = System.nanoTime();
@@ -324,8 +358,8 @@ public final class QemuDriver implements GuestDriver {
         PowerState power = status(id);
         long millis = (System.nanoTime() - start) / 1_000_000;
         writeState(new State(id, a.epoch(), a.rebootGeneration(), millis));
-        log.info("event=guest_started server_id={} pid={} accel={} qemu_start_ms={} power={} volumes={}", id, pid(id), settings.accel(),
-                millis, power, a.volumes().size());
+        log.info("event=guest_started server_id={} pid={} accel={} qemu_start_ms={} power={} volumes={} nics={}", id, pid(id),
+                settings.accel(), millis, power, a.volumes().size(), a.nics().size());
     }
 
     /**
@@ -434,6 +468,9 @@ public final class QemuDriver implements GuestDriver {
     @Override
     public void destroy(String serverId) throws Exception {
         kill(serverId);
+        for (String port : recordedNics(serverId)) {
+            network.unplug(port);
+        }
         Path d = dir(serverId);
         if (Files.exists(d)) {
             try (var s = Files.walk(d)) {
@@ -444,6 +481,7 @@ public final class QemuDriver implements GuestDriver {
         }
         lastPower.remove(serverId);
         lastVolumes.remove(serverId);
+        lastNics.remove(serverId);
         log.info("event=guest_destroyed server_id={}", serverId);
     }
 
@@ -491,41 +529,8 @@ public final class QemuDriver implements GuestDriver {
     @Override
     public void detach(String serverId, String volumeId) throws Exception {
         QmpClient c = qmp(serverId);
-        String device = QemuCommand.deviceId(volumeId);
         if (plugged(serverId).contains(volumeId)) {
-            String key = serverId + "/" + device;
-            var done = new CompletableFuture<Void>();
-            unplugs.put(key, done);
-            try {
-                boolean gone = false;
-                for (int i = 0; i < UNPLUG_REQUESTS && !gone; i++) {
-                    var args = QmpClient.args();
-                    args.put("id", device);
-                    try {
-                        c.execute("device_del", args, QMP_TIMEOUT);
-                    } catch (QmpClient.QmpException e) {
-                        if (!plugged(serverId).contains(volumeId)) {
-                            break; // it went between our look and the request
-                        }
-                        if (!e.getMessage().contains("is already in the process of unplug")) {
-                            throw e;
-                        }
-                    }
-                    try {
-                        done.get(UNPLUG_TIMEOUT.toMillis() / UNPLUG_REQUESTS, TimeUnit.MILLISECONDS);
-                        gone = true;
-                    } catch (TimeoutException e) {
-                        gone = !plugged(serverId).contains(volumeId);
-                    } catch (ExecutionException e) {
-                        throw new IOException(e.getCause());
-                    }
-                }
-                if (!gone && plugged(serverId).contains(volumeId)) {
-                    throw new IOException("the guest did not release volume " + volumeId + " within " + UNPLUG_TIMEOUT.toSeconds() + " s");
-                }
-            } finally {
-                unplugs.remove(key);
-            }
+            unplugDevice(c, serverId, QemuCommand.deviceId(volumeId), () -> plugged(serverId).contains(volumeId));
         }
         removeNodes(c, serverId, volumeId);
         log.info("event=volume_detached server_id={} volume_id={}", serverId, volumeId);
@@ -543,6 +548,131 @@ public final class QemuDriver implements GuestDriver {
                     log.warn("event=blockdev_del_failed server_id={} node={} error=\"{}\"", serverId, node, e.getMessage());
                 }
             }
+        }
+    }
+
+    /** The ports whose taps this guest has on the host, kept beside it so a destroy finds them after any restart. */
+    private List<String> recordedNics(String serverId) {
+        Path f = dir(serverId).resolve("nics");
+        try {
+            return Files.exists(f) ? Files.readAllLines(f).stream().filter(x -> !x.isBlank()).toList() : List.of();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private synchronized void recordNics(String serverId, List<String> add, List<String> remove) throws IOException {
+        var ports = new java.util.LinkedHashSet<>(recordedNics(serverId));
+        ports.addAll(add);
+        remove.forEach(ports::remove);
+        Files.createDirectories(dir(serverId));
+        Files.write(dir(serverId).resolve("nics"), ports);
+    }
+
+    @Override
+    public void plugNic(String serverId, NicSpec nic) throws Exception {
+        plugged(serverId);
+        if (lastNics.getOrDefault(serverId, Set.of()).contains(nic.portId())) {
+            return;
+        }
+        network.plug(serverId, nic);
+        recordNics(serverId, List.of(nic.portId()), List.of());
+        QmpClient c = qmp(serverId);
+        var net = QmpClient.args();
+        net.put("type", "tap");
+        net.put("id", QemuCommand.netdevId(nic.portId()));
+        net.put("ifname", nic.tap());
+        net.put("script", "no");
+        net.put("downscript", "no");
+        net.put("vnet_hdr", false);
+        try {
+            c.execute("netdev_add", net, QMP_TIMEOUT);
+        } catch (QmpClient.QmpException e) {
+            if (!e.getMessage().contains("Duplicate ID")) {
+                throw e;
+            }
+        }
+        var dev = QmpClient.args();
+        dev.put("driver", "virtio-net-pci");
+        dev.put("netdev", QemuCommand.netdevId(nic.portId()));
+        dev.put("mac", nic.macAddress());
+        dev.put("id", QemuCommand.nicDevice(nic.portId()));
+        try {
+            c.execute("device_add", dev, QMP_TIMEOUT);
+        } catch (IOException e) {
+            deleteNetdev(c, serverId, nic.portId());
+            throw new IOException("cannot plug the NIC of port " + nic.portId() + " into the guest: " + e.getMessage(), e);
+        }
+        plugged(serverId);
+        log.info("event=nic_attached server_id={} port_id={}", serverId, nic.portId());
+    }
+
+    @Override
+    public void unplugNic(String serverId, String portId) throws Exception {
+        QmpClient c = qmp(serverId);
+        plugged(serverId);
+        if (lastNics.getOrDefault(serverId, Set.of()).contains(portId)) {
+            unplugDevice(c, serverId, QemuCommand.nicDevice(portId), () -> {
+                plugged(serverId);
+                return lastNics.getOrDefault(serverId, Set.of()).contains(portId);
+            });
+        }
+        deleteNetdev(c, serverId, portId);
+        network.unplug(portId);
+        recordNics(serverId, List.of(), List.of(portId));
+        log.info("event=nic_detached server_id={} port_id={}", serverId, portId);
+    }
+
+    private void deleteNetdev(QmpClient c, String serverId, String portId) {
+        var args = QmpClient.args();
+        args.put("id", QemuCommand.netdevId(portId));
+        try {
+            c.execute("netdev_del", args, QMP_TIMEOUT);
+        } catch (IOException e) {
+            if (!e.getMessage().contains("not found")) {
+                log.warn("event=netdev_del_failed server_id={} port_id={} error=\"{}\"", serverId, portId, e.getMessage());
+            }
+        }
+    }
+
+    interface StillPlugged {
+        boolean check() throws IOException;
+    }
+
+    /** device_del, repeated while a booting guest may drop it, until DEVICE_DELETED or the device is gone. */
+    private void unplugDevice(QmpClient c, String serverId, String device, StillPlugged stillPlugged) throws Exception {
+        String key = serverId + "/" + device;
+        var done = new CompletableFuture<Void>();
+        unplugs.put(key, done);
+        try {
+            boolean gone = false;
+            for (int i = 0; i < UNPLUG_REQUESTS && !gone; i++) {
+                var args = QmpClient.args();
+                args.put("id", device);
+                try {
+                    c.execute("device_del", args, QMP_TIMEOUT);
+                } catch (QmpClient.QmpException e) {
+                    if (!stillPlugged.check()) {
+                        break; // it went between our look and the request
+                    }
+                    if (!e.getMessage().contains("is already in the process of unplug")) {
+                        throw e;
+                    }
+                }
+                try {
+                    done.get(UNPLUG_TIMEOUT.toMillis() / UNPLUG_REQUESTS, TimeUnit.MILLISECONDS);
+                    gone = true;
+                } catch (TimeoutException e) {
+                    gone = !stillPlugged.check();
+                } catch (ExecutionException e) {
+                    throw new IOException(e.getCause());
+                }
+            }
+            if (!gone && stillPlugged.check()) {
+                throw new IOException("the guest did not release " + device + " within " + UNPLUG_TIMEOUT.toSeconds() + " s");
+            }
+        } finally {
+            unplugs.remove(key);
         }
     }
 

@@ -4,6 +4,7 @@ import io.halcyon.agent.driver.GuestDriver;
 import io.halcyon.agent.driver.Observed;
 import io.halcyon.model.agent.Assignment;
 import io.halcyon.model.agent.DiskSpec;
+import io.halcyon.model.agent.NicSpec;
 import io.halcyon.model.compute.PowerState;
 
 import java.time.Duration;
@@ -37,20 +38,22 @@ public final class SimulatedDriver implements GuestDriver {
     public void spawn(Assignment a) {
         var volumes = new HashSet<String>();
         a.volumes().forEach(v -> volumes.add(v.volumeId()));
-        guests.put(a.serverId(), new Observed(a.serverId(), a.epoch(), true, PowerState.RUNNING, a.rebootGeneration(), 0, volumes));
+        var nics = new HashSet<String>();
+        a.nics().forEach(n -> nics.add(n.portId()));
+        guests.put(a.serverId(), new Observed(a.serverId(), a.epoch(), true, PowerState.RUNNING, a.rebootGeneration(), 0, volumes, nics));
     }
 
     @Override
     public boolean powerDown(String serverId, Duration timeout) {
         guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), true, PowerState.SHUTDOWN, o.rebootDone(), 0,
-                o.volumes()));
+                o.volumes(), o.nics()));
         return true;
     }
 
     @Override
     public void reset(String serverId, long rebootGeneration) {
         guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), true, PowerState.RUNNING, rebootGeneration, 0,
-                o.volumes()));
+                o.volumes(), o.nics()));
     }
 
     @Override
@@ -67,7 +70,7 @@ public final class SimulatedDriver implements GuestDriver {
     @Override
     public void attach(String serverId, DiskSpec volume) {
         guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), o.alive(), o.power(), o.rebootDone(), 0,
-                plus(o.volumes(), volume.volumeId())));
+                plus(o.volumes(), volume.volumeId()), o.nics()));
     }
 
     @Override
@@ -75,7 +78,7 @@ public final class SimulatedDriver implements GuestDriver {
         guests.computeIfPresent(serverId, (k, o) -> {
             var left = new HashSet<>(o.volumes());
             left.remove(volumeId);
-            return new Observed(k, o.epoch(), o.alive(), o.power(), o.rebootDone(), 0, left);
+            return new Observed(k, o.epoch(), o.alive(), o.power(), o.rebootDone(), 0, left, o.nics());
         });
     }
 
@@ -83,6 +86,21 @@ public final class SimulatedDriver implements GuestDriver {
         var out = new HashSet<>(s);
         out.add(id);
         return out;
+    }
+
+    @Override
+    public void plugNic(String serverId, NicSpec nic) {
+        guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), o.alive(), o.power(), o.rebootDone(), 0, o.volumes(),
+                plus(o.nics(), nic.portId())));
+    }
+
+    @Override
+    public void unplugNic(String serverId, String portId) {
+        guests.computeIfPresent(serverId, (k, o) -> {
+            var left = new HashSet<>(o.nics());
+            left.remove(portId);
+            return new Observed(k, o.epoch(), o.alive(), o.power(), o.rebootDone(), 0, o.volumes(), left);
+        });
     }
 
     @Override

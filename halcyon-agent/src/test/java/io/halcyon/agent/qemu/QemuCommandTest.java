@@ -25,7 +25,7 @@ class QemuCommandTest {
     static QemuCommand.Spec spec(String accel, DiskSpec root, List<DiskSpec> volumes, Path configDrive) {
         Path d = Path.of("/var/lib/halcyon/agent/guests/5f3c1e2a-0b1c-4d2e-8f3a-9b8c7d6e5f4a");
         return new QemuCommand.Spec("5f3c1e2a-0b1c-4d2e-8f3a-9b8c7d6e5f4a", "instance-5f3c1e2a", 2, 256, accel, "pc", "qemu-system-x86_64",
-                root, volumes, configDrive, d.resolve("console.log"), d.resolve("qmp.sock"), d.resolve("qemu.pid"));
+                root, volumes, configDrive, d.resolve("console.log"), d.resolve("qmp.sock"), d.resolve("qemu.pid"), List.of());
     }
 
     static QemuCommand.Spec spec(String accel, Path configDrive) {
@@ -69,5 +69,19 @@ class QemuCommandTest {
         assertThat(QemuCommand.formatNode(id)).hasSizeLessThanOrEqualTo(31).startsWith("v").isNotEqualTo(QemuCommand.fileNode(id));
         assertThat(QemuCommand.fileNode(id)).hasSizeLessThanOrEqualTo(31).matches("[a-z][0-9a-f]+");
         assertThat(QemuCommand.formatNode(id)).isNotEqualTo(QemuCommand.formatNode("e2f3a4b5-c6d7-4e8f-9a0b-1c2d3e4f5a6b"));
+    }
+
+    @Test
+    void nicsAreTapsWithoutVnetHeaderInPortOrder() {
+        var base = spec("tcg", null);
+        var withNics = new QemuCommand.Spec(base.serverId(), base.instanceName(), base.vcpus(), base.ramMb(), base.accel(), base.machine(),
+                base.qemuBinary(), base.root(), base.volumes(), null, base.console(), base.qmp(), base.pidFile(),
+                List.of(new io.halcyon.model.agent.NicSpec("0b9e2c6a-1111-2222-3333-444444444444", "fa:16:3e:00:00:01", 1442),
+                        new io.halcyon.model.agent.NicSpec("7c1d0f3e-1111-2222-3333-444444444444", "fa:16:3e:00:00:02", 1442)));
+        String line = String.join(" ", QemuCommand.argv(withNics));
+        assertThat(line).contains("-netdev tap,id=hostnet-0b9e2c6a-1111-2222-3333-444444444444,ifname=tap0b9e2c6a-11,script=no,"
+                + "downscript=no,vnet_hdr=off -device virtio-net-pci,netdev=hostnet-0b9e2c6a-1111-2222-3333-444444444444,"
+                + "mac=fa:16:3e:00:00:01,id=nic-0b9e2c6a-1111-2222-3333-444444444444");
+        assertThat(line.indexOf("tap0b9e2c6a-11")).isLessThan(line.indexOf("tap7c1d0f3e-11"));
     }
 }

@@ -6,6 +6,9 @@ import io.halcyon.api.compute.ServerPorts;
 import io.halcyon.api.compute.ServerVolumes;
 import io.halcyon.model.agent.Assignment;
 import io.halcyon.model.agent.DiskSpec;
+import io.halcyon.model.agent.NicSpec;
+import io.halcyon.model.compute.Nic;
+import io.halcyon.model.network.Port;
 import io.halcyon.model.compute.BlockDevice;
 import io.halcyon.model.volume.Volume;
 import io.halcyon.model.volume.VolumeStatus;
@@ -214,7 +217,21 @@ public final class AgentService {
         }
         return new Assignment(s.id(), s.status().epoch(), s.spec().name(), s.projectId(), s.spec().flavor(), image, s.spec().userData(),
                 s.spec().configDrive(), hostname(s.spec().name()), s.spec().metadata(), s.spec().availabilityZone(), s.spec().power(),
-                s.spec().rebootGeneration(), s.spec().rebootType(), s.spec().deleted(), s.createdAt(), root, volumes);
+                s.spec().rebootGeneration(), s.spec().rebootType(), s.spec().deleted(), s.createdAt(), root, volumes, nics(s));
+    }
+
+    /** The server's NICs whose ports exist, with their network's MTU. */
+    private List<NicSpec> nics(Server s) {
+        var out = new ArrayList<NicSpec>();
+        for (Nic n : s.spec().nics()) {
+            Port p = res.ports().get(n.portId()).map(Versioned::value).orElse(null);
+            if (p == null) {
+                continue;
+            }
+            int mtu = res.networks().get(p.networkId()).map(v -> v.value().mtu()).orElse(1500);
+            out.add(new NicSpec(p.id(), p.macAddress(), mtu));
+        }
+        return out;
     }
 
     /** A volume's disk once its data exists on its backend; null while it is still being made (or failed). */

@@ -15,16 +15,19 @@ import static java.util.Objects.requireNonNull;
  * The agent converges its local guest to it: running or not, rebooted up to
  * {@code rebootGeneration}, removed when {@code deleted}, with exactly {@code volumes} attached.
  * {@code rootDisk} is null while the root disk is not ready yet (a boot volume still being made).
+ * {@code nics} are its network ports, in the order the guest enumerates them.
  */
 public record Assignment(String serverId, long epoch, String name, String projectId, FlavorSnapshot flavor, ImageRef image,
                          String userData, boolean configDrive, String hostname, Map<String, String> metadata,
                          String availabilityZone, PowerIntent power, long rebootGeneration, RebootType rebootType,
-                         boolean deleted, Instant createdAt, DiskSpec rootDisk, List<DiskSpec> volumes) {
+                         boolean deleted, Instant createdAt, DiskSpec rootDisk, List<DiskSpec> volumes,
+                         List<NicSpec> nics) {
     public Assignment {
         requireNonNull(serverId, "serverId is null");
         requireNonNull(flavor, "flavor is null");
         requireNonNull(power, "power is null");
         metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
         volumes = volumes == null ? List.of() : List.copyOf(volumes);
+        nics = nics == null ? List.of() : List.copyOf(nics);
     }
 }
