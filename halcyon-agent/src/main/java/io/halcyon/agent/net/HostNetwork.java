@@ -32,8 +32,6 @@ import static java.util.Objects.requireNonNull;
  */
 public final class HostNetwork {
     private static final Logger log = LoggerFactory.getLogger(HostNetwork.class);
-    public static final String INTEGRATION_BRIDGE = "br-int";
-    static final String TUNNEL_BRIDGE = "br-phy";
 
     private final String host;
     private final HostNetworkConfig config;
@@ -75,22 +73,25 @@ public final class HostNetwork {
             daemon("ovs-vswitchd", List.of("unix:" + runDir.resolve("db.sock")));
         }
         String datapath = config.ovs().datapath();
-        vsctl("--may-exist", "add-br", INTEGRATION_BRIDGE, "--", "set", "bridge", INTEGRATION_BRIDGE, "datapath_type=" + datapath,
+        String integration = integrationBridge();
+        String tunnelBridge = config.ovs().bridge("phy");
+        vsctl("--may-exist", "add-br", integration, "--", "set", "bridge", integration, "datapath_type=" + datapath,
                 "fail_mode=secure", "other_config:disable-in-band=true");
         HostNetworkConfig.Iface tenant = config.tenant();
-        if (netdev()) {
+        String encapIp = tenant != null ? tenant.ip() : config.ovs().encapIp();
+        if (netdev() && tenant != null) {
             // userspace tunnelling sends from an OVS bridge of its own datapath: the address moves to br-phy
             noOffload(tenant.name());
-            vsctl("--may-exist", "add-br", TUNNEL_BRIDGE, "--", "set", "bridge", TUNNEL_BRIDGE, "datapath_type=netdev", "--",
-                    "--may-exist", "add-port", TUNNEL_BRIDGE, tenant.name());
+            vsctl("--may-exist", "add-br", tunnelBridge, "--", "set", "bridge", tunnelBridge, "datapath_type=netdev", "--",
+                    "--may-exist", "add-port", tunnelBridge, tenant.name());
             run(List.of("ip", "addr", "flush", "dev", tenant.name()));
-            run(List.of("ip", "addr", "replace", tenant.address(), "dev", TUNNEL_BRIDGE));
-            run(List.of("ip", "link", "set", TUNNEL_BRIDGE, "up"));
+            run(List.of("ip", "addr", "replace", tenant.address(), "dev", tunnelBridge));
+            run(List.of("ip", "link", "set", tunnelBridge, "up"));
             run(List.of("ip", "link", "set", tenant.name(), "up"));
         }
         var mappings = new ArrayList<String>();
         for (var e : config.providers().entrySet()) {
-            String bridge = providerBridge(e.getKey());
+            String bridge = config.ovs().bridge(e.getKey());
             if (netdev()) {
                 noOffload(e.getValue().name());
             }
@@ -101,20 +102,18 @@ public final class HostNetwork {
         }
         var ids = new ArrayList<>(List.of("set", "open", ".", "external_ids:system-id=" + host, "external_ids:hostname=" + host,
                 "external_ids:ovn-remote=" + config.ovnSouthbound(), "external_ids:ovn-encap-type=geneve",
-                "external_ids:ovn-encap-ip=" + tenant.ip(), "external_ids:ovn-bridge=" + INTEGRATION_BRIDGE,
+                "external_ids:ovn-encap-ip=" + encapIp, "external_ids:ovn-bridge=" + integration,
                 "external_ids:ovn-bridge-datapath-type=" + datapath));
         ids.add("external_ids:ovn-bridge-mappings=\"" + String.join(",", mappings) + "\"");
         vsctl(ids.toArray(String[]::new));
         if (!alive("ovn-controller")) {
             daemon("ovn-controller", List.of("unix:" + runDir.resolve("db.sock")));
         }
-        log.info("event=host_network_started host={} datapath={} encap_ip={} mappings={}", host, datapath, tenant.ip(), mappings);
+        log.info("event=host_network_started host={} datapath={} encap_ip={} mappings={}", host, datapath, encapIp, mappings);
     }
 
-    /** A provider network's bridge: "br-" and the physical network, cut to Linux's 15 bytes. */
-    static String providerBridge(String physnet) {
-        String b = "br-" + physnet;
-        return b.length() > 15 ? b.substring(0, 15) : b;
+    private String integrationBridge() {
+        return config.ovs() == null ? "br-int" : config.ovs().bridge("int");
     }
 
     /** Makes the guest's tap and plugs it into br-int as the port's logical port. Idempotent. */
@@ -125,7 +124,7 @@ public final class HostNetwork {
         }
         run(List.of("ip", "link", "set", "dev", tap, "mtu", Integer.toString(nic.mtu()), "up"));
         if (config.ovs() != null) {
-            vsctl("--may-exist", "add-port", INTEGRATION_BRIDGE, tap, "--", "set", "interface", tap,
+            vsctl("--may-exist", "add-port", integrationBridge(), tap, "--", "set", "interface", tap,
                     "external_ids:iface-id=" + nic.portId(), "external_ids:attached-mac=\"" + nic.macAddress() + "\"",
                     "external_ids:halcyon-server=" + serverId, "external_ids:iface-status=active");
         }
@@ -136,7 +135,7 @@ public final class HostNetwork {
     public void unplug(String portId) throws IOException, InterruptedException {
         String tap = new NicSpec(portId, "00:00:00:00:00:00", 0).tap();
         if (config.ovs() != null) {
-            vsctl("--if-exists", "del-port", INTEGRATION_BRIDGE, tap);
+            vsctl("--if-exists", "del-port", integrationBridge(), tap);
         }
         if (Files.exists(Path.of("/sys/class/net", tap))) {
             run(List.of("ip", "link", "del", "dev", tap));
@@ -156,7 +155,7 @@ public final class HostNetwork {
             String name = e.getKey();
             String server = e.getValue().get("halcyon-server");
             if (server != null && !liveServers.contains(server)) {
-                vsctl("--if-exists", "del-port", INTEGRATION_BRIDGE, name);
+                vsctl("--if-exists", "del-port", integrationBridge(), name);
                 if (Files.exists(Path.of("/sys/class/net", name))) {
                     run(List.of("ip", "link", "del", "dev", name));
                 }

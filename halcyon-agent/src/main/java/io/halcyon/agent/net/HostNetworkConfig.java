@@ -51,11 +51,25 @@ public record HostNetworkConfig(@JsonProperty("interfaces") List<Iface> interfac
     /**
      * The host's Open vSwitch: {@code datapath} is {@code system} (the kernel module) or
      * {@code netdev} (userspace, where the kernel has no openvswitch module); {@code runDir} holds
-     * its database, sockets and logs (short: UNIX socket paths are limited to 107 bytes).
+     * its database, sockets and logs (short: UNIX socket paths are limited to 107 bytes). Bridges
+     * are named {@code bridgePrefix} + int, phy or the physical network, so two clouds on one machine
+     * keep theirs apart. {@code encapIp} stands in for a tenant interface on a single host, where
+     * no tunnel is ever used.
      */
-    public record Ovs(@JsonProperty("datapath") String datapath, @JsonProperty("runDir") Path runDir) {
+    public record Ovs(@JsonProperty("datapath") String datapath, @JsonProperty("runDir") Path runDir,
+                      @JsonProperty("bridgePrefix") String bridgePrefix, @JsonProperty("encapIp") String encapIp) {
         public Ovs {
             datapath = datapath == null ? "system" : datapath;
+            bridgePrefix = bridgePrefix == null ? "br-" : bridgePrefix;
+        }
+
+        public Ovs(String datapath, Path runDir) {
+            this(datapath, runDir, null, null);
+        }
+
+        public String bridge(String suffix) {
+            String b = bridgePrefix + suffix;
+            return b.length() > 15 ? b.substring(0, 15) : b;
         }
     }
 
@@ -161,14 +175,24 @@ public record HostNetworkConfig(@JsonProperty("interfaces") List<Iface> interfac
             if (!Set.of("system", "netdev").contains(ovs.datapath())) {
                 throw new ConfigException("agent.network.ovs.datapath must be system or netdev, not " + ovs.datapath());
             }
-            if (ovnSouthbound == null || !ovnSouthbound.matches("(tcp|ssl):[^:]+:\\d{1,5}(,(tcp|ssl):[^:]+:\\d{1,5})*")) {
-                throw new ConfigException("agent.network.ovnSouthbound must be tcp:HOST:PORT (comma-separated for a cluster), not "
-                        + ovnSouthbound);
+            if (ovnSouthbound == null || !ovnSouthbound.matches("((tcp|ssl):[^:,]+:\\d{1,5}(,(tcp|ssl):[^:,]+:\\d{1,5})*|unix:/.+)")) {
+                throw new ConfigException("agent.network.ovnSouthbound must be tcp:HOST:PORT (comma-separated for a cluster) or "
+                        + "unix:/PATH, not " + ovnSouthbound);
             }
-            if (tenant() == null) {
+            if (!ovs.bridgePrefix().matches("[A-Za-z0-9_\\-]{1,8}")) {
+                throw new ConfigException("agent.network.ovs.bridgePrefix must be 1 to 8 letters, digits, '-' or '_'");
+            }
+            if (ovs.encapIp() != null) {
+                try {
+                    Ipv4.parse(ovs.encapIp());
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException("agent.network.ovs.encapIp: " + ovs.encapIp() + " is not an IPv4 address");
+                }
+            }
+            if (tenant() == null && ovs.encapIp() == null) {
                 throw new ConfigException("agent.network.interfaces: with ovs, one interface must carry the tenant role (the Geneve endpoint)");
             }
-            if (tenant().vlan() != null) {
+            if (tenant() != null && tenant().vlan() != null) {
                 throw new ConfigException("agent.network.interfaces: the tenant interface " + tenant().name()
                         + " must be untagged (this release does not make VLAN devices)");
             }
