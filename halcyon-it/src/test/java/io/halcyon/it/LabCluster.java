@@ -54,8 +54,9 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
         Files.createDirectories(Paths.work());
         lab = Lab.create(Paths.root(), Files.createTempDirectory(Paths.work(), "lab"), size);
         ovn = OvnCentral.start(lab.controllerIp());
-        cloud = TestCloud.startBound("  network: {ovnNorthbound: \"" + ovn.nbUnix() + "\", physicalNetworks: [" + PHYSNET + "]}\n",
-                "0.0.0.0");
+        // hostSubsetSize 1: the spread weigher alone decides, so consecutive boots land on different hosts
+        cloud = TestCloud.startBound("  network: {ovnNorthbound: \"" + ovn.nbUnix() + "\", physicalNetworks: [" + PHYSNET + "]}\n"
+                + "  scheduler: {hostSubsetSize: 1}\n", "0.0.0.0");
         String controller = "http://" + lab.controllerIp() + ":" + cloud.port;
         for (String h : lab.hosts()) {
             Path ovsDir = Path.of("/tmp", lab.prefix() + "-" + h + "-ovs");

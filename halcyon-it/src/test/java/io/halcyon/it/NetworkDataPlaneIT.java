@@ -151,6 +151,9 @@ class NetworkDataPlaneIT {
         // across hosts over Geneve, both ways
         awaitProbe(ga, B, 0, "ok");
         awaitProbe(gb, A, 0, "ok");
+        // bound on their chassis: Neutron's ACTIVE, with the host in the binding
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+                assertThat(api.get("/network/v2.0/ports/" + pa).body().path("port").path("status").asText()).isEqualTo("ACTIVE"));
 
         // another network reaches neither, though it has the same addresses
         awaitProbe(gc, A, 2, "fail");

@@ -1,6 +1,10 @@
 package io.halcyon.controller.ovn;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.halcyon.model.compute.Server;
+import io.halcyon.model.network.Port;
+import io.halcyon.runtime.Kinds;
+import io.halcyon.store.Txn;
 import io.halcyon.ovsdb.OvsdbClient;
 import io.halcyon.ovsdb.OvsdbException;
 import io.halcyon.ovsdb.RowSync;
@@ -119,7 +123,29 @@ public final class OvnReconciler implements AutoCloseable {
         if (r.changed()) {
             log.info("event=ovn_synced inserted={} updated={} deleted={}", r.inserted(), r.updated(), r.deleted());
         }
+        portStatus(c);
         return r;
+    }
+
+    /** A port is ACTIVE once OVN has bound it on a chassis (its logical port is up), DOWN otherwise, as Neutron shows it. */
+    private void portStatus(OvsdbClient c) {
+        var up = new HashMap<String, Boolean>();
+        for (var row : c.select(OvnModel.DB, "Logical_Switch_Port", List.of("name", "up"), Duration.ofSeconds(30))) {
+            JsonNode u = row.get("up");
+            up.put(row.path("name").asText(), u != null && u.isBoolean() && u.asBoolean());
+        }
+        var repo = res.repo(Kinds.PORTS);
+        for (Versioned<Port> v : res.ports().list()) {
+            Port p = v.value();
+            if (!up.containsKey(p.id())) {
+                continue;
+            }
+            String want = up.get(p.id()) ? "ACTIVE" : "DOWN";
+            if (!want.equals(p.status())) {
+                res.store().txn(Txn.builder().when(leadership.fence(), repo.unchanged(p.id(), v.revision()))
+                        .onSuccess(repo.put(p.withStatus(want, res.clock().now()))).build());
+            }
+        }
     }
 
     /** The store's networking records, where each server runs, and the hosts alive to carry router gateways. */
