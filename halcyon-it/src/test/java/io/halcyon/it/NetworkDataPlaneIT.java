@@ -165,6 +165,16 @@ class NetworkDataPlaneIT {
         String spoof = console(gd);
         assertThat(spoof).contains("spoof real ok").contains("spoof ip fail").contains("spoof back ok").contains("spoof mac fail");
 
+        // a port deleted through the API: the guest loses the NIC, the host its tap, OVN the logical port
+        String hostD = host(gd);
+        String tapD = "tap" + pd.substring(0, 11);
+        assertThat(cluster.lab.exec(hostD, Duration.ofSeconds(10), "ip", "link", "show", tapD).exit()).isZero();
+        assertThat(api.delete("/network/v2.0/ports/" + pd).status()).isEqualTo(204);
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            assertThat(cluster.lab.exec(hostD, Duration.ofSeconds(10), "ip", "link", "show", tapD).exit()).isNotZero();
+            assertThat(cluster.ovn.nbctl("lsp-list", "neutron-" + blue).stdout()).doesNotContain(pd);
+        });
+
         // a group without an ingress TCP rule blocks HTTP; adding the rule allows it; removing it blocks it again
         assertThat(api.put("/network/v2.0/ports/" + pb, Map.of("port", Map.of("security_groups", List.of(web)))).status()).isEqualTo(200);
         awaitProbe(ga, B, lastProbe(ga, B), "fail");
