@@ -152,8 +152,31 @@ public final class Resources implements AutoCloseable {
     }
 
     /** Blocks until the informers reflect every write the store acknowledged before this call. */
+    private static final ThreadLocal<Boolean> STALE = ThreadLocal.withInitial(() -> false);
+
+    /**
+     * Brings the cache up to the store's current revision. Without a quorum the store cannot say
+     * what that is: reads then go on from the last state this controller saw, and the request is
+     * marked stale so the API can say so. Writes still fail, as they must.
+     */
     public void sync() {
-        cache.sync(syncTimeout);
+        try {
+            cache.sync(syncTimeout);
+        } catch (io.halcyon.store.StoreUnavailableException e) {
+            if (cache.revision() <= 0) {
+                throw e;
+            }
+            STALE.set(true);
+        }
+    }
+
+    /** Whether this thread's request was answered from the last known state. */
+    public static boolean stale() {
+        return STALE.get();
+    }
+
+    public static void clearStale() {
+        STALE.set(false);
     }
 
     /** Blocks until the informers reflect {@code revision} (a write this controller just made). */

@@ -92,6 +92,7 @@ public final class HttpServer implements AutoCloseable {
             var extraHeaders = new LinkedHashMap<String, String>();
             ApiRequest api = null;
             try {
+                io.halcyon.runtime.Resources.clearStale();
                 Router.Match m = router.match(method, path == null ? "/" : path);
                 group = m.route().group();
                 style = group.style();
@@ -189,6 +190,10 @@ public final class HttpServer implements AutoCloseable {
             headers.put("x-openstack-request-id", requestId);
             extraHeaders.forEach(headers::put);
             reply.headers().forEach(headers::put);
+            if (io.halcyon.runtime.Resources.stale()) {
+                // RFC 7234's warning: what the client reads is the last state this controller saw
+                headers.put("Warning", "110 halcyon \"Response is stale: the store has no quorum; this is the last known state\"");
+            }
             if (reply.writer() != null) {
                 try (OutputStream out = Content.Sink.asOutputStream(response)) {
                     reply.writer().writeTo(out);

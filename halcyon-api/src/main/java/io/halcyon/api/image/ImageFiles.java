@@ -28,11 +28,22 @@ public final class ImageFiles {
         this.dir = requireNonNull(dir, "dir is null");
     }
 
+    /**
+     * Removes uploads a crash cut off. Several controllers may share this directory, so only files
+     * nobody has written to for an hour go: an upload in progress keeps its file fresh.
+     */
     public void init() throws IOException {
         Files.createDirectories(dir);
+        var cutoff = java.time.Instant.now().minus(java.time.Duration.ofHours(1));
         try (var stale = Files.newDirectoryStream(dir, ".upload-*")) {
             for (Path p : stale) {
-                Files.deleteIfExists(p);
+                try {
+                    if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff)) {
+                        Files.deleteIfExists(p);
+                    }
+                } catch (java.nio.file.NoSuchFileException e) {
+                    // another controller finished or removed it
+                }
             }
         }
     }

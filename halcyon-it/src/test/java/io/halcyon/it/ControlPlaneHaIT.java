@@ -1,0 +1,245 @@
+package io.halcyon.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.halcyon.agent.AgentMain;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Three controller processes over a three-member etcd cluster: the leader killed with -9 in the
+ * middle of concurrent creates, a leader stopped past its lease and resumed, and etcd losing one
+ * and then two members, with a real QEMU guest that must keep running through all of it.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ControlPlaneHaIT {
+    static final Duration TTL = Duration.ofSeconds(3);
+    static HaCloud cloud;
+    static AgentMain qemu;
+    static AgentMain sim;
+    static String realGuest;
+
+    @BeforeAll
+    static void up() throws Exception {
+        cloud = HaCloud.start(3, "3s");
+        qemu = cloud.agent("q1", "");
+        sim = cloud.agent("sim1", "  driver: simulated\n");
+        var api = cloud.admin();
+        await().atMost(Duration.ofSeconds(60)).until(() -> api.get("/compute/v2.1/os-hypervisors").body().path("hypervisors").size() == 2);
+        // one real guest first, on the QEMU host; then it takes no more, so the concurrent creates land on the simulated one
+        assertThat(api.put("/compute/v2.1/os-services/disable", Map.of("host", "sim1", "binary", "nova-compute")).status()).isEqualTo(200);
+        realGuest = api.createServer("real", "1", api.imageId("tiny"));
+        awaitStatus(api, realGuest, "ACTIVE");
+        assertThat(realGuestRuns()).isTrue();
+        assertThat(api.put("/compute/v2.1/os-services/disable", Map.of("host", "q1", "binary", "nova-compute")).status()).isEqualTo(200);
+        assertThat(api.put("/compute/v2.1/os-services/enable", Map.of("host", "sim1", "binary", "nova-compute")).status()).isEqualTo(200);
+    }
+
+    @AfterAll
+    static void down() {
+        if (cloud != null) {
+            cloud.close();
+        }
+    }
+
+    static void awaitStatus(ApiClient api, String id, String status) {
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).ignoreExceptions()
+                .untilAsserted(() -> assertThat(api.server(id).path("status").asText()).isEqualTo(status));
+    }
+
+    static boolean realGuestRuns() {
+        var o = qemu.driver().observe(realGuest);
+        return o != null && o.alive();
+    }
+
+    /** Every server once in the list, with no two of one name, and every one on at most one agent. */
+    static List<JsonNode> servers(ApiClient api) throws Exception {
+        var list = new ArrayList<JsonNode>();
+        api.get("/compute/v2.1/servers/detail?all_tenants=1&limit=1000").body().path("servers").forEach(list::add);
+        return list;
+    }
+
+    @Test
+    @Order(1)
+    void killingTheLeaderMidCreatesLosesNothingAndDuplicatesNothing() throws Exception {
+        var leader = cloud.leader().orElseThrow();
+        var others = cloud.controllers.stream().filter(c -> c != leader).toList();
+        var clients = new ArrayList<ApiClient>();
+        for (var c : cloud.controllers) {
+            clients.add(new ApiClient(c.url()).login("admin", HaCloud.ADMIN_PASSWORD, "admin"));
+        }
+        String image = clients.get(0).imageId("tiny");
+        var pool = Executors.newFixedThreadPool(10);
+        var accepted = new HashMap<String, String>();
+        var futures = new ArrayList<Future<String[]>>();
+        for (int i = 0; i < 30; i++) {
+            int n = i;
+            Callable<String[]> create = () -> {
+                // each request goes to a controller; if that one dies, the client asks another (as HAProxy would)
+                for (int attempt = 0; attempt < 3; attempt++) {
+                    ApiClient c = clients.get((n + attempt) % clients.size());
+                    try {
+                        var r = c.post("/compute/v2.1/servers", Map.of("server", Map.of("name", "c" + n, "flavorRef", "1", "imageRef", image)));
+                        if (r.status() == 202) {
+                            return new String[]{"c" + n, r.body().path("server").path("id").asText()};
+                        }
+                    } catch (java.net.ConnectException e) {
+                        // refused: the request never reached a controller, so asking another cannot make a second server
+                    } catch (java.io.IOException e) {
+                        // cut off mid-request: it may or may not have been applied, and retrying could make two
+                        return new String[]{"c" + n, "unknown"};
+                    }
+                    Thread.sleep(200);
+                }
+                return new String[]{"c" + n, null};
+            };
+            futures.add(pool.submit(create));
+            if (i == 10) {
+                long killedAt = System.nanoTime();
+                leader.kill9();
+                futures.add(pool.submit(() -> {
+                    await().atMost(TTL.multipliedBy(2).plusSeconds(2)).pollInterval(Duration.ofMillis(50))
+                            .until(() -> others.stream().anyMatch(HaCloud.Controller::leader));
+                    return new String[]{"failover-ms", Long.toString((System.nanoTime() - killedAt) / 1_000_000)};
+                }));
+            }
+        }
+        String failover = null;
+        for (var f : futures) {
+            String[] r = f.get();
+            if (r[0].equals("failover-ms")) {
+                failover = r[1];
+            } else if (r[1] != null && !r[1].equals("unknown")) {
+                accepted.put(r[0], r[1]);
+            }
+        }
+        pool.shutdown();
+        assertThat(failover).as("a new leader within 2 x TTL").isNotNull();
+        assertThat(Long.parseLong(failover)).isLessThan(TTL.multipliedBy(2).toMillis() + 1000);
+        var api = new ApiClient(others.get(0).url()).login("admin", HaCloud.ADMIN_PASSWORD, "admin");
+        for (String id : accepted.values()) {
+            awaitStatus(api, id, "ACTIVE");
+        }
+        // none twice: one server per accepted request (a request whose answer was lost may have made one; then it is ACTIVE too)
+        var byName = new HashMap<String, Integer>();
+        for (JsonNode s : servers(api)) {
+            byName.merge(s.path("name").asText(), 1, Integer::sum);
+            awaitStatus(api, s.path("id").asText(), "ACTIVE");
+        }
+        byName.forEach((name, count) -> assertThat(count).as("servers named %s", name).isEqualTo(1));
+        for (String name : accepted.keySet()) {
+            assertThat(byName).containsKey(name);
+        }
+        // no guest orphaned or doubled: the simulated host runs exactly the servers placed on it
+        var onSim = new HashSet<String>();
+        for (JsonNode s : servers(api)) {
+            if ("sim1".equals(s.path("OS-EXT-SRV-ATTR:host").asText())) {
+                onSim.add(s.path("id").asText());
+            }
+        }
+        var guests = new HashSet<String>();
+        sim.driver().discover().forEach(o -> guests.add(o.serverId()));
+        assertThat(guests).isEqualTo(onSim);
+        assertThat(realGuestRuns()).isTrue();
+        leader.start();
+        await().atMost(Duration.ofSeconds(60)).until(() -> leader.health() != null);
+    }
+
+    @Test
+    @Order(2)
+    void aDeposedLeaderMakesNoWriteThatLands() throws Exception {
+        var leader = cloud.leader().orElseThrow();
+        var others = cloud.controllers.stream().filter(c -> c != leader && c.alive()).toList();
+        leader.signal("STOP");
+        try {
+            await().atMost(TTL.multipliedBy(3)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> others.stream().anyMatch(HaCloud.Controller::leader));
+            // work the stopped leader will see when it wakes, still believing it leads
+            var api = new ApiClient(others.get(0).url()).login("admin", HaCloud.ADMIN_PASSWORD, "admin");
+            String image = api.imageId("tiny");
+            var ids = new ArrayList<String>();
+            for (int i = 0; i < 5; i++) {
+                ids.add(api.createServer("d" + i, "1", image));
+            }
+            for (String id : ids) {
+                awaitStatus(api, id, "ACTIVE");
+            }
+            leader.signal("CONT");
+            Thread.sleep(TTL.multipliedBy(2).toMillis());
+            // placed once each: a late placement by the old leader would have raised the epoch or doubled a claim
+            for (String id : ids) {
+                JsonNode s = api.server(id);
+                assertThat(s.path("status").asText()).isEqualTo("ACTIVE");
+                assertThat(s.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("sim1");
+            }
+            var guests = new HashSet<String>();
+            sim.driver().discover().forEach(o -> guests.add(o.serverId()));
+            assertThat(guests).containsAll(ids);
+            JsonNode hv = null;
+            for (JsonNode h : api.get("/compute/v2.1/os-hypervisors/detail").body().path("hypervisors")) {
+                if (h.path("hypervisor_hostname").asText().equals("sim1")) {
+                    hv = h;
+                }
+            }
+            assertThat(hv).isNotNull();
+            assertThat(hv.path("running_vms").asInt()).isEqualTo(guests.size());
+            assertThat(leader.logText()).contains("leader_deposed");
+        } finally {
+            leader.signal("CONT");
+        }
+    }
+
+    @Test
+    @Order(3)
+    void losingEtcdQuorumStopsWritesKeepsReadsAndGuestsAndComesBack() throws Exception {
+        var api = cloud.admin();
+        String image = api.imageId("tiny");
+        cloud.etcd.kill(0);
+        // one member down: reads and writes go on
+        String one = null;
+        for (int i = 0; i < 20 && one == null; i++) {
+            var r = api.post("/compute/v2.1/servers", Map.of("server", Map.of("name", "q-one", "flavorRef", "1", "imageRef", image)));
+            if (r.status() == 202) {
+                one = r.body().path("server").path("id").asText();
+            } else {
+                Thread.sleep(500);
+            }
+        }
+        assertThat(one).as("a write with one etcd member down").isNotNull();
+        awaitStatus(api, one, "ACTIVE");
+        cloud.etcd.kill(1);
+        // no quorum: writes refused with a clear 503, reads from the last known state, said so
+        var refused = api.post("/compute/v2.1/servers", Map.of("server", Map.of("name", "q-none", "flavorRef", "1", "imageRef", image)));
+        assertThat(refused.status()).as(refused.raw()).isEqualTo(503);
+        assertThat(refused.body().path("serviceUnavailable").path("message").asText()).contains("store is unavailable");
+        var read = api.get("/compute/v2.1/servers/" + realGuest);
+        assertThat(read.status()).isEqualTo(200);
+        assertThat(read.http().headers().firstValue("Warning").orElse("")).contains("stale");
+        assertThat(realGuestRuns()).as("a running guest is not touched").isTrue();
+        // quorum back: writes succeed again with no manual step
+        cloud.etcd.restart(0);
+        cloud.etcd.restart(1);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->
+                api.post("/compute/v2.1/servers", Map.of("server", Map.of("name", "q-back", "flavorRef", "1", "imageRef", image)))
+                        .status() == 202);
+        await().atMost(Duration.ofSeconds(60)).until(() -> cloud.leader().isPresent());
+        assertThat(realGuestRuns()).isTrue();
+        assertThat(api.get("/compute/v2.1/servers/" + realGuest).http().headers().firstValue("Warning")).isEmpty();
+    }
+}
