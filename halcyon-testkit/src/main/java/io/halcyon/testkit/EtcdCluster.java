@@ -130,17 +130,22 @@ public final class EtcdCluster implements AutoCloseable {
         log.info("event=etcd_member_restarted member={}", i);
     }
 
-    /** Whether the member answers its health check (which needs a quorum). */
+    /** Whether the member answers its health check (which needs a quorum) within {@code within}. */
     public boolean awaitHealthy(int i, Duration within) {
+        return awaitHealthy(members[i], "http://127.0.0.1:" + clientPorts[i], within);
+    }
+
+    /** Polls an etcd's /health until it reports healthy, the process dies, or time runs out. */
+    static boolean awaitHealthy(Process process, String endpoint, Duration within) {
         var http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
         long deadline = System.nanoTime() + within.toNanos();
         while (System.nanoTime() < deadline) {
-            if (!running(i)) {
+            if (process == null || !process.isAlive()) {
                 return false;
             }
             try {
-                var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + clientPorts[i] + "/health"))
-                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                var r = http.send(HttpRequest.newBuilder(URI.create(endpoint + "/health")).timeout(Duration.ofSeconds(2)).build(),
+                        HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200 && r.body().contains("\"true\"")) {
                     return true;
                 }
@@ -151,7 +156,7 @@ public final class EtcdCluster implements AutoCloseable {
                 return false;
             }
             try {
-                Thread.sleep(100);
+                process.waitFor(100, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return false;
