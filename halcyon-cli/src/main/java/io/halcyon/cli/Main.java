@@ -15,7 +15,7 @@ import java.util.concurrent.CountDownLatch;
 /** The {@code halcyon} command. */
 @Command(name = "halcyon", mixinStandardHelpOptions = true, version = "halcyon 0.1.0",
         description = "A private IaaS cloud for KVM/QEMU that speaks the OpenStack APIs.",
-        subcommands = {Main.Serve.class, Main.StoreCommand.class})
+        subcommands = {Main.Serve.class, Main.StoreCommand.class, Main.ClusterCommand.class})
 public final class Main implements Callable<Integer> {
     public static void main(String[] args) {
         System.exit(new CommandLine(new Main()).setExecutionExceptionHandler((ex, cmd, parsed) -> {
@@ -67,6 +67,15 @@ public final class Main implements Callable<Integer> {
             }, "shutdown"));
             done.await();
             return 0;
+        }
+    }
+
+    @Command(name = "cluster", description = "The cloud's control plane.", subcommands = {ClusterStatus.class})
+    static final class ClusterCommand implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            new CommandLine(this).usage(System.out);
+            return 2;
         }
     }
 

@@ -84,6 +84,7 @@ public final class ControllerMain implements AutoCloseable {
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final Store store;
     private final Resources resources;
+    public static final String VERSION = "0.1.0";
     private final LeaderElector elector;
     private OvnReconciler ovn;
     private final HttpServer http;
@@ -218,7 +219,7 @@ public final class ControllerMain implements AutoCloseable {
         new NetworkApi(resources, networkService, routerService, networkQuotas, p -> identity.project(p).isPresent()).register(router);
         new ImageApi(resources, imageFiles, config.maxImageBytes()).register(router);
         new AgentApi(agents, feed, resources, imageFiles).register(router);
-        registerHealth(router);
+        registerHealth(router, config.store().backend());
 
         http = new HttpServer(config.api().bind(), config.api().port(), router, new ApiAuthenticator(tokens, config.agentToken()),
                 config.api().maxBodyBytes(), config.api().publicUrl(), config.api().threads());
@@ -257,11 +258,36 @@ public final class ControllerMain implements AutoCloseable {
         return new Backends(list, config.storage().rootDiskBackend());
     }
 
-    private void registerHealth(Router router) {
+    private final java.time.Instant startedAt = java.time.Instant.now();
+
+    private void registerHealth(Router router, String storeBackend) {
         var g = router.group("/halcyon/v1", FaultStyle.KEYSTONE);
+        // what `halcyon cluster status` shows of the hosts: admins only
+        g.get("/cluster", r -> {
+            io.halcyon.api.auth.Policy.requireAdmin(r.auth(), "halcyon:cluster:status");
+            var hosts = new java.util.ArrayList<Map<String, Object>>();
+            var now = resources.clock().now();
+            for (var h : resources.hosts().list()) {
+                var m = new LinkedHashMap<String, Object>();
+                m.put("name", h.value().name());
+                m.put("enabled", h.value().enabled());
+                var lease = resources.hostLeases().get(h.value().name());
+                m.put("up", lease.isPresent());
+                m.put("leaseGrantedAt", lease.map(l -> l.value().grantedAt().toString()).orElse(null));
+                m.put("leaseAgeSeconds", lease.map(l -> Duration.between(l.value().grantedAt(), now).toSeconds()).orElse(null));
+                m.put("agentVersion", h.value().agentVersion());
+                hosts.add(m);
+            }
+            return Reply.ok(Map.of("hosts", hosts));
+        });
         g.open("GET", "/health", r -> {
             var m = new LinkedHashMap<String, Object>();
             m.put("status", "ok");
+            m.put("identity", elector.identity());
+            m.put("pid", ProcessHandle.current().pid());
+            m.put("version", VERSION);
+            m.put("startedAt", startedAt.toString());
+            m.put("store", storeBackend);
             m.put("leader", elector.isLeader());
             m.put("revision", resources.cache().revision());
             m.put("hosts", resources.hosts().size());

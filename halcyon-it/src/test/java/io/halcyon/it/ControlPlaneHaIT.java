@@ -75,6 +75,53 @@ class ControlPlaneHaIT {
         return list;
     }
 
+    static io.halcyon.testkit.Command.Result clusterStatus() {
+        var argv = List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                Paths.jar().toString(), "cluster", "status", "--format", "json", "--controllers", String.join(",", cloud.urls()),
+                "--etcd", String.join(",", cloud.etcd.endpoints()));
+        return io.halcyon.testkit.Command.run(argv, Map.of("OS_USERNAME", "admin", "OS_PASSWORD", HaCloud.ADMIN_PASSWORD,
+                "OS_PROJECT_NAME", "admin"), Duration.ofMinutes(1));
+    }
+
+    @Test
+    @Order(0)
+    void clusterStatusShowsControllersEtcdAndAgents() throws Exception {
+        var r = clusterStatus();
+        assertThat(r.exit()).as(r.stdout() + r.stderr()).isZero();
+        JsonNode s = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.stdout());
+        assertThat(s.path("healthy").asBoolean()).isTrue();
+        assertThat(s.path("controllers")).hasSize(3);
+        int leaders = 0;
+        for (JsonNode c : s.path("controllers")) {
+            assertThat(c.path("up").asBoolean()).isTrue();
+            assertThat(c.path("pid").asLong()).isPositive();
+            leaders += c.path("leader").asBoolean() ? 1 : 0;
+        }
+        assertThat(leaders).isEqualTo(1);
+        assertThat(s.path("etcd")).hasSize(3);
+        int etcdLeaders = 0;
+        for (JsonNode e : s.path("etcd")) {
+            assertThat(e.path("healthy").asBoolean()).isTrue();
+            assertThat(e.path("dbSizeBytes").asLong()).isPositive();
+            etcdLeaders += e.path("leader").asBoolean() ? 1 : 0;
+        }
+        assertThat(etcdLeaders).isEqualTo(1);
+        var agents = new HashSet<String>();
+        s.path("agents").forEach(a -> {
+            assertThat(a.path("up").asBoolean()).isTrue();
+            agents.add(a.path("name").asText());
+        });
+        assertThat(agents).containsExactlyInAnyOrder("q1", "sim1");
+        // a controller down: unhealthy, said so, non-zero exit
+        var follower = cloud.controllers.stream().filter(c -> !c.leader()).findFirst().orElseThrow();
+        follower.kill9();
+        var down = clusterStatus();
+        assertThat(down.exit()).isEqualTo(1);
+        assertThat(down.stdout()).contains("does not answer").contains(follower.url());
+        follower.start();
+        await().atMost(Duration.ofSeconds(60)).until(() -> follower.health() != null);
+    }
+
     @Test
     @Order(1)
     void killingTheLeaderMidCreatesLosesNothingAndDuplicatesNothing() throws Exception {
