@@ -39,26 +39,22 @@ final class ClusterStatus implements Callable<Integer> {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     private JsonNode get(String url, String token) {
-        try {
-            var b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5));
-            if (token != null) {
-                b.header("X-Auth-Token", token);
-            }
-            var r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
-        } catch (IOException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
+        var b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5));
+        if (token != null) {
+            b.header("X-Auth-Token", token);
         }
+        return send(b.build());
     }
 
     private JsonNode post(String url, String body) {
+        return send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+
+    /** The JSON of a 200 answer; null for anything else, which the status reports as down. */
+    private JsonNode send(HttpRequest req) {
         try {
-            var r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5))
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            var r = http.send(req, HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
         } catch (IOException e) {
             return null;
