@@ -37,7 +37,8 @@ public record ControllerConfig(
         store = store == null ? new StoreConfig(null, null, null, null) : store;
         region = region == null ? "RegionOne" : region;
         tokenLifetime = tokenLifetime == null ? Duration.ofHours(1) : tokenLifetime;
-        leaderTtl = leaderTtl == null ? Duration.ofSeconds(5) : leaderTtl;
+        // failover takes up to the TTL plus etcd's 0.5 s expiry tick: 4 s keeps it under 5 s
+        leaderTtl = leaderTtl == null ? Duration.ofSeconds(4) : leaderTtl;
         hostLeaseTtl = hostLeaseTtl == null ? Duration.ofSeconds(10) : hostLeaseTtl;
         hostRenewInterval = hostRenewInterval == null ? Duration.ofSeconds(2) : hostRenewInterval;
         maxImageBytes = maxImageBytes == null ? 1L << 40 : maxImageBytes;

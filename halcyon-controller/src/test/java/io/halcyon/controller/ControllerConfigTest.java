@@ -33,7 +33,7 @@ class ControllerConfigTest {
         assertThat(c.store().timeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.region()).isEqualTo("RegionOne");
         assertThat(c.tokenLifetime()).isEqualTo(Duration.ofHours(1));
-        assertThat(c.leaderTtl()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.leaderTtl()).isEqualTo(Duration.ofSeconds(4));
         assertThat(c.hostLeaseTtl()).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.hostRenewInterval()).isEqualTo(Duration.ofSeconds(2));
         assertThat(c.maxImageBytes()).isEqualTo(1L << 40);

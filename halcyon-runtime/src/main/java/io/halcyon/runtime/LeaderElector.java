@@ -83,7 +83,9 @@ public final class LeaderElector implements Leadership, AutoCloseable {
     }
 
     private void run() {
-        long pause = Math.max(50, ttl.toMillis() / 3);
+        long renewPause = Math.max(50, ttl.toMillis() / 3);
+        // a follower asks often: a campaign is one compare-and-create, and failover waits on it
+        long campaignPause = Math.min(renewPause, 250);
         while (!closed) {
             try {
                 if (!leader) {
@@ -100,7 +102,7 @@ public final class LeaderElector implements Leadership, AutoCloseable {
                 stepDown("renewal deadline passed");
             }
             try {
-                Thread.sleep(pause);
+                Thread.sleep(leader ? renewPause : campaignPause);
             } catch (InterruptedException e) {
                 return;
             }
