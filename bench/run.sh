@@ -7,7 +7,8 @@
 #   hotplug attach request to disk visible in a running guest (and detach), 20 times
 #   ovn     the controller converging 1,000 ports and 100 security-group rules into OVN's northbound database
 #   dhcp    port create to a DHCP lease held on a simulated host, and server create to a guest holding its lease
-#   failover kill -9 of the leader of three controllers on etcd to the new leader's first reconcile, 20 trials
+#   failover kill -9 of the leader of three controllers on etcd to the new leader's first reconcile, 20 trials;
+#            "failover rolling": failed requests through HAProxy at 20 requests/s over rolling restarts
 # Benchmarks are not tests: they print medians and percentiles, they do not assert.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -36,7 +36,8 @@ public final class FailoverBench {
     }
 
     public static void main(String[] args) throws Exception {
-        int trials = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+        boolean rolling = args.length > 0 && args[0].equals("rolling");
+        int trials = args.length > (rolling ? 1 : 0) ? Integer.parseInt(args[rolling ? 1 : 0]) : (rolling ? 3 : 20);
         Path root = Path.of(System.getProperty("halcyon.root", "."));
         Path dir = Files.createTempDirectory(Path.of(System.getProperty("halcyon.benchDir", "/var/tmp")), "halcyon-bench-failover");
         Path jar = root.resolve("halcyon-cli/target/halcyon.jar");
@@ -65,6 +66,10 @@ public final class FailoverBench {
             String agentYaml = "agent:\n  name: sim1\n  controllers: [\"" + String.join("\", \"", urls) + "\"]\n"
                     + "  agentToken: bench-agent-token-000\n  dataDir: " + dir.resolve("agent") + "\n  driver: simulated\n  pollWait: 5s\n";
             agent = AgentMain.start(ConfigLoader.parse("bench", agentYaml, HalcyonConfig.class).agent());
+            if (rolling) {
+                rolling(root, dir, jar, http, controllers, trials);
+                return;
+            }
             var placed = new Stats();
             var active = new Stats();
             var elected = new Stats();
@@ -139,6 +144,73 @@ public final class FailoverBench {
             Files2.deleteTree(dir);
         }
         System.exit(0);
+    }
+
+    /**
+     * Rolling restarts of all three controllers (SIGTERM, start again, wait until healthy) under
+     * 20 requests a second through HAProxy (nine list reads to one create): the share that failed.
+     */
+    static void rolling(Path root, Path dir, Path jar, HttpClient http, java.util.List<Controller> controllers, int rounds)
+            throws Exception {
+        var addresses = controllers.stream().map(c -> "127.0.0.1:" + c.port()).toList();
+        try (var proxy = io.halcyon.testkit.Haproxy.start(root, dir.resolve("haproxy"), addresses)) {
+            var api = new BenchApi(http, proxy.url()).login("admin", "bench-password", "admin");
+            String img = api.imageId("tiny");
+            var total = new java.util.concurrent.atomic.AtomicLong();
+            var failed = new java.util.concurrent.atomic.AtomicLong();
+            var failures = new java.util.concurrent.ConcurrentLinkedQueue<String>();
+            var stop = new java.util.concurrent.atomic.AtomicBoolean();
+            var load = new Thread(() -> {
+                long next = System.nanoTime();
+                int n = 0;
+                while (!stop.get()) {
+                    n++;
+                    total.incrementAndGet();
+                    try {
+                        var r = n % 10 == 0
+                                ? api.send("POST", "/compute/v2.1/servers", java.util.Map.of("server", java.util.Map.of("name", "r" + n,
+                                        "flavorRef", "1", "imageRef", img)))
+                                : api.send("GET", "/compute/v2.1/servers?limit=10", null);
+                        if (r.statusCode() >= 300) {
+                            failed.incrementAndGet();
+                            failures.add(r.statusCode() + " " + r.body());
+                        }
+                    } catch (Exception e) {
+                        failed.incrementAndGet();
+                        failures.add(e.toString());
+                    }
+                    next += 50_000_000L;
+                    long wait = next - System.nanoTime();
+                    if (wait > 0) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                    }
+                }
+            }, "load");
+            load.start();
+            var perRound = new Stats();
+            for (int round = 1; round <= rounds; round++) {
+                long t0 = total.get();
+                long f0 = failed.get();
+                long start = System.nanoTime();
+                for (Controller c : controllers) {
+                    c.process()[0].destroy();
+                    c.process()[0].waitFor(60, TimeUnit.SECONDS);
+                    start(c, jar, dir.resolve("rolling-" + round + "-" + c.port() + ".log"));
+                    awaitHealth(http, c, Duration.ofSeconds(120));
+                    Thread.sleep(1500); // HAProxy's checks see it back before the next one goes
+                }
+                long n = total.get() - t0;
+                long f = failed.get() - f0;
+                perRound.add(100.0 * f / Math.max(1, n));
+                System.out.printf("round %d: all three controllers restarted in %.1f s; %d requests, %d failed (%.2f %%)%n", round,
+                        (System.nanoTime() - start) / 1e9, n, f, 100.0 * f / Math.max(1, n));
+            }
+            stop.set(true);
+            load.join();
+            System.out.printf("rolling restarts through HAProxy at 20 requests/s: %d requests, %d failed (%.3f %%); per round: %s%n",
+                    total.get(), failed.get(), 100.0 * failed.get() / Math.max(1, total.get()), perRound.summary(" %"));
+            failures.stream().limit(5).forEach(x -> System.out.println("  failure: " + x));
+        }
     }
 
     static void start(Controller c, Path jar, Path log) throws IOException {

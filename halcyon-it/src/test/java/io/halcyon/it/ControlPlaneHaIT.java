@@ -289,4 +289,70 @@ class ControlPlaneHaIT {
         assertThat(realGuestRuns()).isTrue();
         assertThat(api.get("/compute/v2.1/servers/" + realGuest).http().headers().firstValue("Warning")).isEmpty();
     }
+
+    @Test
+    @Order(4)
+    void clientsKeepWorkingThroughHaproxyWhileControllersAreKilledAndRestarted() throws Exception {
+        var addresses = cloud.controllers.stream().map(c -> "127.0.0.1:" + c.port).toList();
+        try (var proxy = io.halcyon.testkit.Haproxy.start(Paths.root(), cloud.dir.resolve("haproxy"), addresses)) {
+            var api = new ApiClient(proxy.url()).login("admin", HaCloud.ADMIN_PASSWORD, "admin");
+            String image = api.imageId("tiny");
+            var stop = new java.util.concurrent.atomic.AtomicBoolean();
+            var reads = new java.util.concurrent.atomic.AtomicInteger();
+            var readFailures = new java.util.concurrent.ConcurrentLinkedQueue<String>();
+            var writes = new java.util.concurrent.atomic.AtomicInteger();
+            var writeFailures = new java.util.concurrent.ConcurrentLinkedQueue<String>();
+            var created = new java.util.concurrent.ConcurrentLinkedQueue<String>();
+            var pool = Executors.newFixedThreadPool(3);
+            for (int t = 0; t < 3; t++) {
+                int thread = t;
+                pool.submit(() -> {
+                    int n = 0;
+                    while (!stop.get()) {
+                        n++;
+                        try {
+                            if (n % 10 == 0) {
+                                writes.incrementAndGet();
+                                var r = api.post("/compute/v2.1/servers", Map.of("server", Map.of("name", "hp-" + thread + "-" + n,
+                                        "flavorRef", "1", "imageRef", image)));
+                                if (r.status() == 202) {
+                                    created.add(r.body().path("server").path("id").asText());
+                                } else {
+                                    writeFailures.add(r.status() + " " + r.raw());
+                                }
+                            } else {
+                                reads.incrementAndGet();
+                                var r = api.get("/compute/v2.1/servers?limit=5");
+                                if (r.status() != 200) {
+                                    readFailures.add(r.status() + " " + r.raw());
+                                }
+                            }
+                        } catch (Exception e) {
+                            (n % 10 == 0 ? writeFailures : readFailures).add(e.toString());
+                        }
+                        Thread.sleep(50);
+                    }
+                    return null;
+                });
+            }
+            for (var c : cloud.controllers) {
+                Thread.sleep(1500);
+                c.kill9();
+                Thread.sleep(1500);
+                c.start();
+                await().atMost(Duration.ofSeconds(60)).until(() -> c.health() != null);
+            }
+            Thread.sleep(2000);
+            stop.set(true);
+            pool.shutdown();
+            assertThat(pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(reads.get()).isGreaterThan(50);
+            assertThat(readFailures).as("reads through HAProxy").isEmpty();
+            // a write in flight on a controller at the instant it is killed cannot be retried safely; nothing else fails
+            assertThat(writeFailures.size()).as("writes that failed: %s", writeFailures).isLessThanOrEqualTo(3);
+            for (String id : created) {
+                awaitStatus(api, id, "ACTIVE");
+            }
+        }
+    }
 }

@@ -64,7 +64,7 @@ final class HaCloud implements AutoCloseable {
                     + "  leaderTtl: " + leaderTtl + "\n"
                     + "  adminPassword: " + ADMIN_PASSWORD + "\n"
                     + "  agentToken: " + AGENT_TOKEN + "\n"
-                    + "  quotas: {instances: 200, cores: 400, ram: 409600}\n"
+                    + "  quotas: {instances: 2000, cores: 4000, ram: 4096000}\n"
                     + "  bootstrap:\n"
                     + "    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n"
                     + "    images: [{name: tiny, file: " + image + ", diskFormat: qcow2}]\n");
