@@ -1,6 +1,5 @@
 package io.halcyon.api.image;
 
-import io.halcyon.model.Ids;
 import io.halcyon.model.image.Image;
 import io.halcyon.model.image.ImageStatus;
 import io.halcyon.runtime.Kinds;
@@ -41,7 +40,13 @@ public final class ImageImporter {
         if (!ImageApi.DISK_FORMATS.contains(diskFormat)) {
             throw new ImageInspector.InvalidImageException("disk format " + diskFormat + " is not supported");
         }
-        String id = Ids.newId();
+        // one id per seeded name: controllers seeding at once race for one record instead of making two images
+        String id = java.util.UUID.nameUUIDFromBytes(("halcyon-seed-image:" + name).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .toString();
+        Optional<Versioned<Image>> seeded = res.images().get(id);
+        if (seeded.isPresent()) {
+            return seeded.get().value();
+        }
         ImageFiles.Stored stored;
         try (InputStream in = Files.newInputStream(file)) {
             stored = files.receive(id, in, Files.size(file), Long.MAX_VALUE);
@@ -57,7 +62,12 @@ public final class ImageImporter {
         Instant now = res.clock().now();
         var image = new Image(id, name, ownerProject, "public", ImageStatus.ACTIVE, diskFormat, "bare", stored.size(), virtual,
                 stored.md5(), "sha512", stored.sha512(), 0, 0, false, false, List.of(), Map.of(), now, now);
-        res.awaitRevision(res.repo(Kinds.IMAGES).create(image));
+        try {
+            res.awaitRevision(res.repo(Kinds.IMAGES).create(image));
+        } catch (io.halcyon.runtime.ConflictException e) {
+            res.sync();
+            return res.images().get(id).map(Versioned::value).orElseThrow(() -> e);
+        }
         return image;
     }
 }
