@@ -114,8 +114,9 @@ public record ControllerConfig(
         if (network.overlayMtu() < 576 || network.overlayMtu() > 9000 || network.providerMtu() < 576 || network.providerMtu() > 9216) {
             throw new ConfigException("controller.network.overlayMtu and providerMtu must be between 576 and 9000");
         }
-        if (network.ovnNorthbound() != null && !network.ovnNorthbound().matches("(tcp:[^:]+:\\d{1,5}|unix:/.+)")) {
-            throw new ConfigException("controller.network.ovnNorthbound must be tcp:HOST:PORT or unix:/PATH, not " + network.ovnNorthbound());
+        if (network.ovnNorthbound() != null && !network.ovnNorthbound().matches("(tcp:[^:,]+:\\d{1,5}(,tcp:[^:,]+:\\d{1,5})*|unix:/.+)")) {
+            throw new ConfigException("controller.network.ovnNorthbound must be tcp:HOST:PORT (comma-separated for a clustered "
+                    + "database) or unix:/PATH, not " + network.ovnNorthbound());
         }
         if (api.port() < 0 || api.port() > 65535) {
             throw new ConfigException("controller.api.port must be 0..65535");

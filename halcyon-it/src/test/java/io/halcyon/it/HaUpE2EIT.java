@@ -56,6 +56,29 @@ class HaUpE2EIT {
             var degraded = halcyon(env, "cluster", "status");
             assertThat(degraded.exit()).isEqualTo(1);
             assertThat(degraded.stdout()).contains("does not answer");
+
+            // OVN's northbound database is a 3-member Raft cluster: kill its leader, networking still converges
+            Path run = Path.of("/tmp", "halcyon-" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
+                    .digest(home.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))).substring(0, 8));
+            var haEnv = Files.readString(home.resolve("ha/ha.env"));
+            var ports = Pattern.compile("OVN_NB_PORTS=\"([0-9 ]+)\"").matcher(haEnv);
+            assertThat(ports.find()).isTrue();
+            String nb = String.join(",", java.util.Arrays.stream(ports.group(1).split(" ")).map(x -> "tcp:127.0.0.1:" + x).toList());
+            String leader = null;
+            for (int i = 0; i < 3; i++) {
+                var st = Command.run(List.of("ovs-appctl", "-t", run.resolve("nb" + i + ".ctl").toString(), "cluster/status", "OVN_Northbound"),
+                        Map.of(), Duration.ofSeconds(10));
+                if (st.stdout().contains("Role: leader")) {
+                    leader = "nb" + i;
+                }
+            }
+            assertThat(leader).as("a northbound Raft leader").isNotNull();
+            long nbPid = Long.parseLong(Files.readString(run.resolve(leader + ".pid")).trim());
+            ProcessHandle.of(nbPid).ifPresent(ProcessHandle::destroyForcibly);
+            String net = cli.ok("network", "create", "ha-net", "-f", "value", "-c", "id").trim();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() ->
+                    Command.run(List.of("ovn-nbctl", "--db=" + nb, "ls-list"), Map.of(), Duration.ofSeconds(10)).stdout()
+                            .contains("neutron-" + net));
         } finally {
             halcyon(env, "down");
             GuestProcesses.killAll(home.resolve("agent"));

@@ -80,8 +80,22 @@ public final class OvsdbClient implements AutoCloseable {
         reader.start();
     }
 
-    /** Connects to {@code tcp:HOST:PORT} or {@code unix:PATH}. */
+    /**
+     * Connects to {@code tcp:HOST:PORT} or {@code unix:PATH}, or to the first member of a clustered
+     * database ({@code tcp:A:P,tcp:B:P,...}) that answers; a member forwards writes to its leader.
+     */
     public static OvsdbClient connect(String target) throws IOException {
+        if (target.contains(",")) {
+            IOException last = null;
+            for (String one : target.split(",")) {
+                try {
+                    return connect(one.trim());
+                } catch (IOException e) {
+                    last = e;
+                }
+            }
+            throw new IOException("no member of " + target + " answers: " + (last == null ? "" : last.getMessage()), last);
+        }
         SocketChannel ch;
         if (target.startsWith("unix:")) {
             ch = SocketChannel.open(StandardProtocolFamily.UNIX);
