@@ -138,23 +138,25 @@ class ControlPlaneHaIT {
         for (int i = 0; i < 30; i++) {
             int n = i;
             Callable<String[]> create = () -> {
-                // each request goes to a controller; if that one dies, the client asks another (as HAProxy would)
-                for (int attempt = 0; attempt < 3; attempt++) {
-                    ApiClient c = clients.get((n + attempt) % clients.size());
-                    try {
-                        var r = c.post("/compute/v2.1/servers", Map.of("server", Map.of("name", "c" + n, "flavorRef", "1", "imageRef", image)));
-                        if (r.status() == 202) {
-                            return new String[]{"c" + n, r.body().path("server").path("id").asText()};
+                // each request goes to a controller; if that one refuses, the client asks another (as HAProxy would)
+                var attempt = new java.util.concurrent.atomic.AtomicInteger();
+                try {
+                    return await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                        ApiClient c = clients.get((n + attempt.getAndIncrement()) % clients.size());
+                        try {
+                            var r = c.post("/compute/v2.1/servers", Map.of("server", Map.of("name", "c" + n, "flavorRef", "1",
+                                    "imageRef", image)));
+                            return r.status() == 202 ? new String[]{"c" + n, r.body().path("server").path("id").asText()} : null;
+                        } catch (java.net.ConnectException e) {
+                            return null; // refused: it never reached a controller, so asking another cannot make a second server
+                        } catch (java.io.IOException e) {
+                            // cut off mid-request: it may or may not have been applied, and retrying could make two
+                            return new String[]{"c" + n, "unknown"};
                         }
-                    } catch (java.net.ConnectException e) {
-                        // refused: the request never reached a controller, so asking another cannot make a second server
-                    } catch (java.io.IOException e) {
-                        // cut off mid-request: it may or may not have been applied, and retrying could make two
-                        return new String[]{"c" + n, "unknown"};
-                    }
-                    Thread.sleep(200);
+                    }, java.util.Objects::nonNull);
+                } catch (org.awaitility.core.ConditionTimeoutException e) {
+                    return new String[]{"c" + n, null};
                 }
-                return new String[]{"c" + n, null};
             };
             futures.add(pool.submit(create));
             if (i == 10) {
@@ -228,7 +230,8 @@ class ControlPlaneHaIT {
                 awaitStatus(api, id, "ACTIVE");
             }
             leader.signal("CONT");
-            Thread.sleep(TTL.multipliedBy(2).toMillis());
+            // the old leader wakes, finds its lease gone and steps down; whatever it tried meanwhile was fenced
+            await().atMost(TTL.multipliedBy(3)).pollInterval(Duration.ofMillis(200)).until(() -> leader.logText().contains("leader_deposed"));
             // placed once each: a late placement by the old leader would have raised the epoch or doubled a claim
             for (String id : ids) {
                 JsonNode s = api.server(id);
@@ -259,15 +262,15 @@ class ControlPlaneHaIT {
         String image = api.imageId("tiny");
         cloud.etcd.kill(0);
         // one member down: reads and writes go on
-        String one = null;
-        for (int i = 0; i < 20 && one == null; i++) {
+        var written = new java.util.concurrent.atomic.AtomicReference<String>();
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() -> {
             var r = api.post("/compute/v2.1/servers", Map.of("server", Map.of("name", "q-one", "flavorRef", "1", "imageRef", image)));
             if (r.status() == 202) {
-                one = r.body().path("server").path("id").asText();
-            } else {
-                Thread.sleep(500);
+                written.set(r.body().path("server").path("id").asText());
             }
-        }
+            return written.get() != null;
+        });
+        String one = written.get();
         assertThat(one).as("a write with one etcd member down").isNotNull();
         awaitStatus(api, one, "ACTIVE");
         cloud.etcd.kill(1);
@@ -297,55 +300,53 @@ class ControlPlaneHaIT {
         try (var proxy = io.halcyon.testkit.Haproxy.start(Paths.root(), cloud.dir.resolve("haproxy"), addresses)) {
             var api = new ApiClient(proxy.url()).login("admin", HaCloud.ADMIN_PASSWORD, "admin");
             String image = api.imageId("tiny");
-            var stop = new java.util.concurrent.atomic.AtomicBoolean();
             var reads = new java.util.concurrent.atomic.AtomicInteger();
             var readFailures = new java.util.concurrent.ConcurrentLinkedQueue<String>();
             var writes = new java.util.concurrent.atomic.AtomicInteger();
             var writeFailures = new java.util.concurrent.ConcurrentLinkedQueue<String>();
             var created = new java.util.concurrent.ConcurrentLinkedQueue<String>();
-            var pool = Executors.newFixedThreadPool(3);
+            var load = Executors.newScheduledThreadPool(3);
             for (int t = 0; t < 3; t++) {
                 int thread = t;
-                pool.submit(() -> {
-                    int n = 0;
-                    while (!stop.get()) {
-                        n++;
-                        try {
-                            if (n % 10 == 0) {
-                                writes.incrementAndGet();
-                                var r = api.post("/compute/v2.1/servers", Map.of("server", Map.of("name", "hp-" + thread + "-" + n,
-                                        "flavorRef", "1", "imageRef", image)));
-                                if (r.status() == 202) {
-                                    created.add(r.body().path("server").path("id").asText());
-                                } else {
-                                    writeFailures.add(r.status() + " " + r.raw());
-                                }
+                var count = new java.util.concurrent.atomic.AtomicInteger();
+                load.scheduleWithFixedDelay(() -> {
+                    int n = count.incrementAndGet();
+                    try {
+                        if (n % 10 == 0) {
+                            writes.incrementAndGet();
+                            var r = api.post("/compute/v2.1/servers", Map.of("server", Map.of("name", "hp-" + thread + "-" + n,
+                                    "flavorRef", "1", "imageRef", image)));
+                            if (r.status() == 202) {
+                                created.add(r.body().path("server").path("id").asText());
                             } else {
-                                reads.incrementAndGet();
-                                var r = api.get("/compute/v2.1/servers?limit=5");
-                                if (r.status() != 200) {
-                                    readFailures.add(r.status() + " " + r.raw());
-                                }
+                                writeFailures.add(r.status() + " " + r.raw());
                             }
-                        } catch (Exception e) {
-                            (n % 10 == 0 ? writeFailures : readFailures).add(e.toString());
+                        } else {
+                            reads.incrementAndGet();
+                            var r = api.get("/compute/v2.1/servers?limit=5");
+                            if (r.status() != 200) {
+                                readFailures.add(r.status() + " " + r.raw());
+                            }
                         }
-                        Thread.sleep(50);
+                    } catch (Exception e) {
+                        (n % 10 == 0 ? writeFailures : readFailures).add(e.toString());
                     }
-                    return null;
-                });
+                }, 0, 50, java.util.concurrent.TimeUnit.MILLISECONDS);
             }
             for (var c : cloud.controllers) {
-                Thread.sleep(1500);
+                // clients are served with all three up, then with this one dead, then with it back
+                int before = reads.get();
+                await().atMost(Duration.ofSeconds(30)).until(() -> reads.get() >= before + 10);
                 c.kill9();
-                Thread.sleep(1500);
+                int during = reads.get();
+                await().atMost(Duration.ofSeconds(30)).until(() -> reads.get() >= during + 10);
                 c.start();
                 await().atMost(Duration.ofSeconds(60)).until(() -> c.health() != null);
             }
-            Thread.sleep(2000);
-            stop.set(true);
-            pool.shutdown();
-            assertThat(pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            int after = reads.get();
+            await().atMost(Duration.ofSeconds(30)).until(() -> reads.get() >= after + 20);
+            load.shutdown();
+            assertThat(load.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
             assertThat(reads.get()).isGreaterThan(50);
             assertThat(readFailures).as("reads through HAProxy").isEmpty();
             // a write in flight on a controller at the instant it is killed cannot be retried safely; nothing else fails

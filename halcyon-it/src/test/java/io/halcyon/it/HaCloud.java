@@ -138,18 +138,14 @@ final class HaCloud implements AutoCloseable {
             for (Controller ctl : c.controllers) {
                 ctl.start();
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (c.controllers.stream().anyMatch(x -> x.health() == null) || c.leader().isEmpty()) {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() -> {
                 for (Controller ctl : c.controllers) {
                     if (!ctl.alive()) {
                         throw new IllegalStateException("controller " + ctl.index + " exited: " + ctl.logText());
                     }
                 }
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("the controllers did not come up with a leader");
-                }
-                Thread.sleep(200);
-            }
+                return c.controllers.stream().allMatch(x -> x.health() != null) && c.leader().isPresent();
+            });
             return c;
         } catch (Exception | AssertionError e) {
             c.close();

@@ -56,23 +56,25 @@ public final class Haproxy implements AutoCloseable {
             Files.writeString(cfg, config(repoRoot, port, controllers));
             Process p = new ProcessBuilder("haproxy", "-db", "-f", cfg.toString()).redirectErrorStream(true)
                     .redirectOutput(dir.resolve("haproxy.log").toFile()).start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (true) {
-                try (var s = new Socket("127.0.0.1", port)) {
-                    return new Haproxy(p, port);
-                } catch (IOException e) {
-                    if (!p.isAlive() || System.nanoTime() > deadline) {
-                        p.destroyForcibly();
-                        throw new IllegalStateException("HAProxy did not start; see " + dir.resolve("haproxy.log"));
-                    }
-                    Thread.sleep(50);
-                }
+            try {
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).pollInterval(java.time.Duration.ofMillis(50))
+                        .until(() -> {
+                            if (!p.isAlive()) {
+                                throw new IllegalStateException("HAProxy exited; see " + dir.resolve("haproxy.log"));
+                            }
+                            try (var s = new Socket("127.0.0.1", port)) {
+                                return true;
+                            } catch (IOException e) {
+                                return false;
+                            }
+                        });
+            } catch (RuntimeException e) {
+                p.destroyForcibly();
+                throw new IllegalStateException("HAProxy did not start; see " + dir.resolve("haproxy.log"), e);
             }
+            return new Haproxy(p, port);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 

@@ -65,12 +65,11 @@ public final class OvnCentral implements AutoCloseable {
         spawn(name, List.of("ovsdb-server", file.toString(), "--remote=punix:" + dir.resolve(name + ".sock"),
                 "--remote=ptcp:" + port + ":" + bind, "--remote=db:" + table + ",connections",
                 "--unixctl=" + dir.resolve(name + ".ctl"), "--log-file=" + dir.resolve(name + ".log"), "-vconsole:off"));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!Files.exists(dir.resolve(name + ".sock"))) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("ovsdb-server " + name + " did not open its socket; see " + dir.resolve(name + ".log"));
-            }
-            sleep(20);
+        try {
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).pollInterval(java.time.Duration.ofMillis(20))
+                    .until(() -> Files.exists(dir.resolve(name + ".sock")));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new IllegalStateException("ovsdb-server " + name + " did not open its socket; see " + dir.resolve(name + ".log"), e);
         }
     }
 
@@ -87,15 +86,6 @@ public final class OvnCentral implements AutoCloseable {
     private Map<String, String> env() {
         String d = dir.toString();
         return Map.of("OVS_RUNDIR", d, "OVS_DBDIR", d, "OVS_LOGDIR", d, "OVN_RUNDIR", d, "OVN_DBDIR", d, "OVN_LOGDIR", d);
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 
     public String nbUnix() {

@@ -5,7 +5,6 @@ import io.halcyon.api.auth.AuthContext;
 import io.halcyon.api.auth.Policy;
 import io.halcyon.api.http.ApiException;
 import io.halcyon.api.http.ApiRequest;
-import io.halcyon.api.http.Body;
 import io.halcyon.api.http.FaultStyle;
 import io.halcyon.api.http.Reply;
 import io.halcyon.api.http.Router;
@@ -24,6 +23,18 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Predicate;
 
+import static io.halcyon.api.network.NeutronBody.bool;
+import static io.halcyon.api.network.NeutronBody.fixedIps;
+import static io.halcyon.api.network.NeutronBody.integer;
+import static io.halcyon.api.network.NeutronBody.pairs;
+import static io.halcyon.api.network.NeutronBody.pools;
+import static io.halcyon.api.network.NeutronBody.project;
+import static io.halcyon.api.network.NeutronBody.resource;
+import static io.halcyon.api.network.NeutronBody.routes;
+import static io.halcyon.api.network.NeutronBody.str;
+import static io.halcyon.api.network.NeutronBody.strings;
+import static io.halcyon.api.network.NeutronLists.list;
+import static io.halcyon.api.network.NeutronLists.one;
 import static java.util.Objects.requireNonNull;
 
 /** Neutron's networking v2.0 at {@code /network/v2.0}: networks, subnets, ports, security groups, routers, floating IPs, quotas. */
@@ -46,7 +57,6 @@ public final class NetworkApi {
             "tenant_id", "project_id", "distributed", "ha", "availability_zone_hints", "routes", "tags", "flavor_id");
     private static final Set<String> FIP_KEYS = Set.of("floating_network_id", "floating_ip_address", "port_id", "fixed_ip_address",
             "description", "tenant_id", "project_id", "subnet_id", "dns_name", "dns_domain", "qos_policy_id", "tags");
-    private static final Set<String> NOT_FILTERS = Set.of("fields", "limit", "marker", "sort_key", "sort_dir", "page_reverse");
     private static final List<String[]> EXTENSIONS = List.of(
             new String[]{"external-net", "Neutron external network", "Adds external network attribute to network resource."},
             new String[]{"provider", "Provider Network", "Expose mapping of virtual networks to physical networks"},
@@ -234,240 +244,6 @@ public final class NetworkApi {
         return NetworkViews.network(n, net.subnetsOf(id).stream().map(Subnet::id).toList(), ctx);
     }
 
-    // ---- list helpers --------------------------------------------------------------------------
-
-    private static Reply one(ApiRequest r, String key, Map<String, Object> view) {
-        return Reply.ok(Map.of(key, fields(r, view)));
-    }
-
-    /** Neutron's list semantics: exact-match filters on any attribute, {@code fields}, and {@code limit}/{@code marker} paging. */
-    private static Reply list(ApiRequest r, String key, List<Map<String, Object>> views) {
-        var out = new ArrayList<Map<String, Object>>();
-        for (Map<String, Object> v : views) {
-            if (matches(v, r.queryParams())) {
-                out.add(v);
-            }
-        }
-        String marker = r.query("marker");
-        int start = 0;
-        if (marker != null) {
-            start = -1;
-            for (int i = 0; i < out.size(); i++) {
-                if (marker.equals(out.get(i).get("id"))) {
-                    start = i + 1;
-                }
-            }
-            if (start < 0) {
-                throw ApiException.notFound("Marker " + marker + " could not be found.");
-            }
-        }
-        Integer limit = null;
-        if (r.query("limit") != null) {
-            try {
-                limit = Integer.parseInt(r.query("limit"));
-            } catch (NumberFormatException e) {
-                limit = -1;
-            }
-            if (limit < 0) {
-                throw ApiException.badRequest("Invalid limit " + r.query("limit") + ": it must be a non-negative integer.");
-            }
-        }
-        int end = limit == null || limit == 0 ? out.size() : Math.min(out.size(), start + limit);
-        var page = new ArrayList<Map<String, Object>>();
-        for (int i = start; i < end; i++) {
-            page.add(fields(r, out.get(i)));
-        }
-        var body = new LinkedHashMap<String, Object>();
-        body.put(key, page);
-        if (limit != null && limit > 0 && end < out.size()) {
-            body.put(key + "_links", List.of(Map.of("rel", "next", "href", r.baseUrl() + r.path() + "?limit=" + limit + "&marker="
-                    + out.get(end - 1).get("id"))));
-        }
-        return Reply.ok(body);
-    }
-
-    private static boolean matches(Map<String, Object> view, Map<String, List<String>> query) {
-        for (var e : query.entrySet()) {
-            String k = e.getKey();
-            if (NOT_FILTERS.contains(k) || e.getValue().isEmpty()) {
-                continue;
-            }
-            if (k.equals("fixed_ips")) {
-                if (!fixedIpsMatch(view.get("fixed_ips"), e.getValue())) {
-                    return false;
-                }
-                continue;
-            }
-            if (!view.containsKey(k)) {
-                continue;
-            }
-            Object v = view.get(k);
-            boolean any = false;
-            for (String w : e.getValue()) {
-                if (v instanceof java.util.Collection<?> c ? c.stream().anyMatch(x -> String.valueOf(x).equalsIgnoreCase(w))
-                        : String.valueOf(v).equalsIgnoreCase(w)) {
-                    any = true;
-                    break;
-                }
-            }
-            if (!any) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** {@code fixed_ips=ip_address=10.0.0.5} and {@code fixed_ips=subnet_id=...}: each given pair must be held. */
-    @SuppressWarnings("unchecked")
-    private static boolean fixedIpsMatch(Object value, List<String> wanted) {
-        if (!(value instanceof List<?> ips)) {
-            return false;
-        }
-        for (String w : wanted) {
-            int eq = w.indexOf('=');
-            if (eq < 0) {
-                throw ApiException.badRequest("Invalid fixed_ips filter " + w + ": use ip_address=A or subnet_id=S.");
-            }
-            String k = w.substring(0, eq);
-            String want = w.substring(eq + 1);
-            boolean held = ips.stream().anyMatch(ip -> want.equals(((Map<String, Object>) ip).get(k)));
-            if (!held) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static Map<String, Object> fields(ApiRequest r, Map<String, Object> view) {
-        List<String> f = r.queryAll("fields");
-        if (f == null || f.isEmpty()) {
-            return view;
-        }
-        var m = new LinkedHashMap<String, Object>();
-        for (String k : f) {
-            if (view.containsKey(k)) {
-                m.put(k, view.get(k));
-            }
-        }
-        return m;
-    }
-
-    // ---- body helpers --------------------------------------------------------------------------
-
-    /** The resource object of a request body, refusing attributes Neutron would not recognise. */
-    private static JsonNode resource(ApiRequest r, String key, Set<String> allowed) {
-        JsonNode body = r.json();
-        if (body == null || !body.isObject()) {
-            throw ApiException.badRequest("Resource body required");
-        }
-        JsonNode v = body.get(key);
-        if (v == null || !v.isObject()) {
-            throw ApiException.badRequest("Unable to find '" + key + "' in request body");
-        }
-        var unknown = new ArrayList<String>();
-        v.fieldNames().forEachRemaining(n -> {
-            if (!allowed.contains(n)) {
-                unknown.add(n);
-            }
-        });
-        if (!unknown.isEmpty()) {
-            throw ApiException.badRequest("Unrecognized attribute(s) '" + String.join(", ", unknown) + "'");
-        }
-        return v;
-    }
-
-    private static String str(JsonNode o, String field) {
-        return str(o, field, 255);
-    }
-
-    private static String str(JsonNode o, String field, int max) {
-        JsonNode v = o.get(field);
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (!v.isTextual()) {
-            throw NetworkErrors.invalid("'" + v + "' is not a valid string for " + field + ".");
-        }
-        if (v.asText().length() > max) {
-            throw NetworkErrors.invalid("'" + v.asText() + "' exceeds maximum length of " + max + " for " + field + ".");
-        }
-        return v.asText();
-    }
-
-    private static Boolean bool(JsonNode o, String field) {
-        JsonNode v = o.get(field);
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (v.isBoolean()) {
-            return v.asBoolean();
-        }
-        if (v.isTextual() && Set.of("true", "false").contains(v.asText().toLowerCase())) {
-            return Boolean.parseBoolean(v.asText());
-        }
-        throw NetworkErrors.invalid("'" + (v.isTextual() ? v.asText() : v.toString()) + "' cannot be converted to boolean for "
-                + field + ".");
-    }
-
-    private static Integer integer(JsonNode o, String field) {
-        JsonNode v = o.get(field);
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (v.isIntegralNumber() && v.canConvertToInt()) {
-            return v.asInt();
-        }
-        if (v.isTextual() && v.asText().matches("-?\\d{1,9}")) {
-            return Integer.parseInt(v.asText());
-        }
-        throw NetworkErrors.invalid("'" + (v.isTextual() ? v.asText() : v.toString()) + "' is not an integer for " + field + ".");
-    }
-
-    private static List<JsonNode> objects(JsonNode o, String field) {
-        JsonNode v = o.get(field);
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (!v.isArray()) {
-            throw NetworkErrors.invalid("'" + v + "' is not a list for " + field + ".");
-        }
-        var out = new ArrayList<JsonNode>();
-        for (JsonNode x : v) {
-            if (!x.isObject()) {
-                throw NetworkErrors.invalid("'" + x + "' is not a dictionary in " + field + ".");
-            }
-            out.add(x);
-        }
-        return out;
-    }
-
-    private static List<String> strings(JsonNode o, String field) {
-        JsonNode v = o.get(field);
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (!v.isArray()) {
-            throw NetworkErrors.invalid("'" + v + "' is not a list for " + field + ".");
-        }
-        var out = new ArrayList<String>();
-        for (JsonNode x : v) {
-            if (!x.isTextual()) {
-                throw NetworkErrors.invalid("'" + x + "' is not a valid string in " + field + ".");
-            }
-            out.add(x.asText());
-        }
-        return out;
-    }
-
-    private static String project(JsonNode o) {
-        String p = str(o, "project_id");
-        String t = str(o, "tenant_id");
-        if (p != null && t != null && !p.equals(t)) {
-            throw NetworkErrors.invalid("project_id and tenant_id do not match.");
-        }
-        return p != null ? p : t;
-    }
-
     // ---- networks ------------------------------------------------------------------------------
 
     private Reply createNetwork(ApiRequest r) {
@@ -494,40 +270,6 @@ public final class NetworkApi {
 
     // ---- subnets -------------------------------------------------------------------------------
 
-    private static List<Subnet.AllocationPool> pools(JsonNode o) {
-        List<JsonNode> list = objects(o, "allocation_pools");
-        if (list == null) {
-            return null;
-        }
-        var out = new ArrayList<Subnet.AllocationPool>();
-        for (JsonNode p : list) {
-            String start = str(p, "start");
-            String end = str(p, "end");
-            if (start == null || end == null) {
-                throw NetworkErrors.invalid("allocation pool " + p + " needs a start and an end.");
-            }
-            out.add(new Subnet.AllocationPool(start, end));
-        }
-        return out;
-    }
-
-    private static List<Subnet.HostRoute> routes(JsonNode o) {
-        List<JsonNode> list = objects(o, "host_routes");
-        if (list == null) {
-            return null;
-        }
-        var out = new ArrayList<Subnet.HostRoute>();
-        for (JsonNode h : list) {
-            String dest = str(h, "destination");
-            String hop = str(h, "nexthop");
-            if (dest == null || hop == null) {
-                throw NetworkErrors.invalid("host route " + h + " needs a destination and a nexthop.");
-            }
-            out.add(new Subnet.HostRoute(dest, hop));
-        }
-        return out;
-    }
-
     private Reply createSubnet(ApiRequest r) {
         JsonNode o = resource(r, "subnet", SUBNET_KEYS);
         if (o.hasNonNull("subnetpool_id") || Boolean.TRUE.equals(bool(o, "use_default_subnetpool")) || o.hasNonNull("prefixlen")) {
@@ -552,48 +294,6 @@ public final class NetworkApi {
     }
 
     // ---- ports ---------------------------------------------------------------------------------
-
-    private static List<NetworkService.FixedIpRequest> fixedIps(JsonNode o) {
-        List<JsonNode> list = objects(o, "fixed_ips");
-        if (list == null) {
-            return null;
-        }
-        var out = new ArrayList<NetworkService.FixedIpRequest>();
-        for (JsonNode f : list) {
-            var unknown = new ArrayList<String>();
-            f.fieldNames().forEachRemaining(k -> {
-                if (!Set.of("subnet_id", "ip_address").contains(k)) {
-                    unknown.add(k);
-                }
-            });
-            if (!unknown.isEmpty()) {
-                throw NetworkErrors.invalid("unrecognised key(s) " + unknown + " in fixed_ips.");
-            }
-            String subnet = str(f, "subnet_id");
-            String ip = str(f, "ip_address");
-            if (subnet == null && ip == null) {
-                throw NetworkErrors.invalid("each fixed_ips entry needs a subnet_id or an ip_address.");
-            }
-            out.add(new NetworkService.FixedIpRequest(subnet, ip));
-        }
-        return out;
-    }
-
-    private static List<Port.AddressPair> pairs(JsonNode o) {
-        List<JsonNode> list = objects(o, "allowed_address_pairs");
-        if (list == null) {
-            return null;
-        }
-        var out = new ArrayList<Port.AddressPair>();
-        for (JsonNode p : list) {
-            String ip = str(p, "ip_address");
-            if (ip == null) {
-                throw ApiException.badRequest("AllowedAddressPair must contain ip_address").withType("AllowedAddressPairsMissingIP");
-            }
-            out.add(new Port.AddressPair(ip, str(p, "mac_address")));
-        }
-        return out;
-    }
 
     private Reply createPort(ApiRequest r) {
         JsonNode o = resource(r, "port", PORT_KEYS);
