@@ -1,0 +1,521 @@
+package io.halcyon.ha.sim;
+
+import io.halcyon.ha.BmcOutcome;
+import io.halcyon.ha.GuestInput;
+import io.halcyon.ha.HaAction;
+import io.halcyon.ha.HaMonitor;
+import io.halcyon.ha.HaSettings;
+import io.halcyon.ha.HostHaState;
+import io.halcyon.ha.HostInput;
+import io.halcyon.ha.RestartBudget;
+import io.halcyon.ha.SelfFence;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * A deterministic world for the HA monitor: virtual time in 100 ms ticks, hosts with power, an
+ * agent (renewals, {@link SelfFence}, guest reconciliation, in-place restarts), a watchdog that
+ * lives outside the host, a BMC, the management link; one store; one leader at a time running
+ * the real {@link HaMonitor}. Each tick runs the script, the agents, the watchdogs, then the
+ * leader, and then checks the invariants. Everything that happens goes to the event log.
+ */
+final class Simulation {
+    static final long TICK = 100;
+
+    private final Scenario sc;
+    private final HaSettings settings;
+    private final List<String> log = new ArrayList<>();
+    private final Map<String, SimHost> hosts = new TreeMap<>();
+    private final Map<String, SimGuest> guests = new TreeMap<>();
+    private final List<Scenario.Step> script;
+    private final List<Due> bmcQueue = new ArrayList<>();
+    private final Map<String, Long> lastEpoch = new TreeMap<>();
+    private long now;
+    private long revision;
+    private boolean clusterDisarmed;
+    private boolean controlPlaneUp = true;
+    private boolean leaderUp = true;
+    private long term = 1;
+    private HaMonitor monitor;
+    private java.util.function.UnaryOperator<List<HaAction>> tamper = a -> a;
+
+    private record Due(long at, BmcOutcome outcome) {
+    }
+
+    private final class SimHost {
+        final Scenario.HostSpec spec;
+        boolean power = true;
+        boolean agentAlive = true;
+        boolean agentStopped;
+        boolean frozen;
+        boolean cut;
+        boolean bmcBroken;
+        boolean bmcUnpowered;
+        Long lastPet;
+        SelfFence fence;
+        long nextRenew;
+        final RestartBudget budget;
+        final Map<String, Long> processes = new TreeMap<>();
+        final Set<String> crashed = new HashSet<>();
+        // the store's view
+        HostHaState state = HostHaState.UP;
+        long fencedBeat;
+        long beat;
+        boolean beatArmed;
+        boolean maintenance;
+        boolean disarmed;
+        boolean enabled;
+
+        SimHost(Scenario.HostSpec spec) {
+            this.spec = spec;
+            this.bmcBroken = spec.bmc() == Scenario.Bmc.BROKEN;
+            this.enabled = spec.enabled();
+            this.budget = new RestartBudget(settings.restartLimit(), settings.restartWindow());
+            boot();
+        }
+
+        void boot() {
+            agentAlive = true;
+            agentStopped = false;
+            frozen = false;
+            fence = new SelfFence(settings.selfFenceTimeout(), now);
+            nextRenew = now;
+            lastPet = null;
+        }
+
+        boolean agentRuns() {
+            return power && agentAlive && !agentStopped && !frozen;
+        }
+    }
+
+    private static final class SimGuest {
+        final Scenario.GuestSpec spec;
+        String host;
+        long epoch = 1;
+        boolean wantsRunning;
+        boolean pending;
+        boolean deleted;
+        String fault;
+        String vm;
+
+        SimGuest(Scenario.GuestSpec spec) {
+            this.spec = spec;
+            this.host = spec.host();
+            this.wantsRunning = spec.on();
+            this.vm = spec.on() ? "ACTIVE" : "SHUTOFF";
+        }
+    }
+
+    Simulation(Scenario sc) {
+        this.sc = sc;
+        this.settings = sc.settings();
+        this.script = new ArrayList<>(sc.script());
+        sc.hosts().forEach(h -> hosts.put(h.name(), new SimHost(h)));
+        for (Scenario.GuestSpec g : sc.guests()) {
+            if (!hosts.containsKey(g.host())) {
+                throw new IllegalArgumentException(sc.name() + ": guest " + g.name() + " on unknown host " + g.host());
+            }
+            var sg = new SimGuest(g);
+            guests.put(g.name(), sg);
+            if (g.on()) {
+                hosts.get(g.host()).processes.put(g.name(), 1L);
+            }
+            lastEpoch.put(g.name(), 1L);
+        }
+        monitor = new HaMonitor(settings, term);
+    }
+
+    /** For tests of the simulator itself: rewrites the leader's decisions before they are applied. */
+    Simulation tamper(java.util.function.UnaryOperator<List<HaAction>> t) {
+        this.tamper = t;
+        return this;
+    }
+
+    List<String> run() {
+        for (now = 0; now <= sc.runMillis(); now += TICK) {
+            runScript();
+            hosts.values().forEach(this::agentStep);
+            hosts.values().forEach(this::watchdogStep);
+            if (leaderUp) {
+                leaderStep();
+            }
+            checkInvariants();
+        }
+        summary();
+        return log;
+    }
+
+    private void emit(String line) {
+        log.add(String.format(Locale.ROOT, "t=%6.1f %s", now / 1000.0, line));
+    }
+
+    // ---- script -------------------------------------------------------------------------------
+
+    private void runScript() {
+        while (!script.isEmpty() && script.get(0).at() <= now) {
+            Scenario.Step s = script.remove(0);
+            emit("# " + s.verb() + (s.args().isEmpty() ? "" : " " + String.join(" ", s.args()))
+                    + (s.forMillis() > 0 ? " for " + HaMonitorFormat.secs(s.forMillis()) : ""));
+            apply(s);
+            if (s.forMillis() > 0) {
+                String undo = switch (s.verb()) {
+                    case "stop-agent" -> "cont-agent";
+                    case "freeze" -> "thaw";
+                    case "cut" -> "restore";
+                    case "leader-down" -> "leader-up";
+                    case "control-plane-down" -> "control-plane-up";
+                    default -> throw new IllegalArgumentException(s.verb() + " cannot take 'for'");
+                };
+                int i = 0;
+                long at = s.at() + s.forMillis();
+                while (i < script.size() && script.get(i).at() <= at) {
+                    i++;
+                }
+                script.add(i, new Scenario.Step(at, undo, s.args(), 0));
+            }
+        }
+    }
+
+    private SimHost host(Scenario.Step s) {
+        SimHost h = hosts.get(s.args().get(0));
+        if (h == null) {
+            throw new IllegalArgumentException(sc.name() + ": unknown host in " + s);
+        }
+        return h;
+    }
+
+    private void apply(Scenario.Step s) {
+        switch (s.verb()) {
+            case "power-off" -> powerOff(host(s), "power off");
+            case "power-loss" -> {
+                SimHost h = host(s);
+                h.bmcUnpowered = true;
+                powerOff(h, "power lost, BMC included");
+            }
+            case "power-on" -> {
+                SimHost h = host(s);
+                h.power = true;
+                h.bmcUnpowered = false;
+                h.boot();
+            }
+            case "kill-agent" -> host(s).agentAlive = false;
+            case "start-agent" -> host(s).boot();
+            case "stop-agent" -> host(s).agentStopped = true;
+            case "cont-agent" -> host(s).agentStopped = false;
+            case "freeze" -> host(s).frozen = true;
+            case "thaw" -> host(s).frozen = false;
+            case "cut" -> host(s).cut = true;
+            case "restore" -> host(s).cut = false;
+            case "bmc" -> host(s).bmcBroken = s.args().get(1).equals("broken");
+            case "maintenance" -> host(s).maintenance = s.args().get(1).equals("on");
+            case "enable" -> host(s).enabled = true;
+            case "disable" -> host(s).enabled = false;
+            case "disarm", "arm" -> {
+                boolean off = s.verb().equals("disarm");
+                if (s.args().get(0).equals("cluster")) {
+                    clusterDisarmed = off;
+                } else {
+                    host(s).disarmed = off;
+                }
+            }
+            case "leader-change" -> newLeader();
+            case "leader-down" -> leaderUp = false;
+            case "leader-up" -> newLeader();
+            case "control-plane-down" -> {
+                leaderUp = false;
+                controlPlaneUp = false;
+            }
+            case "control-plane-up" -> {
+                controlPlaneUp = true;
+                newLeader();
+            }
+            case "crash", "guest-watchdog" -> {
+                SimGuest g = guest(s.args().get(0));
+                for (SimHost h : hosts.values()) {
+                    if (h.processes.remove(g.spec.name()) != null) {
+                        h.crashed.add(g.spec.name());
+                    }
+                }
+            }
+            case "delete" -> {
+                SimGuest g = guest(s.args().get(0));
+                g.deleted = true;
+                g.pending = false;
+                revision++;
+            }
+            default -> throw new IllegalArgumentException(sc.name() + ": unknown event " + s.verb());
+        }
+    }
+
+    private SimGuest guest(String name) {
+        SimGuest g = guests.get(name);
+        if (g == null) {
+            throw new IllegalArgumentException(sc.name() + ": unknown guest " + name);
+        }
+        return g;
+    }
+
+    private void newLeader() {
+        leaderUp = true;
+        term++;
+        monitor = new HaMonitor(settings, term);
+        emit("leader: term " + term + " starts watching");
+    }
+
+    private void powerOff(SimHost h, String why) {
+        if (!h.power) {
+            return;
+        }
+        h.power = false;
+        h.agentAlive = false;
+        h.lastPet = null;
+        if (!h.processes.isEmpty()) {
+            emit(h.spec.name() + " " + why + ": " + String.join(", ", h.processes.keySet()) + " gone");
+        }
+        h.processes.clear();
+        h.crashed.clear();
+    }
+
+    // ---- agents and watchdogs ---------------------------------------------------------------
+
+    private void agentStep(SimHost h) {
+        if (!h.agentRuns()) {
+            return;
+        }
+        boolean connected = !h.cut && controlPlaneUp;
+        if (now >= h.nextRenew || h.fence.silenceMillis(now) >= settings.selfFenceTimeout().toMillis()) {
+            h.nextRenew = now + settings.renewInterval().toMillis();
+            if (connected) {
+                revision++;
+                h.beat = revision;
+                h.beatArmed = h.fence.armed();
+                h.fence.renewed(now, !(clusterDisarmed || h.disarmed), revision);
+            }
+        }
+        if (h.fence.fire(now)) {
+            var killed = new ArrayList<String>();
+            for (String id : List.copyOf(h.processes.keySet())) {
+                if (guests.get(id).spec.policy().enabled()) {
+                    h.processes.remove(id);
+                    killed.add(id);
+                }
+            }
+            emit(h.spec.name() + " self-fence: no renewal for " + HaMonitorFormat.secs(h.fence.silenceMillis(now)) + ", killed "
+                    + (killed.isEmpty() ? "nothing" : String.join(", ", killed)) + ", watchdog petting stops");
+        }
+        if (h.spec.watchdog() != null && h.fence.mayPet(now)) {
+            h.lastPet = now;
+        }
+        if (connected) {
+            reconcile(h);
+        }
+    }
+
+    private void reconcile(SimHost h) {
+        String name = h.spec.name();
+        for (var e : List.copyOf(h.processes.entrySet())) {
+            SimGuest g = guests.get(e.getKey());
+            String why = g.deleted ? "deleted" : !name.equals(g.host) ? "placed on " + g.host + " at epoch " + g.epoch
+                    : g.epoch != e.getValue() ? "epoch " + e.getValue() + " is stale (now " + g.epoch + ")" : !g.wantsRunning ? "stopped" : null;
+            if (why != null) {
+                h.processes.remove(e.getKey());
+                emit(e.getKey() + " killed on " + name + ": " + why);
+            }
+        }
+        for (String id : List.copyOf(h.crashed)) {
+            h.crashed.remove(id);
+            SimGuest g = guests.get(id);
+            if (g.deleted || !name.equals(g.host) || !g.wantsRunning) {
+                continue;
+            }
+            if (g.spec.policy().enabled() && h.budget.take(id, now)) {
+                emit(id + " died on " + name + ": HA, restarting in place");
+            } else {
+                g.wantsRunning = false;
+                g.vm = g.spec.policy().enabled() ? "ERROR" : "SHUTOFF";
+                g.fault = g.spec.policy().enabled() ? "restart limit reached" : null;
+                revision++;
+                emit(id + " died on " + name + ": " + (g.spec.policy().enabled() ? "restart limit reached, ERROR" : "not HA, SHUTOFF"));
+            }
+        }
+        for (SimGuest g : guests.values()) {
+            String id = g.spec.name();
+            if (g.deleted || !name.equals(g.host) || !g.wantsRunning || h.processes.containsKey(id)) {
+                continue;
+            }
+            if (g.spec.policy().enabled() && !h.fence.mayStartHaGuests(revision)) {
+                continue;
+            }
+            h.processes.put(id, g.epoch);
+            if (!"ACTIVE".equals(g.vm)) {
+                g.vm = "ACTIVE";
+                revision++;
+            }
+            emit(id + " running on " + name + " (epoch " + g.epoch + ")");
+        }
+    }
+
+    private void watchdogStep(SimHost h) {
+        if (h.power && h.spec.watchdog() != null && h.lastPet != null && now - h.lastPet >= h.spec.watchdog().toMillis()) {
+            emit(h.spec.name() + " watchdog fired " + HaMonitorFormat.secs(now - h.lastPet) + " after the last pet: host reset");
+            powerOff(h, "reset");
+        }
+    }
+
+    // ---- the leader ------------------------------------------------------------------------
+
+    private void leaderStep() {
+        var outcomes = new ArrayList<BmcOutcome>();
+        bmcQueue.removeIf(d -> {
+            if (d.at() <= now) {
+                outcomes.add(d.outcome());
+                emit("bmc " + d.outcome().host() + ": " + d.outcome().result().name().toLowerCase(Locale.ROOT) + " (" + d.outcome().detail()
+                        + ", token " + d.outcome().token() + ")");
+                return true;
+            }
+            return false;
+        });
+        var hostInputs = new ArrayList<HostInput>();
+        for (SimHost h : hosts.values()) {
+            int[] used = new int[3];
+            for (SimGuest g : guests.values()) {
+                if (!g.deleted && h.spec.name().equals(g.host)) {
+                    used[0] += g.spec.vcpus();
+                    used[1] += g.spec.ramMb();
+                    used[2] += g.spec.diskGb();
+                }
+            }
+            hostInputs.add(new HostInput(h.spec.name(), h.beat, h.beatArmed, h.spec.bmc() != Scenario.Bmc.NONE, h.spec.watchdog(),
+                    h.maintenance, h.disarmed, h.state, h.fencedBeat, h.enabled, h.spec.cpus() - used[0], h.spec.ramMb() - used[1],
+                    h.spec.diskGb() - used[2]));
+        }
+        var guestInputs = new ArrayList<GuestInput>();
+        for (SimGuest g : guests.values()) {
+            if (!g.deleted) {
+                guestInputs.add(new GuestInput(g.spec.name(), g.host, g.epoch, g.spec.policy(), g.spec.vcpus(), g.spec.ramMb(),
+                        g.spec.diskGb(), g.wantsRunning, g.pending, g.spec.group(), g.fault));
+            }
+        }
+        var actions = monitor.tick(new HaMonitor.Tick(now, clusterDisarmed, hostInputs, guestInputs, outcomes));
+        for (HaAction a : tamper.apply(actions)) {
+            applyAction(a);
+        }
+    }
+
+    private void applyAction(HaAction a) {
+        if (a instanceof HaAction.Transition t) {
+                SimHost h = hosts.get(t.host());
+                if (t.to() == HostHaState.FENCED && h.beat != t.beatRevision()) {
+                    emit(t.host() + " fence refused: a renewal landed after the decision");
+                    return;
+                }
+                h.state = t.to();
+                revision++;
+                emit(t.host() + " " + t.from().wire() + " -> " + t.to().wire() + ": " + t.reason());
+                if (t.to() == HostHaState.FENCED) {
+                    h.fencedBeat = t.beatRevision();
+                    for (String id : t.stop()) {
+                        SimGuest g = guests.get(id);
+                        g.wantsRunning = false;
+                        g.vm = "SHUTOFF";
+                        emit(id + " SHUTOFF: not HA and its host " + t.host() + " was fenced");
+                    }
+                    for (String id : t.recover()) {
+                        SimGuest g = guests.get(id);
+                        g.wantsRunning = false;
+                        g.pending = true;
+                        emit(id + " waits for recovery (priority " + g.spec.policy().priority() + ")");
+                    }
+                }
+        } else if (a instanceof HaAction.PowerOff p) {
+                SimHost h = hosts.get(p.host());
+                emit(p.host() + " power-off through the BMC, token " + p.token() + " (" + p.evidence() + ")");
+                BmcOutcome o;
+                if (h.bmcBroken || h.bmcUnpowered) {
+                    o = new BmcOutcome(p.host(), p.token(), BmcOutcome.Result.FAILED, "no answer from the BMC");
+                } else if (!h.power) {
+                    o = new BmcOutcome(p.host(), p.token(), BmcOutcome.Result.ALREADY_OFF, "Chassis Power is off");
+                } else {
+                    powerOff(h, "powered off by its BMC");
+                    o = new BmcOutcome(p.host(), p.token(), BmcOutcome.Result.OFF, "Chassis Power is off");
+                }
+                bmcQueue.add(new Due(now + 300, o));
+        } else if (a instanceof HaAction.Evacuate e) {
+                SimGuest g = guests.get(e.serverId());
+                if (!g.pending || g.epoch != e.epoch()) {
+                    emit(e.serverId() + " evacuation refused: no longer waiting at epoch " + e.epoch());
+                    return;
+                }
+                if (hosts.get(e.from()).state != HostHaState.FENCED && hosts.get(e.from()).state != HostHaState.UP
+                        && hosts.get(e.from()).state != HostHaState.MAINTENANCE) {
+                    throw failure("evacuating " + e.serverId() + " from " + e.from() + " in state " + hosts.get(e.from()).state);
+                }
+                g.host = e.to();
+                g.epoch++;
+                g.pending = false;
+                g.wantsRunning = true;
+                g.fault = null;
+                g.vm = "REBUILD";
+                revision++;
+                emit(e.serverId() + " evacuated " + e.from() + " -> " + e.to() + " at epoch " + g.epoch + " (priority " + e.priority() + ")");
+        } else if (a instanceof HaAction.Unplaceable u) {
+                SimGuest g = guests.get(u.serverId());
+                g.fault = u.reason();
+                g.vm = "ERROR";
+                revision++;
+                emit(u.serverId() + " ERROR: " + u.reason());
+        } else if (a instanceof HaAction.Alarm al) {
+            emit("alarm " + (al.raised() ? "raised" : "cleared") + ": " + al.reason());
+        }
+    }
+
+    // ---- invariants --------------------------------------------------------------------------
+
+    private void checkInvariants() {
+        for (SimGuest g : guests.values()) {
+            var where = new ArrayList<String>();
+            for (SimHost h : hosts.values()) {
+                if (h.power && h.processes.containsKey(g.spec.name())) {
+                    where.add(h.spec.name());
+                }
+            }
+            if (where.size() > 1) {
+                throw failure(g.spec.name() + " runs on " + where + " at once");
+            }
+            long last = lastEpoch.get(g.spec.name());
+            if (g.epoch < last) {
+                throw failure(g.spec.name() + " epoch went back from " + last + " to " + g.epoch);
+            }
+            lastEpoch.put(g.spec.name(), g.epoch);
+        }
+    }
+
+    private AssertionError failure(String what) {
+        return new AssertionError(sc.name() + " at t=" + now / 1000.0 + " s: invariant broken: " + what + "\n" + String.join("\n", log));
+    }
+
+    private void summary() {
+        now -= TICK;
+        for (SimHost h : hosts.values()) {
+            emit("end host " + h.spec.name() + ": " + h.state.wire() + (h.power ? ", powered" : ", off") + ", running "
+                    + (h.processes.isEmpty() ? "nothing" : String.join(" ", h.processes.keySet())));
+        }
+        for (SimGuest g : guests.values()) {
+            emit("end guest " + g.spec.name() + ": " + (g.deleted ? "DELETED" : g.vm) + " on " + g.host + " epoch " + g.epoch
+                    + (g.pending ? ", waiting for recovery" : "") + (g.fault != null ? ", fault: " + g.fault : ""));
+        }
+    }
+
+    /** Seconds as the monitor prints them. */
+    static final class HaMonitorFormat {
+        static String secs(long millis) {
+            return String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
+        }
+    }
+}
