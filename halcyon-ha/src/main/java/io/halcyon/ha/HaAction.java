@@ -5,15 +5,21 @@ import java.util.List;
 /** What the monitor decided on one tick; the caller applies each with the leader's fencing token. */
 public sealed interface HaAction {
     /**
-     * A host changes state. Into FENCED it carries the dispositions, applied in the same write:
-     * {@code stop} (not HA: SHUTOFF) and {@code recover} (HA: to be restarted elsewhere), and
-     * {@code beatRevision}, the renewal the decision saw, which that write compares.
+     * A host changes state. {@code beatRevision} is the renewal record the decision saw; the write
+     * into FENCED compares it, so a renewal that lands in between makes the fence fail.
      */
-    record Transition(String host, HostHaState from, HostHaState to, String reason, long beatRevision, List<String> stop,
-                      List<String> recover) implements HaAction {
-        public Transition {
-            stop = stop == null ? List.of() : List.copyOf(stop);
-            recover = recover == null ? List.of() : List.copyOf(recover);
+    record Transition(String host, HostHaState from, HostHaState to, String reason, long beatRevision) implements HaAction {
+    }
+
+    /**
+     * The guests of a fenced host that still want to run: {@code stop} (not HA) go SHUTOFF,
+     * {@code recover} (HA) wait to be restarted elsewhere. Repeated on later ticks until none is
+     * left, so a leader that dies half way is finished by the next; the host rejoins only after.
+     */
+    record Dispose(String host, List<String> stop, List<String> recover) implements HaAction {
+        public Dispose {
+            stop = List.copyOf(stop);
+            recover = List.copyOf(recover);
         }
     }
 

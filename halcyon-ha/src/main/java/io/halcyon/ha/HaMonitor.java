@@ -153,7 +153,7 @@ public final class HaMonitor {
                 fences.remove(h.name());
                 return move(out, h, st, HostHaState.MAINTENANCE, "maintenance on: no new guests, never fenced");
             }
-            if (st == HostHaState.FENCED && rejoined(h)) {
+            if (st == HostHaState.FENCED && !dispose(t, h, out, recover) && rejoined(h)) {
                 return move(out, h, st, HostHaState.MAINTENANCE, "renewing again after fencing; in maintenance");
             }
             return st;
@@ -164,6 +164,9 @@ public final class HaMonitor {
                         "maintenance off" + (beating ? "" : "; no renewal for " + secs(silence)));
             }
             case FENCED -> {
+                if (dispose(t, h, out, recover)) {
+                    return st;
+                }
                 if (rejoined(h)) {
                     fences.remove(h.name());
                     return move(out, h, st, HostHaState.UP, "renewing again after fencing; rejoined empty");
@@ -258,6 +261,14 @@ public final class HaMonitor {
     }
 
     private HostHaState fenced(Tick t, HostInput h, HostHaState st, String reason, List<HaAction> out, List<GuestInput> recover) {
+        fences.remove(h.name());
+        out.add(new HaAction.Transition(h.name(), st, HostHaState.FENCED, reason, h.beatRevision()));
+        dispose(t, h, out, recover);
+        return HostHaState.FENCED;
+    }
+
+    /** Emits what to do with the guests of a fenced host that still want to run; false when none is left. */
+    private static boolean dispose(Tick t, HostInput h, List<HaAction> out, List<GuestInput> recover) {
         var stop = new ArrayList<String>();
         var rec = new ArrayList<String>();
         for (GuestInput g : t.guests()) {
@@ -271,9 +282,11 @@ public final class HaMonitor {
                 stop.add(g.id());
             }
         }
-        fences.remove(h.name());
-        out.add(new HaAction.Transition(h.name(), st, HostHaState.FENCED, reason, h.beatRevision(), stop, rec));
-        return HostHaState.FENCED;
+        if (stop.isEmpty() && rec.isEmpty()) {
+            return false;
+        }
+        out.add(new HaAction.Dispose(h.name(), stop, rec));
+        return true;
     }
 
     private void recover(Tick t, Map<String, HostInput> hosts, Map<String, HostHaState> state, List<GuestInput> fresh,
@@ -315,7 +328,7 @@ public final class HaMonitor {
     }
 
     private static HostHaState move(List<HaAction> out, HostInput h, HostHaState from, HostHaState to, String reason) {
-        out.add(new HaAction.Transition(h.name(), from, to, reason, h.beatRevision(), List.of(), List.of()));
+        out.add(new HaAction.Transition(h.name(), from, to, reason, h.beatRevision()));
         return to;
     }
 

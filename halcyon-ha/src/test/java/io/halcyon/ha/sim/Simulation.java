@@ -420,18 +420,23 @@ final class Simulation {
                 emit(t.host() + " " + t.from().wire() + " -> " + t.to().wire() + ": " + t.reason());
                 if (t.to() == HostHaState.FENCED) {
                     h.fencedBeat = t.beatRevision();
-                    for (String id : t.stop()) {
-                        SimGuest g = guests.get(id);
-                        g.wantsRunning = false;
-                        g.vm = "SHUTOFF";
-                        emit(id + " SHUTOFF: not HA and its host " + t.host() + " was fenced");
-                    }
-                    for (String id : t.recover()) {
-                        SimGuest g = guests.get(id);
-                        g.wantsRunning = false;
-                        g.pending = true;
-                        emit(id + " waits for recovery (priority " + g.spec.policy().priority() + ")");
-                    }
+                }
+        } else if (a instanceof HaAction.Dispose d) {
+                if (hosts.get(d.host()).state != HostHaState.FENCED) {
+                    emit(d.host() + " dispositions refused: the host is not fenced");
+                    return;
+                }
+                for (String id : d.stop()) {
+                    SimGuest g = guests.get(id);
+                    g.wantsRunning = false;
+                    g.vm = "SHUTOFF";
+                    emit(id + " SHUTOFF: not HA and its host " + d.host() + " was fenced");
+                }
+                for (String id : d.recover()) {
+                    SimGuest g = guests.get(id);
+                    g.wantsRunning = false;
+                    g.pending = true;
+                    emit(id + " waits for recovery (priority " + g.spec.policy().priority() + ")");
                 }
         } else if (a instanceof HaAction.PowerOff p) {
                 SimHost h = hosts.get(p.host());

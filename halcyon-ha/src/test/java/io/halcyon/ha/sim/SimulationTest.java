@@ -26,8 +26,8 @@ class SimulationTest {
             var out = new ArrayList<HaAction>();
             for (HaAction a : actions) {
                 if (a instanceof HaAction.Transition t && t.to() == HostHaState.DOWN) {
-                    out.add(new HaAction.Transition(t.host(), t.from(), HostHaState.FENCED, "skipped fencing", t.beatRevision(),
-                            List.of(), List.of("vm1")));
+                    out.add(new HaAction.Transition(t.host(), t.from(), HostHaState.FENCED, "skipped fencing", t.beatRevision()));
+                    out.add(new HaAction.Dispose(t.host(), List.of(), List.of("vm1")));
                 } else if (a instanceof HaAction.Transition t && t.to() == HostHaState.UNFENCEABLE) {
                     continue;
                 } else {
