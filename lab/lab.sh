@@ -5,7 +5,10 @@
 # provider NICs on three bridges; the root namespace reaches management (the controller and OVN's
 # databases live there) and a namespace "out" stands on the provider network as its gateway.
 # Each host has a BMC (ipmi_sim on loopback) whose power-on starts the host and whose power-off
-# kills it. Everything a lab makes carries its prefix hl<K>, and its state lives in one directory.
+# kills it, and a hardware watchdog: a process outside the host reading the FIFO DIR/hosts/H/watchdog
+# (opened and written to as /dev/watchdog would be) that kills the host when the petting stops for
+# WATCHDOG_TIMEOUT seconds (default 4; "V" disarms, as the magic close does).
+# Everything a lab makes carries its prefix hl<K>, and its state lives in one directory.
 #
 #   lab.sh create DIR HOSTS          make the lab (hosts stay off); prints the lab's prefix
 #   lab.sh power-on|power-off DIR H  through the host's BMC, with ipmitool, as an outage would look
@@ -72,6 +75,7 @@ TUN_NET=10.201.$k
 PROV_NET=10.202.$k
 ROOT_IF=$p-mgmt
 CGROOT=$cg
+WATCHDOG_TIMEOUT=${WATCHDOG_TIMEOUT:-4}
 ENV
   load "$dir"
   mkdir -p "$DIR/hosts"
@@ -139,6 +143,10 @@ CONF
   printf 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\nmc_enable 0x20\n' > "$hd/bmc/sim.emu"
   mkdir -p "$hd/bmc/state"
   echo "$port" > "$hd/bmc/port"
+  # the watchdog: outside the host's namespaces and cgroup, as hardware is
+  mkfifo "$hd/watchdog"
+  setsid "$LAB_SH" watchdog "$DIR" "$h" < /dev/null >> "$hd/watchdog.log" 2>&1 &
+  echo $! > "$hd/watchdog.pid"
   setsid ipmi_sim -c "$hd/bmc/lan.conf" -f "$hd/bmc/sim.emu" -s "$hd/bmc/state" -n < /dev/null > "$hd/bmc/ipmi_sim.log" 2>&1 &
   echo $! > "$hd/bmc/pid"
   local t
@@ -188,6 +196,36 @@ cmd_init() {
     ( while :; do "$dir/hosts/$h/boot.sh" >> "$dir/hosts/$h/boot.log" 2>&1 < /dev/null || true; sleep 1; done ) &
   fi
   while :; do sleep 5 & wait $! || true; done
+}
+
+# the simulated hardware watchdog of a host: armed by the first byte, disarmed by "V"; when armed
+# and nothing arrives for WATCHDOG_TIMEOUT seconds, it resets the host (which stays off, as a host
+# that does not boot again would)
+cmd_watchdog() {
+  load "$1"; local h=$2 hd c armed=0 boot=""
+  hd=$DIR/hosts/$h
+  exec 3<> "$hd/watchdog"
+  while :; do
+    if IFS= read -r -N 1 -t "$WATCHDOG_TIMEOUT" c <&3; then
+      if [ "$c" = V ]; then
+        [ $armed = 1 ] && echo "[$(date +%T.%3N)] $h: watchdog disarmed"
+        armed=0
+      else
+        [ $armed = 0 ] && echo "[$(date +%T.%3N)] $h: watchdog armed (timeout ${WATCHDOG_TIMEOUT}s)"
+        armed=1
+        boot=$(cat "$hd/init.pid" 2>/dev/null || true)
+      fi
+    elif [ $armed = 1 ]; then
+      armed=0
+      # a power cycle since it was armed took the watchdog's power too: it starts disarmed
+      if [ "$(cat "$hd/init.pid" 2>/dev/null || true)" != "$boot" ]; then
+        echo "[$(date +%T.%3N)] $h: watchdog disarmed by a power cycle"
+      elif powered "$h"; then
+        echo "[$(date +%T.%3N)] $h: watchdog fired: no pet for ${WATCHDOG_TIMEOUT}s, resetting the host"
+        kill -TERM "$(cat "$hd/power.pid")" 2>/dev/null || true
+      fi
+    fi
+  done
 }
 
 powered() { [ -s "$DIR/hosts/$1/init.pid" ] && kill -0 "$(cat "$DIR/hosts/$1/init.pid")" 2>/dev/null; }
@@ -277,7 +315,8 @@ cmd_list() {
     if $json; then
       out="$out${out:+,}{\"name\":\"$h\",\"managementIp\":\"$MGMT_NET.$((10 + i))\",\"tunnelIp\":\"$TUN_NET.$((10 + i))\","
       out="$out\"namespace\":\"$PREFIX-$h\",\"power\":\"$power\",\"initPid\":${init:-null},\"frozen\":$frozen,\"cut\":$cut,"
-      out="$out\"bmc\":{\"endpoint\":\"$bmc\",\"user\":\"$BMC_USER\",\"password\":\"$BMC_PASSWORD\",\"interface\":\"lanplus\",\"cipherSuite\":3}}"
+      out="$out\"bmc\":{\"endpoint\":\"$bmc\",\"user\":\"$BMC_USER\",\"password\":\"$BMC_PASSWORD\",\"interface\":\"lanplus\",\"cipherSuite\":3},"
+      out="$out\"watchdog\":{\"device\":\"$DIR/hosts/$h/watchdog\",\"timeoutSeconds\":$WATCHDOG_TIMEOUT}}"
     else
       printf '%-8s %-6s mgmt=%-14s tunnel=%-14s init=%-8s frozen=%-5s cut=%-5s bmc=%s\n' "$h" "$power" "$MGMT_NET.$((10 + i))" \
         "$TUN_NET.$((10 + i))" "${init:--}" "$frozen" "$cut" "$bmc"
@@ -293,8 +332,10 @@ cmd_destroy() {
   load "$1"; local h pid
   for h in $HOSTS; do
     [ -n "$CGROOT" ] && [ -f "$CGROOT/$PREFIX-$h/cgroup.freeze" ] && echo 0 > "$CGROOT/$PREFIX-$h/cgroup.freeze"
-    pid=$(cat "$DIR/hosts/$h/bmc/pid" 2>/dev/null || true)
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+    for f in bmc/pid watchdog.pid; do
+      pid=$(cat "$DIR/hosts/$h/$f" 2>/dev/null || true)
+      [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+    done
     for f in power.pid unshare.pid init.pid; do
       pid=$(cat "$DIR/hosts/$h/$f" 2>/dev/null || true)
       [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
@@ -321,6 +362,7 @@ cmd=$1; shift
 case $cmd in
   create) [ $# -eq 2 ] || die "usage: lab.sh create DIR HOSTS"; cmd_create "$@" ;;
   power-start) cmd_power_start "$@" ;;
+  watchdog) cmd_watchdog "$@" ;;
   init) cmd_init "$@" ;;
   power-on) [ $# -eq 2 ] || die "usage: lab.sh power-on DIR HOST"; cmd_power_on "$@" ;;
   power-off) [ $# -eq 2 ] || die "usage: lab.sh power-off DIR HOST"; cmd_power_off "$@" ;;

@@ -40,7 +40,7 @@ public final class ScaleBench {
         int port = Ports.free();
         String yaml = "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + ", threads: 400}\n"
                 + "  adminPassword: bench-password\n  agentToken: bench-agent-token-000\n"
-                + "  hostLeaseTtl: 30s\n  hostRenewInterval: 10s\n"
+                + "  hostLeaseTtl: 30s\n  hostRenewInterval: 10s\n  ha: {suspectAfter: 20s, selfFenceTimeout: 25s}\n"
                 + "  bootstrap:\n    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n";
         var cfg = ConfigLoader.parse("bench", yaml, HalcyonConfig.class);
         String base = "http://127.0.0.1:" + port;

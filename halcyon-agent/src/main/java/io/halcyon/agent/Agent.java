@@ -2,6 +2,9 @@ package io.halcyon.agent;
 
 import io.halcyon.agent.driver.GuestDriver;
 import io.halcyon.agent.driver.Observed;
+import io.halcyon.agent.ha.HaGuard;
+import io.halcyon.agent.ha.Watchdog;
+import io.halcyon.ha.RestartBudget;
 import io.halcyon.model.agent.Assignment;
 import io.halcyon.model.agent.Assignments;
 import io.halcyon.model.agent.DiskSpec;
@@ -43,7 +46,12 @@ public final class Agent implements AutoCloseable {
     private static final int SPAWN_ATTEMPTS = 3;
     static final int VOLUME_ATTEMPTS = 3;
 
-    public record Settings(String host, Duration pollWait, Duration stopTimeout, Duration softRebootTimeout, Duration resyncInterval) {
+    /** {@code watchdog}: the host's watchdog device (null: none); it is armed once the agent has registered. */
+    public record Settings(String host, Duration pollWait, Duration stopTimeout, Duration softRebootTimeout, Duration resyncInterval,
+                           java.nio.file.Path watchdog, Duration watchdogTimeout) {
+        public Settings(String host, Duration pollWait, Duration stopTimeout, Duration softRebootTimeout, Duration resyncInterval) {
+            this(host, pollWait, stopTimeout, softRebootTimeout, resyncInterval, null, null);
+        }
     }
 
     private sealed interface Event permits AssignmentsEvent, Changed, StepDone, Stale, Resync {
@@ -85,6 +93,13 @@ public final class Agent implements AutoCloseable {
     private final Map<String, String> faults = new HashMap<>();
     private final Map<String, GuestReport> lastSent = new HashMap<>();
     private boolean synced;
+    private long assignedRevision;
+    private RestartBudget budget = new RestartBudget(3, Duration.ofMinutes(10));
+    // guests the self-fence killed: their restart after the fence is cleared does not count against the budget
+    private final Set<String> fenceKilled = ConcurrentHashMap.newKeySet();
+    private volatile Set<String> haIds = Set.of();
+    private volatile HaGuard guard;
+    private final java.util.concurrent.atomic.AtomicLong beatSeq = new java.util.concurrent.atomic.AtomicLong();
 
     /** A volume the agent stopped trying to plug in ({@code attach}) or unplug, and why; reported until the controller settles it. */
     record GiveUp(boolean attach, String message) {
@@ -132,11 +147,23 @@ public final class Agent implements AutoCloseable {
         }
         driver.onChange(id -> events.add(new Changed(id)));
         registerUntilDone();
+        budget = new RestartBudget(lease.restartLimit(), Duration.ofMillis(Math.max(1, lease.restartWindowMillis())));
+        Watchdog wd = null;
+        if (settings.watchdog() != null) {
+            try {
+                wd = Watchdog.open(settings.watchdog(), settings.watchdogTimeout());
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
+        long renew = lease.renewIntervalMillis();
+        long selfFence = lease.selfFenceTimeoutMillis() > 0 ? lease.selfFenceTimeoutMillis() : Math.max(2 * renew, lease.leaseTtlMillis() - renew);
+        guard = new HaGuard(settings.host(), Duration.ofMillis(renew), Duration.ofMillis(selfFence), lease.armed(), this::renew,
+                this::killHaGuests, wd, () -> System.nanoTime() / 1_000_000);
+        guard.start();
         start("agent-loop", this::loop);
         start("agent-poll", this::poll);
         start("agent-report", this::sendReports);
-        long renew = lease.renewIntervalMillis();
-        schedules.add(timers.scheduleWithFixedDelay(this::heartbeat, renew, renew, TimeUnit.MILLISECONDS));
         schedules.add(timers.scheduleWithFixedDelay(() -> events.add(new Resync()), settings.resyncInterval().toMillis(),
                 settings.resyncInterval().toMillis(), TimeUnit.MILLISECONDS));
         log.info("event=agent_started host={} adopted_guests={}", settings.host(), known.size());
@@ -166,23 +193,37 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private void heartbeat() {
+    /** One lease renewal for the HA guard; a lost lease is re-registered first (a new boot of the agent keeps its id). */
+    private HaGuard.Renewal renew(boolean armed) throws Exception {
+        Duration timeout = Duration.ofMillis(Math.max(1000, 2 * lease.renewIntervalMillis()));
         try {
-            controller.heartbeat(settings.host(), lease.leaseId());
+            var b = controller.heartbeat(settings.host(), lease.leaseId(), beatSeq.incrementAndGet(), armed, timeout);
+            return new HaGuard.Renewal(b.armed(), b.revision());
         } catch (ControllerClient.ApiError e) {
-            if (e.status() == 404 || e.status() == 409) {
-                log.warn("event=lease_lost host={} status={}", settings.host(), e.status());
-                try {
-                    lease = controller.register(registration);
-                    log.info("event=reregistered host={}", settings.host());
-                } catch (Exception re) {
-                    log.warn("event=register_failed host={} error=\"{}\"", settings.host(), re.getMessage());
-                }
-            } else {
-                log.warn("event=heartbeat_failed host={} error=\"{}\"", settings.host(), e.getMessage());
+            if (e.status() != 404 && e.status() != 409) {
+                throw e;
             }
-        } catch (Exception e) {
-            log.warn("event=heartbeat_failed host={} error=\"{}\"", settings.host(), e.getMessage());
+            log.warn("event=lease_lost host={} status={}", settings.host(), e.status());
+            lease = controller.register(registration);
+            log.info("event=reregistered host={}", settings.host());
+            var b = controller.heartbeat(settings.host(), lease.leaseId(), beatSeq.incrementAndGet(), armed, timeout);
+            return new HaGuard.Renewal(b.armed(), b.revision());
+        }
+    }
+
+    /** The self-fence: SIGKILL every local HA guest now, off the event loop (which may be the thing that hangs). */
+    private void killHaGuests() {
+        for (String id : haIds) {
+            try {
+                if (driver.observe(id) != null) {
+                    driver.kill(id);
+                    fenceKilled.add(id);
+                    log.warn("event=self_fence_killed host={} server_id={}", settings.host(), id);
+                }
+            } catch (Exception e) {
+                log.error("event=self_fence_kill_failed host={} server_id={} error=\"{}\"", settings.host(), id, e.getMessage());
+            }
+            events.add(new Changed(id));
         }
     }
 
@@ -228,11 +269,18 @@ public final class Agent implements AutoCloseable {
     private void handle(Event e) {
         if (e instanceof AssignmentsEvent ae) {
             assigned.clear();
+            var ha = new HashSet<String>();
             for (Assignment a : ae.assignments().assignments()) {
                 assigned.put(a.serverId(), a);
                 known.add(a.serverId());
+                if (a.ha()) {
+                    ha.add(a.serverId());
+                }
             }
+            haIds = Set.copyOf(ha);
+            assignedRevision = ae.assignments().revision();
             synced = true;
+            killMovedGuests();
             pruneGiveUps();
             for (String id : List.copyOf(known)) {
                 plan(id);
@@ -305,6 +353,30 @@ public final class Agent implements AutoCloseable {
         });
     }
 
+    /**
+     * Before anything else: a local guest whose placement moved on (another host, a newer epoch, or
+     * gone) is killed here, synchronously, so it never runs beside its successor; the rest of its
+     * removal follows as a normal step.
+     */
+    private void killMovedGuests() {
+        for (String id : List.copyOf(known)) {
+            if (busy.contains(id)) {
+                continue;
+            }
+            Assignment a = assigned.get(id);
+            Observed o = driver.observe(id);
+            if (o != null && o.alive() && (a == null || a.epoch() > o.epoch())) {
+                try {
+                    driver.kill(id);
+                    log.warn("event=moved_guest_killed host={} server_id={} local_epoch={} assigned_epoch={}", settings.host(), id,
+                            o.epoch(), a == null ? "none" : a.epoch());
+                } catch (Exception ex) {
+                    log.error("event=moved_guest_kill_failed host={} server_id={} error=\"{}\"", settings.host(), id, ex.getMessage());
+                }
+            }
+        }
+    }
+
     private void plan(String id) {
         if (!synced || busy.contains(id)) {
             return;
@@ -312,6 +384,29 @@ public final class Agent implements AutoCloseable {
         Assignment a = assigned.get(id);
         Observed o = driver.observe(id);
         GuestPlanner.Step step = GuestPlanner.next(a, o, giveUps.getOrDefault(id, Map.of()).keySet());
+        if ((step == GuestPlanner.Step.SPAWN || step == GuestPlanner.Step.HARD_REBOOT) && a != null && a.ha()
+                && !guard.mayStartHaGuests(assignedRevision)) {
+            // self-fenced: HA guests wait for an assignment list newer than the renewal that ended the isolation
+            return;
+        }
+        boolean died = step == GuestPlanner.Step.SPAWN && o != null && !o.alive();
+        boolean crashed = step == GuestPlanner.Step.HARD_REBOOT && o != null && o.power() == PowerState.CRASHED
+                && a.rebootGeneration() <= o.rebootDone();
+        if (died || crashed) {
+            if (!a.ha()) {
+                // not HA: like Nova, a guest whose QEMU died stays off; the report makes it SHUTOFF
+                report(id, a, o);
+                return;
+            }
+            if (!fenceKilled.remove(id) && !budget.take(id, System.nanoTime() / 1_000_000)) {
+                faults.put(id, "QEMU of this HA guest " + (died ? "died" : "crashed") + " more often than the in-place restart limit "
+                        + "allows; it stays off");
+                log.warn("event=ha_restart_limit host={} server_id={}", settings.host(), id);
+                report(id, a, o);
+                return;
+            }
+            log.warn("event=ha_restart_in_place host={} server_id={} cause={}", settings.host(), id, died ? "qemu_died" : "guest_crashed");
+        }
         if (step == GuestPlanner.Step.NONE) {
             report(id, a, o);
             if (a == null && o == null) {
@@ -566,6 +661,9 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        if (guard != null) {
+            guard.close();
+        }
         schedules.forEach(f -> f.cancel(false));
         if (ownExecutors) {
             timers.shutdownNow();

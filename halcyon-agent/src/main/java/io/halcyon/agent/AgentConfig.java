@@ -29,7 +29,8 @@ public record AgentConfig(
         @JsonProperty("softRebootTimeout") Duration softRebootTimeout,
         @JsonProperty("pollWait") Duration pollWait,
         @JsonProperty("resyncInterval") Duration resyncInterval,
-        @JsonProperty("network") io.halcyon.agent.net.HostNetworkConfig network) {
+        @JsonProperty("network") io.halcyon.agent.net.HostNetworkConfig network,
+        @JsonProperty("watchdog") Watchdog watchdog) {
 
     public AgentConfig {
         name = name == null ? defaultHostName() : name;
@@ -50,6 +51,7 @@ public record AgentConfig(
         pollWait = pollWait == null ? Duration.ofSeconds(30) : pollWait;
         resyncInterval = resyncInterval == null ? Duration.ofSeconds(30) : resyncInterval;
         network = network == null ? io.halcyon.agent.net.HostNetworkConfig.none() : network;
+        watchdog = watchdog == null ? new Watchdog(null, null) : watchdog;
     }
 
     public AgentConfig validate() {
@@ -76,7 +78,22 @@ public record AgentConfig(
         if (reservedRamMb < 0 || reservedCpus < 0 || reservedDiskGb < 0) {
             throw new ConfigException("agent.reserved* values must not be negative");
         }
+        if (watchdog.device() != null && (watchdog.timeout().compareTo(Duration.ofSeconds(1)) < 0
+                || watchdog.timeout().compareTo(Duration.ofMinutes(10)) > 0)) {
+            throw new ConfigException("agent.watchdog.timeout must be between 1s and 10m (it is the device's own timeout)");
+        }
         return this;
+    }
+
+    /**
+     * The host's watchdog: a device the agent pets while it may (for example {@code /dev/watchdog});
+     * {@code timeout} is the device's own timeout, which the controller's fencing arithmetic uses.
+     * No device: no watchdog, so the host can be fenced only through its BMC.
+     */
+    public record Watchdog(@JsonProperty("device") Path device, @JsonProperty("timeout") Duration timeout) {
+        public Watchdog {
+            timeout = timeout == null ? Duration.ofSeconds(10) : timeout;
+        }
     }
 
     public record Listen(@JsonProperty("bind") String bind, @JsonProperty("port") Integer port) {

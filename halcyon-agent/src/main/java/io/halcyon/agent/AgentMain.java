@@ -49,10 +49,10 @@ public final class AgentMain implements AutoCloseable {
                 : "http://" + config.listen().bind() + ":" + console.port();
         var registration = new HostRegistration(config.name(), info.cpus(), info.ramMb(), info.diskGb(), config.reservedCpus(),
                 config.reservedRamMb(), config.reservedDiskGb(), accel, info.arch(), info.cpuModel(), info.qemuVersion(), endpoint,
-                VERSION, UUID.randomUUID().toString());
+                VERSION, UUID.randomUUID().toString(), config.watchdog().device() == null ? 0 : config.watchdog().timeout().toMillis());
         var images = new ImageCache(controller);
         agent = new Agent(new Agent.Settings(config.name(), config.pollWait(), config.stopTimeout(), config.softRebootTimeout(),
-                config.resyncInterval()), controller, driver, images, registration);
+                config.resyncInterval(), config.watchdog().device(), config.watchdog().timeout()), controller, driver, images, registration);
         closeables.add(0, agent);
         agent.start();
         log.info("event=agent_ready host={} accel={} cpus={} ram_mb={} endpoint={}", config.name(), accel, info.cpus(), info.ramMb(), endpoint);

@@ -120,8 +120,14 @@ public final class ControllerClient {
         return JSON.readValue(post("/agent/v1/hosts/" + reg.name() + "/register", reg, Duration.ofSeconds(30)), Registration.class);
     }
 
-    public void heartbeat(String host, long leaseId) throws IOException, InterruptedException {
-        post("/agent/v1/hosts/" + host + "/heartbeat", Map.of("leaseId", leaseId), Duration.ofSeconds(5));
+    /** The controller's answer to a renewal: whether to enforce the self-fence, and the revision the renewal was written at. */
+    public record Beat(boolean armed, long revision) {
+    }
+
+    /** Renews the host lease; {@code timeout} bounds each controller tried, so a cut network fails fast. */
+    public Beat heartbeat(String host, long leaseId, long seq, boolean armed, Duration timeout) throws IOException, InterruptedException {
+        return JSON.readValue(post("/agent/v1/hosts/" + host + "/heartbeat", Map.of("leaseId", leaseId, "seq", seq, "armed", armed), timeout),
+                Beat.class);
     }
 
     public Assignments assignments(String host, long after, Duration wait) throws IOException, InterruptedException {

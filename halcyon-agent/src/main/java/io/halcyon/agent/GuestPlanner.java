@@ -65,6 +65,10 @@ public final class GuestPlanner {
         if (rebootPending) {
             return a.rebootType() == RebootType.HARD || o.power() == PowerState.CRASHED ? Step.HARD_REBOOT : Step.SOFT_REBOOT;
         }
+        if (a.ha() && o.power() == PowerState.CRASHED) {
+            // an HA guest that panicked or whose watchdog fired is restarted in place (the agent keeps the budget)
+            return Step.HARD_REBOOT;
+        }
         if (o.power() == PowerState.RUNNING && !without(o.volumes(), settled).equals(without(wantedVolumes(a), settled))) {
             return Step.SYNC_VOLUMES;
         }

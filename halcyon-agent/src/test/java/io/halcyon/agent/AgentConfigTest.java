@@ -42,6 +42,7 @@ class AgentConfigTest {
         assertThat(c.softRebootTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(c.pollWait()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.resyncInterval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.watchdog()).isEqualTo(new AgentConfig.Watchdog(null, Duration.ofSeconds(10)));
     }
 
     @Test
@@ -66,6 +67,7 @@ class AgentConfigTest {
                   softRebootTimeout: 15s
                   pollWait: 10s
                   resyncInterval: 1m
+                  watchdog: {device: /dev/watchdog0, timeout: 20s}
                 """).validate();
         assertThat(c.name()).isEqualTo("h1");
         assertThat(c.controllers()).isEqualTo(List.of("http://10.0.0.1:8774", "http://10.0.0.2:8774"));
@@ -85,6 +87,7 @@ class AgentConfigTest {
         assertThat(c.softRebootTimeout()).isEqualTo(Duration.ofSeconds(15));
         assertThat(c.pollWait()).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.resyncInterval()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(c.watchdog()).isEqualTo(new AgentConfig.Watchdog(Path.of("/dev/watchdog0"), Duration.ofSeconds(20)));
     }
 
     @Test
@@ -95,5 +98,7 @@ class AgentConfigTest {
         assertThatThrownBy(() -> parse("  agentToken: 0123456789abcdef\n  controllers: [ftp://x]\n").validate()).hasMessageContaining("agent.controllers");
         assertThatThrownBy(() -> parse("  agentToken: 0123456789abcdef\n  reservedRamMb: -1\n").validate()).hasMessageContaining("agent.reserved");
         assertThatThrownBy(() -> parse("  agnetToken: x\n")).hasMessageContaining("unknown key 'agent.agnetToken'");
+        assertThatThrownBy(() -> parse("  agentToken: 0123456789abcdef\n  watchdog: {device: /dev/watchdog, timeout: 500ms}\n").validate())
+                .hasMessageContaining("agent.watchdog.timeout");
     }
 }

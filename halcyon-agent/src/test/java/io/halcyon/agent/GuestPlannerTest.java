@@ -86,4 +86,16 @@ class GuestPlannerTest {
                 done, 0, Set.of()) : null;
         assertThat(GuestPlanner.next(a, o)).as(name).isEqualTo(step);
     }
+
+    @org.junit.jupiter.api.Test
+    void anHaGuestThatCrashedIsRestartedInPlaceAndOthersAreLeftCrashed() {
+        var plain = assignment("ON", 1, 0, "SOFT", false);
+        var ha = new Assignment(plain.serverId(), 1, "vm", "p", plain.flavor(), null, null, false, "vm", Map.of(), "nova", PowerIntent.ON, 0,
+                RebootType.SOFT, false, Instant.EPOCH, ROOT, List.of(), List.of(), true);
+        Observed crashed = new Observed("s1", 1, true, PowerState.CRASHED, 0, 0, Set.of());
+        assertThat(GuestPlanner.next(ha, crashed)).isEqualTo(GuestPlanner.Step.HARD_REBOOT);
+        assertThat(GuestPlanner.next(plain, crashed)).isEqualTo(GuestPlanner.Step.NONE);
+        assertThat(ha.poweredOff().power()).isEqualTo(PowerIntent.OFF);
+        assertThat(ha.poweredOff().ha()).isTrue();
+    }
 }

@@ -27,7 +27,8 @@ public record ControllerConfig(
         @JsonProperty("quotas") Quotas quotas,
         @JsonProperty("storage") Storage storage,
         @JsonProperty("network") Network network,
-        @JsonProperty("bootstrap") Bootstrap bootstrap) {
+        @JsonProperty("bootstrap") Bootstrap bootstrap,
+        @JsonProperty("ha") Ha ha) {
 
     public ControllerConfig {
         if (dataDir == null) {
@@ -39,14 +40,23 @@ public record ControllerConfig(
         tokenLifetime = tokenLifetime == null ? Duration.ofHours(1) : tokenLifetime;
         // failover takes up to the TTL plus etcd's 0.5 s expiry tick: 4 s keeps it under 5 s
         leaderTtl = leaderTtl == null ? Duration.ofSeconds(4) : leaderTtl;
-        hostLeaseTtl = hostLeaseTtl == null ? Duration.ofSeconds(10) : hostLeaseTtl;
-        hostRenewInterval = hostRenewInterval == null ? Duration.ofSeconds(2) : hostRenewInterval;
+        // host failure is detected in leaseTtl; with the HA defaults that keeps failover well under 15 s
+        hostLeaseTtl = hostLeaseTtl == null ? Duration.ofSeconds(5) : hostLeaseTtl;
+        hostRenewInterval = hostRenewInterval == null ? Duration.ofSeconds(1) : hostRenewInterval;
         maxImageBytes = maxImageBytes == null ? 1L << 40 : maxImageBytes;
         scheduler = scheduler == null ? new Scheduler(null, null, null, null) : scheduler;
         quotas = quotas == null ? new Quotas(null, null, null, null, null, null) : quotas;
         storage = storage == null ? new Storage(null, null, null, null, null) : storage;
         network = network == null ? new Network(null, null, null, null, null, null) : network;
         bootstrap = bootstrap == null ? new Bootstrap(null, null) : bootstrap;
+        ha = ha == null ? new Ha(null, null, null, null, null, null, null, null, null, null, null, null, null) : ha;
+    }
+
+    /** The HA settings the controller runs with: the host lease from {@code hostLeaseTtl}/{@code hostRenewInterval}, the rest from {@code ha}. */
+    public io.halcyon.ha.HaSettings haSettings() {
+        return new io.halcyon.ha.HaSettings(hostRenewInterval, hostLeaseTtl, ha.suspectAfter(), ha.selfFenceTimeout(), ha.fenceMargin(),
+                ha.brakeShare(), ha.bmcRetryInterval(), ha.bmcAttempts(), ha.restartLimit(), ha.restartWindow(),
+                new io.halcyon.ha.HaPolicy(ha.enabledByDefault(), ha.defaultPriority()));
     }
 
     /** Checks what types cannot: secrets present, timings that make sense together. */
@@ -57,9 +67,17 @@ public record ControllerConfig(
         if (agentToken == null || agentToken.length() < 16) {
             throw new ConfigException("controller.agentToken must be set (at least 16 characters)");
         }
-        if (hostRenewInterval.compareTo(hostLeaseTtl.dividedBy(2)) > 0) {
-            throw new ConfigException("controller.hostRenewInterval (" + hostRenewInterval + ") must be at most half of "
-                    + "controller.hostLeaseTtl (" + hostLeaseTtl + ") so one lost renewal does not expire a host");
+        var haProblems = haSettings().problems();
+        if (!haProblems.isEmpty()) {
+            throw new ConfigException("unsafe HA timing: " + String.join("; ", haProblems).replace("renewInterval", "controller.hostRenewInterval")
+                    .replace("leaseTtl", "controller.hostLeaseTtl").replace("suspectAfter", "controller.ha.suspectAfter")
+                    .replace("selfFenceTimeout", "controller.ha.selfFenceTimeout").replace("fenceMargin", "controller.ha.fenceMargin")
+                    .replace("brakeShare", "controller.ha.brakeShare").replace("bmcRetryInterval", "controller.ha.bmcRetryInterval")
+                    .replace("bmcAttempts", "controller.ha.bmcAttempts").replace("restartLimit", "controller.ha.restartLimit")
+                    .replace("restartWindow", "controller.ha.restartWindow"));
+        }
+        if (ha.tickInterval().compareTo(Duration.ofMillis(20)) < 0 || ha.tickInterval().compareTo(hostRenewInterval) > 0) {
+            throw new ConfigException("controller.ha.tickInterval must be between 20ms and controller.hostRenewInterval");
         }
         if (tokenLifetime.isNegative() || tokenLifetime.isZero() || tokenLifetime.compareTo(Duration.ofDays(7)) > 0) {
             throw new ConfigException("controller.tokenLifetime must be between 1s and 7d");
@@ -141,6 +159,40 @@ public record ControllerConfig(
             backend = backend == null ? "sqlite" : backend;
             etcdEndpoints = etcdEndpoints == null ? List.of() : List.copyOf(etcdEndpoints);
             timeout = timeout == null ? Duration.ofSeconds(5) : timeout;
+        }
+    }
+
+    /**
+     * Instance HA (see {@code io.halcyon.ha}): timings beyond the host lease, the brake, BMC retries,
+     * in-place restarts, the default policy, the key that seals BMC passwords, and ipmitool.
+     */
+    public record Ha(@JsonProperty("suspectAfter") Duration suspectAfter,
+                     @JsonProperty("selfFenceTimeout") Duration selfFenceTimeout,
+                     @JsonProperty("fenceMargin") Duration fenceMargin,
+                     @JsonProperty("brakeShare") Double brakeShare,
+                     @JsonProperty("bmcRetryInterval") Duration bmcRetryInterval,
+                     @JsonProperty("bmcAttempts") Integer bmcAttempts,
+                     @JsonProperty("restartLimit") Integer restartLimit,
+                     @JsonProperty("restartWindow") Duration restartWindow,
+                     @JsonProperty("enabledByDefault") Boolean enabledByDefault,
+                     @JsonProperty("defaultPriority") Integer defaultPriority,
+                     @JsonProperty("credentialKeyFile") Path credentialKeyFile,
+                     @JsonProperty("ipmitool") String ipmitool,
+                     @JsonProperty("tickInterval") Duration tickInterval) {
+        public Ha {
+            var d = io.halcyon.ha.HaSettings.defaults();
+            suspectAfter = suspectAfter == null ? d.suspectAfter() : suspectAfter;
+            selfFenceTimeout = selfFenceTimeout == null ? d.selfFenceTimeout() : selfFenceTimeout;
+            fenceMargin = fenceMargin == null ? d.fenceMargin() : fenceMargin;
+            brakeShare = brakeShare == null ? d.brakeShare() : brakeShare;
+            bmcRetryInterval = bmcRetryInterval == null ? d.bmcRetryInterval() : bmcRetryInterval;
+            bmcAttempts = bmcAttempts == null ? d.bmcAttempts() : bmcAttempts;
+            restartLimit = restartLimit == null ? d.restartLimit() : restartLimit;
+            restartWindow = restartWindow == null ? d.restartWindow() : restartWindow;
+            enabledByDefault = enabledByDefault == null ? d.defaultPolicy().enabled() : enabledByDefault;
+            defaultPriority = defaultPriority == null ? d.defaultPolicy().priority() : defaultPriority;
+            ipmitool = ipmitool == null ? "ipmitool" : ipmitool;
+            tickInterval = tickInterval == null ? Duration.ofMillis(100) : tickInterval;
         }
     }
 

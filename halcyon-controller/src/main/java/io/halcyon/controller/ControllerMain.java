@@ -111,6 +111,12 @@ public final class ControllerMain implements AutoCloseable {
                 }
             }
         });
+        // a host's HA state and recoveries change what its agent may run
+        resources.hostHa().addHandler((host, old, now) -> feed.bump(host, now != null ? now.revision() : old.revision() + 1));
+        resources.haRecoveries().addHandler((id, old, now) -> {
+            long rev = now != null ? now.revision() : old.revision() + 1;
+            resources.servers().get(id).map(s -> s.value().status().host()).ifPresent(h -> feed.bump(h, rev));
+        });
         resources.start();
 
         var identity = new IdentityService(resources, PasswordHasher.standard(), config.tokenLifetime());
@@ -207,7 +213,14 @@ public final class ControllerMain implements AutoCloseable {
         }
         var serverPorts = new ServerPorts(resources, networkService);
         var servers = new ServerService(resources, quotas, new AgentConsoleClient(config.agentToken()), volumeService, serverPorts);
-        var agents = new AgentService(resources, feed, config.hostLeaseTtl(), config.hostRenewInterval(), backends, serverPorts);
+        var haSettings = config.haSettings();
+        var agents = new AgentService(resources, feed, haSettings, backends, serverPorts);
+        var credentials = config.ha().credentialKeyFile() == null ? null
+                : io.halcyon.api.ha.Credentials.fromFile(config.ha().credentialKeyFile());
+        var ha = new io.halcyon.controller.ha.HaController(resources, elector, haSettings, schedulerConfig, credentials,
+                new io.halcyon.controller.ha.BmcFencer(config.ha().ipmitool(), 10_000), agents, config.ha().tickInterval());
+        closeables.add(0, ha);
+        ha.start();
 
         var router = new Router();
         new IdentityApi(identity, tokens, new Catalog(config.region()), resources,
@@ -219,6 +232,7 @@ public final class ControllerMain implements AutoCloseable {
         new NetworkApi(resources, networkService, routerService, networkQuotas, p -> identity.project(p).isPresent()).register(router);
         new ImageApi(resources, imageFiles, config.maxImageBytes()).register(router);
         new AgentApi(agents, feed, resources, imageFiles).register(router);
+        new io.halcyon.api.ha.HostHaApi(new io.halcyon.api.ha.HostHaService(resources, haSettings, credentials)).register(router);
         registerHealth(router, config.store().backend());
 
         http = new HttpServer(config.api().bind(), config.api().port(), router, new ApiAuthenticator(tokens, config.agentToken()),

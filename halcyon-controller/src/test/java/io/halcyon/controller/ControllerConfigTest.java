@@ -34,8 +34,11 @@ class ControllerConfigTest {
         assertThat(c.region()).isEqualTo("RegionOne");
         assertThat(c.tokenLifetime()).isEqualTo(Duration.ofHours(1));
         assertThat(c.leaderTtl()).isEqualTo(Duration.ofSeconds(4));
-        assertThat(c.hostLeaseTtl()).isEqualTo(Duration.ofSeconds(10));
-        assertThat(c.hostRenewInterval()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(c.hostLeaseTtl()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.hostRenewInterval()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(c.ha()).isEqualTo(new ControllerConfig.Ha(Duration.ofSeconds(2), Duration.ofSeconds(4), Duration.ofSeconds(2), 0.5,
+                Duration.ofSeconds(2), 3, 3, Duration.ofMinutes(10), false, 0, null, "ipmitool", Duration.ofMillis(100)));
+        assertThat(c.haSettings()).isEqualTo(io.halcyon.ha.HaSettings.defaults());
         assertThat(c.maxImageBytes()).isEqualTo(1L << 40);
         assertThat(c.scheduler().cpuAllocationRatio()).isEqualTo(16.0);
         assertThat(c.scheduler().ramAllocationRatio()).isEqualTo(1.0);
@@ -82,6 +85,9 @@ class ControllerConfigTest {
                   bootstrap:
                     flavors: [{id: "9", name: f, vcpus: 2, ramMb: 512, diskGb: 5}]
                     images: [{name: i, file: /img.qcow2, diskFormat: qcow2}]
+                  ha: {suspectAfter: 8s, selfFenceTimeout: 15s, fenceMargin: 3s, brakeShare: 0.6, bmcRetryInterval: 5s, bmcAttempts: 2,
+                       restartLimit: 5, restartWindow: 30m, enabledByDefault: true, defaultPriority: 3,
+                       credentialKeyFile: /etc/halcyon/ha.key, ipmitool: /usr/bin/ipmitool, tickInterval: 250ms}
                 """).validate();
         assertThat(c.dataDir()).isEqualTo(Path.of("/srv/halcyon"));
         assertThat(c.api()).isEqualTo(new ControllerConfig.Api("0.0.0.0", 9000, "https://cloud.example", 1000, 16));
@@ -101,6 +107,11 @@ class ControllerConfigTest {
         assertThat(c.bootstrap().flavors()).containsExactly(new ControllerConfig.FlavorSeed("9", "f", 2, 512, 5));
         assertThat(c.bootstrap().images()).containsExactly(new ControllerConfig.ImageSeed("i", Path.of("/img.qcow2"), "qcow2"));
         assertThat(c.storePath()).isEqualTo(Path.of("/x.db"));
+        assertThat(c.ha()).isEqualTo(new ControllerConfig.Ha(Duration.ofSeconds(8), Duration.ofSeconds(15), Duration.ofSeconds(3), 0.6,
+                Duration.ofSeconds(5), 2, 5, Duration.ofMinutes(30), true, 3, Path.of("/etc/halcyon/ha.key"), "/usr/bin/ipmitool",
+                Duration.ofMillis(250)));
+        assertThat(c.haSettings().leaseTtl()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(c.haSettings().defaultPolicy()).isEqualTo(new io.halcyon.ha.HaPolicy(true, 3));
     }
 
     @Test
@@ -110,6 +121,10 @@ class ControllerConfigTest {
                 .hasMessageContaining("controller.adminPassword");
         assertThatThrownBy(() -> parse(secrets + "  hostLeaseTtl: 4s\n  hostRenewInterval: 3s\n").validate())
                 .hasMessageContaining("controller.hostRenewInterval");
+        assertThatThrownBy(() -> parse(secrets + "  ha: {selfFenceTimeout: 6s}\n").validate())
+                .hasMessageContaining("controller.ha.selfFenceTimeout").hasMessageContaining("less than controller.hostLeaseTtl");
+        assertThatThrownBy(() -> parse(secrets + "  ha: {fenceMargin: 100ms}\n").validate()).hasMessageContaining("controller.ha.fenceMargin");
+        assertThatThrownBy(() -> parse(secrets + "  ha: {tickInterval: 5s}\n").validate()).hasMessageContaining("controller.ha.tickInterval");
         assertThatThrownBy(() -> parse(secrets + "  store: {backend: mysql}\n").validate()).hasMessageContaining("controller.store.backend");
         assertThatThrownBy(() -> parse(secrets + "  store: {backend: etcd}\n").validate()).hasMessageContaining("etcdEndpoints");
         assertThatThrownBy(() -> parse(secrets + "  apii: {}\n")).hasMessageContaining("unknown key 'controller.apii'");

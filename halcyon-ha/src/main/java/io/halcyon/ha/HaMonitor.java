@@ -34,10 +34,14 @@ public final class HaMonitor {
         long revision;
         long at;
         boolean observed;
+        boolean armed;
+        long lastBeat;
 
-        Seen(long revision, long at) {
+        Seen(long revision, long at, boolean armed) {
             this.revision = revision;
             this.at = at;
+            this.armed = armed;
+            this.lastBeat = revision;
         }
     }
 
@@ -83,12 +87,14 @@ public final class HaMonitor {
         for (HostInput h : hosts.values()) {
             Seen s = seen.get(h.name());
             if (s == null) {
-                seen.put(h.name(), new Seen(h.beatRevision(), t.now()));
+                seen.put(h.name(), new Seen(h.beatRevision(), t.now(), h.beatRevision() != 0 && h.armed()));
             } else if (h.beatRevision() != s.revision) {
                 s.revision = h.beatRevision();
                 if (h.beatRevision() != 0) {
                     s.at = t.now();
                     s.observed = true;
+                    s.armed = h.armed();
+                    s.lastBeat = h.beatRevision();
                 }
             }
         }
@@ -216,12 +222,14 @@ public final class HaMonitor {
 
     private HostHaState fence(Tick t, HostInput h, HostHaState st, long silence, List<HaAction> out, List<GuestInput> recover) {
         Fence f = fences.computeIfAbsent(h.name(), k -> new Fence());
-        String evidence = "no renewal for " + secs(silence) + " (last beat record " + h.beatRevision() + ")";
+        String evidence = "no renewal for " + secs(silence) + " (last renewal seen: record revision " + seen.get(h.name()).lastBeat + ")";
         if (f.confirmed != null) {
             String how = f.confirmed.result() == BmcOutcome.Result.OFF ? "BMC confirmed power off" : "BMC reports power already off";
             return fenced(t, h, st, how + " (token " + f.confirmed.token() + ": " + f.confirmed.detail() + "); " + evidence, out, recover);
         }
-        Optional<Duration> wait = h.watchdog() != null && h.armed() ? settings.selfFenceWait(h.watchdog()) : Optional.empty();
+        // armed as of the last renewal this leader saw: the record itself goes with the lease
+        boolean armed = seen.get(h.name()).armed;
+        Optional<Duration> wait = h.watchdog() != null && armed ? settings.selfFenceWait(h.watchdog()) : Optional.empty();
         if (wait.isPresent() && silence >= wait.get().toMillis()) {
             return fenced(t, h, st, "self-fence deadline passed: " + evidence + " >= ttl " + secs(ttl()) + " + max(self-fence "
                     + secs(settings.selfFenceTimeout().toMillis()) + ", watchdog " + secs(h.watchdog().toMillis()) + ") + margin "
@@ -237,7 +245,7 @@ public final class HaMonitor {
         boolean bmcExhausted = !h.bmc() || (f.attempts >= settings.bmcAttempts() && f.inFlight == null);
         if (wait.isEmpty() && bmcExhausted) {
             String why = h.bmc() ? "BMC failed " + f.attempts + " time(s) (" + f.lastFailure + ")" : "no BMC";
-            String wd = h.watchdog() == null ? "no watchdog" : !h.armed() ? "watchdog not armed by the agent"
+            String wd = h.watchdog() == null ? "no watchdog" : !armed ? "watchdog not armed by the agent"
                     : "watchdog too slow for the fence margin";
             return st == HostHaState.UNFENCEABLE ? st
                     : move(out, h, st, HostHaState.UNFENCEABLE, why + " and " + wd + ": its guests stay until it returns");
@@ -305,6 +313,17 @@ public final class HaMonitor {
         if (pending.isEmpty()) {
             return;
         }
+        // HA guests of hosts on their way to being fenced hold room by priority, so a second failure
+        // a few seconds after the first is recovered by priority across both
+        var expected = new ArrayList<GuestInput>();
+        for (GuestInput g : t.guests()) {
+            HostHaState st = g.host() == null ? null : state.get(g.host());
+            boolean fenceable = g.host() != null && hosts.containsKey(g.host()) && !hosts.get(g.host()).disarmed();
+            if ((st == HostHaState.SUSPECT || st == HostHaState.DOWN || st == HostHaState.FENCING) && fenceable && g.policy().enabled()
+                    && g.wantsRunning() && !g.pending() && !ids.contains(g.id())) {
+                expected.add(g);
+            }
+        }
         var rooms = new ArrayList<RecoveryPlanner.Room>();
         for (HostInput h : hosts.values()) {
             if (state.get(h.name()) == HostHaState.UP && h.schedulable() && !h.maintenance()) {
@@ -319,7 +338,7 @@ public final class HaMonitor {
         }
         var faults = new HashMap<String, String>();
         pending.forEach(g -> faults.put(g.id(), g.fault()));
-        for (HaAction a : RecoveryPlanner.plan(pending, rooms, groups)) {
+        for (HaAction a : RecoveryPlanner.plan(pending, expected, rooms, groups)) {
             if (a instanceof HaAction.Unplaceable u && u.reason().equals(faults.get(u.serverId()))) {
                 continue;
             }

@@ -13,6 +13,8 @@ import java.util.TreeMap;
  * Where the HA guests of fenced hosts start again: highest priority first (then by id, so the
  * order is stable), each on the host with the most free RAM that fits it and holds no other member
  * of its anti-affinity group, with the room it takes counted before the next guest is placed.
+ * Guests of hosts still being fenced ("expected") take room by their priority too, without being
+ * placed yet: two hosts that fail a few seconds apart are recovered by priority across both.
  */
 public final class RecoveryPlanner {
     private RecoveryPlanner() {
@@ -38,13 +40,22 @@ public final class RecoveryPlanner {
      * @param groups  per host, the anti-affinity groups of the guests it holds now
      */
     public static List<HaAction> plan(List<GuestInput> pending, List<Room> rooms, Map<String, Set<String>> groups) {
+        return plan(pending, List.of(), rooms, groups);
+    }
+
+    /** @param expected guests of hosts not fenced yet that will need room if they are: they hold it, nothing more */
+    public static List<HaAction> plan(List<GuestInput> pending, List<GuestInput> expected, List<Room> rooms,
+                                      Map<String, Set<String>> groups) {
         var free = new TreeMap<String, Room>();
         rooms.forEach(r -> free.put(r.host(), r));
-        var held = new HashMap<String, Set<String>>();
-        groups.forEach((h, g) -> held.put(h, new HashSet<>(g)));
+        var members = new HashMap<String, Set<String>>();
+        groups.forEach((h, g) -> members.put(h, new HashSet<>(g)));
         var out = new ArrayList<HaAction>();
         var ordered = new ArrayList<>(pending);
+        ordered.addAll(expected);
         ordered.sort(ORDER);
+        var held = new java.util.HashSet<String>();
+        expected.forEach(g -> held.add(g.id()));
         for (GuestInput g : ordered) {
             Room best = null;
             int small = 0;
@@ -52,21 +63,25 @@ public final class RecoveryPlanner {
             for (Room r : free.values()) {
                 if (!r.fits(g)) {
                     small++;
-                } else if (g.group() != null && held.getOrDefault(r.host(), Set.of()).contains(g.group())) {
+                } else if (g.group() != null && members.getOrDefault(r.host(), Set.of()).contains(g.group())) {
                     grouped++;
                 } else if (best == null || r.ramMb() > best.ramMb()) {
                     best = r;
                 }
             }
             if (best == null) {
-                out.add(new HaAction.Unplaceable(g.id(), g.host(), reason(free.size(), small, grouped, g.group())));
+                if (!held.contains(g.id())) {
+                    out.add(new HaAction.Unplaceable(g.id(), g.host(), reason(free.size(), small, grouped, g.group())));
+                }
                 continue;
             }
             free.put(best.host(), best.minus(g));
             if (g.group() != null) {
-                held.computeIfAbsent(best.host(), k -> new HashSet<>()).add(g.group());
+                members.computeIfAbsent(best.host(), k -> new HashSet<>()).add(g.group());
             }
-            out.add(new HaAction.Evacuate(g.id(), g.host(), best.host(), g.epoch(), g.policy().priority()));
+            if (!held.contains(g.id())) {
+                out.add(new HaAction.Evacuate(g.id(), g.host(), best.host(), g.epoch(), g.policy().priority()));
+            }
         }
         return out;
     }

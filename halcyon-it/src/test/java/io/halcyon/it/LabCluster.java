@@ -2,6 +2,7 @@ package io.halcyon.it;
 
 import io.halcyon.testkit.Files2;
 import io.halcyon.testkit.Lab;
+import io.halcyon.testkit.LabAgents;
 import io.halcyon.testkit.OvnCentral;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -27,6 +28,9 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
     static final String PHYSNET = "provider";
 
     private final int size;
+    private boolean ha;
+    private int guestSlots;
+    private final java.util.Set<String> noWatchdog = new java.util.HashSet<>();
     Lab lab;
     OvnCentral ovn;
     TestCloud cloud;
@@ -38,6 +42,16 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
 
     static LabCluster hosts(int n) {
         return new LabCluster(n);
+    }
+
+    /**
+     * With instance HA set up: a credential key for BMC passwords, each agent petting its host's
+     * simulated watchdog, and room on each host for {@code guestSlots} guests of 128 MB (0: all of it).
+     */
+    LabCluster withHa(int slots) {
+        this.ha = true;
+        this.guestSlots = slots;
+        return this;
     }
 
     @Override
@@ -55,35 +69,18 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
         lab = Lab.create(Paths.root(), Files.createTempDirectory(Paths.work(), "lab"), size);
         ovn = OvnCentral.start(lab.controllerIp());
         // hostSubsetSize 1: the spread weigher alone decides, so consecutive boots land on different hosts
+        String haYaml = "";
+        if (ha) {
+            Path key = lab.dir().resolve("ha.key");
+            io.halcyon.api.ha.Credentials.generate(key);
+            haYaml = "  ha: {credentialKeyFile: \"" + key + "\"}\n";
+        }
         cloud = TestCloud.startBound("  network: {ovnNorthbound: \"" + ovn.nbUnix() + "\", physicalNetworks: [" + PHYSNET + "]}\n"
-                + "  scheduler: {hostSubsetSize: 1}\n", "0.0.0.0");
-        String controller = "http://" + lab.controllerIp() + ":" + cloud.port;
+                + "  scheduler: {hostSubsetSize: 1}\n" + haYaml, "0.0.0.0");
         for (String h : lab.hosts()) {
-            Path ovsDir = Path.of("/tmp", lab.prefix() + "-" + h + "-ovs");
-            ovsDirs.add(ovsDir);
-            Path agentDir = lab.hostDir(h).resolve("agent");
-            String mgmt = lab.managementIp(h);
-            String yaml = "agent:\n"
-                    + "  name: " + h + "\n"
-                    + "  controllers: [\"" + controller + "\"]\n"
-                    + "  agentToken: " + TestCloud.AGENT_TOKEN + "\n"
-                    + "  dataDir: " + agentDir + "\n"
-                    + "  accel: tcg\n"
-                    + "  stopTimeout: 20s\n"
-                    + "  softRebootTimeout: 20s\n"
-                    + "  listen: {bind: \"" + mgmt + "\", port: 0}\n"
-                    + "  network:\n"
-                    + "    ovnSouthbound: \"" + ovn.sbTcp(lab.controllerIp()) + "\"\n"
-                    + "    ovs: {datapath: netdev, runDir: \"" + ovsDir + "\"}\n"
-                    + "    interfaces:\n"
-                    + "      - {name: mgmt0, roles: [management, storage, migration], address: \"" + mgmt + "/24\", gateway: \""
-                    + lab.controllerIp() + "\"}\n"
-                    + "      - {name: tun0, roles: [tenant], address: \"" + lab.tunnelIp(h) + "/24\"}\n"
-                    + "      - {name: prov0, roles: [provider], physicalNetwork: " + PHYSNET + "}\n";
-            Path config = lab.hostDir(h).resolve("agent.yaml");
-            Files.writeString(config, yaml);
-            lab.boot(h, "#!/bin/bash\nexec java -Xmx192m -XX:+UseSerialGC -jar " + Paths.jar() + " serve --config " + config
-                    + " >> " + lab.hostDir(h).resolve("agent.log") + " 2>&1\n");
+            ovsDirs.add(LabAgents.ovsDir(lab, h));
+            writeAgentConfig(h);
+            bootAgent(h, true);
             lab.powerOn(h);
         }
         for (String h : lab.hosts()) {
@@ -95,6 +92,27 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
             String out = ovn.sbctl("--bare", "--columns=name", "list", "Chassis").stdout();
             return lab.hosts().stream().allMatch(out::contains);
         });
+    }
+
+    /** Writes the host's agent.yaml (read at its next boot): with its watchdog unless {@link #watchdog} said otherwise. */
+    void writeAgentConfig(String h) {
+        LabAgents.configure(lab, h, new LabAgents.Options("http://" + lab.controllerIp() + ":" + cloud.port, TestCloud.AGENT_TOKEN,
+                ovn.sbTcp(lab.controllerIp()), ha && !noWatchdog.contains(h), guestSlots));
+    }
+
+    /** What the host's init runs: its agent, or (false) nothing, so a killed agent stays dead. */
+    void bootAgent(String h, boolean agent) {
+        LabAgents.boot(lab, h, Paths.jar(), agent);
+    }
+
+    /** The host's next boot runs its agent without (false) or with (true) its watchdog. */
+    void watchdog(String h, boolean on) {
+        if (on) {
+            noWatchdog.remove(h);
+        } else {
+            noWatchdog.add(h);
+        }
+        writeAgentConfig(h);
     }
 
     private void stop() {

@@ -6,6 +6,12 @@ import io.halcyon.model.compute.InstanceAction;
 import io.halcyon.model.compute.Server;
 import io.halcyon.model.host.Host;
 import io.halcyon.model.host.HostAllocation;
+import io.halcyon.model.host.HaCluster;
+import io.halcyon.model.host.HaRecovery;
+import io.halcyon.model.host.HostBeat;
+import io.halcyon.model.host.HostEvent;
+import io.halcyon.model.host.HostHaConfig;
+import io.halcyon.model.host.HostHaStatus;
 import io.halcyon.model.host.HostLease;
 import io.halcyon.model.identity.NameClaim;
 import io.halcyon.model.identity.Project;
@@ -76,5 +82,11 @@ public final class Kinds {
 
     public static final Kind<Host> HOSTS = new Kind<>("hosts", Host.class, Host::name);
     public static final Kind<HostLease> HOST_LEASES = new Kind<>("host-leases", HostLease.class, HostLease::host);
+    public static final Kind<HostBeat> HOST_BEATS = new Kind<>("host-beats", HostBeat.class, HostBeat::host);
+    public static final Kind<HostHaStatus> HOST_HA = new Kind<>("host-ha", HostHaStatus.class, HostHaStatus::host);
+    public static final Kind<HostHaConfig> HOST_HA_CONFIG = new Kind<>("host-ha-config", HostHaConfig.class, HostHaConfig::host);
+    public static final Kind<HostEvent> HOST_EVENTS = new Kind<>("host-events", HostEvent.class, e -> e.host() + "/" + e.key());
+    public static final Kind<HaRecovery> HA_RECOVERIES = new Kind<>("ha-recoveries", HaRecovery.class, HaRecovery::serverId);
+    public static final Kind<HaCluster> HA_CLUSTER = new Kind<>("ha-cluster", HaCluster.class, HaCluster::id);
     public static final Kind<HostAllocation> ALLOCATIONS = new Kind<>("allocations", HostAllocation.class, HostAllocation::host);
 }

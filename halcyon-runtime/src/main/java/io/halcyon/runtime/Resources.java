@@ -87,6 +87,12 @@ public final class Resources implements AutoCloseable {
     private final Informer<Host> hosts;
     private final Informer<HostLease> hostLeases;
     private final Informer<HostAllocation> allocations;
+    private final Informer<io.halcyon.model.host.HostBeat> hostBeats;
+    private final Informer<io.halcyon.model.host.HostHaStatus> hostHa;
+    private final Informer<io.halcyon.model.host.HostHaConfig> hostHaConfig;
+    private final Informer<io.halcyon.model.host.HostEvent> hostEvents;
+    private final Informer<io.halcyon.model.host.HaRecovery> haRecoveries;
+    private final Informer<io.halcyon.model.host.HaCluster> haCluster;
 
     public Resources(Store store, Clock clock, Duration syncTimeout) {
         this.store = requireNonNull(store, "store is null");
@@ -122,6 +128,13 @@ public final class Resources implements AutoCloseable {
         hosts = cache.informer(Kinds.HOSTS);
         hostLeases = cache.informer(Kinds.HOST_LEASES);
         allocations = cache.informer(Kinds.ALLOCATIONS);
+        hostBeats = cache.informer(Kinds.HOST_BEATS);
+        hostHa = cache.informer(Kinds.HOST_HA);
+        hostHaConfig = cache.informer(Kinds.HOST_HA_CONFIG);
+        hostEvents = cache.informer(Kinds.HOST_EVENTS);
+        haRecoveries = cache.informer(Kinds.HA_RECOVERIES);
+        haCluster = cache.informer(Kinds.HA_CLUSTER);
+        hostEvents.addIndex(BY_HOST, e -> List.of(e.host()));
 
         servers.addIndex(BY_PROJECT, s -> List.of(s.projectId()));
         servers.addIndex(BY_HOST, s -> s.status().host() == null ? List.of() : List.of(s.status().host()));
@@ -319,6 +332,35 @@ public final class Resources implements AutoCloseable {
     }
 
     /** A host is up while its lease key exists. */
+    public Informer<io.halcyon.model.host.HostBeat> hostBeats() {
+        return hostBeats;
+    }
+
+    public Informer<io.halcyon.model.host.HostHaStatus> hostHa() {
+        return hostHa;
+    }
+
+    public Informer<io.halcyon.model.host.HostHaConfig> hostHaConfig() {
+        return hostHaConfig;
+    }
+
+    public Informer<io.halcyon.model.host.HostEvent> hostEvents() {
+        return hostEvents;
+    }
+
+    public Informer<io.halcyon.model.host.HaRecovery> haRecoveries() {
+        return haRecoveries;
+    }
+
+    public Informer<io.halcyon.model.host.HaCluster> haCluster() {
+        return haCluster;
+    }
+
+    /** The host's HA state ("up" when the leader has not decided one yet). */
+    public String hostHaState(String host) {
+        return hostHa.get(host).map(v -> v.value().state()).orElse("up");
+    }
+
     public boolean hostUp(String host) {
         return hostLeases.get(host).isPresent();
     }

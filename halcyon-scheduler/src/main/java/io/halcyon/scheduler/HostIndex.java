@@ -29,6 +29,8 @@ final class HostIndex {
         res.hosts().addHandler((name, old, now) -> refresh(name));
         res.allocations().addHandler((name, old, now) -> refresh(name));
         res.hostLeases().addHandler((name, old, now) -> refresh(name));
+        res.hostHa().addHandler((name, old, now) -> refresh(name));
+        res.hostHaConfig().addHandler((name, old, now) -> refresh(name));
         for (var h : res.hosts().list()) {
             refresh(h.value().name());
         }
@@ -43,9 +45,17 @@ final class HostIndex {
         Host h = host.get().value();
         Versioned<HostAllocation> alloc = res.allocations().get(name).orElse(null);
         HostAllocation a = alloc == null ? HostAllocation.empty(name) : alloc.value();
-        entries.put(name, new Entry(new HostState(h.name(), res.hostUp(h.name()), h.enabled(), h.cpus(), h.ramMb(), h.diskGb(),
+        entries.put(name, new Entry(new HostState(h.name(), up(name), h.enabled(), h.cpus(), h.ramMb(), h.diskGb(),
                 h.reservedCpus(), h.reservedRamMb(), h.reservedDiskGb(), a.usedVcpus(), a.usedRamMb(), a.usedDiskGb(),
                 a.claims().size()), alloc));
+    }
+
+    private static final java.util.Set<String> TAKES_GUESTS = java.util.Set.of("up", "suspect");
+
+    /** Takes new guests: its lease is held, HA has not called it down, and it is not in maintenance. */
+    private boolean up(String name) {
+        boolean maintenance = res.hostHaConfig().get(name).map(v -> v.value().maintenance()).orElse(false);
+        return res.hostUp(name) && TAKES_GUESTS.contains(res.hostHaState(name)) && !maintenance;
     }
 
     List<Entry> entries() {

@@ -164,6 +164,71 @@ public final class Lab implements AutoCloseable {
         lab("restore", dir.toString(), host).orThrow();
     }
 
+    /** The host's simulated hardware watchdog: the FIFO its agent opens as it would open /dev/watchdog. */
+    public Path watchdogDevice(String host) {
+        return Path.of(host(host).path("watchdog").path("device").asText());
+    }
+
+    /** The watchdogs' timeout, in seconds (the same for every host of a lab). */
+    public int watchdogTimeoutSeconds() {
+        return list().path("hosts").get(0).path("watchdog").path("timeoutSeconds").asInt();
+    }
+
+    /** The host's BMC: address, port, user and password for IPMI over LAN (lanplus). */
+    public record Bmc(String address, int port, String user, String password) {
+    }
+
+    public Bmc bmc(String host) {
+        JsonNode b = host(host).path("bmc");
+        String[] ep = b.path("endpoint").asText().split(":");
+        return new Bmc(ep[0], Integer.parseInt(ep[1]), b.path("user").asText(), b.path("password").asText());
+    }
+
+    /** Processes of a host (by its cgroup) whose command line contains {@code match}. */
+    public List<Long> pids(String host, String match) {
+        String group = "/" + prefix() + "-" + host;
+        var out = new ArrayList<Long>();
+        try (var procs = java.nio.file.Files.list(Path.of("/proc"))) {
+            for (Path p : (Iterable<Path>) procs::iterator) {
+                String name = p.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    String cg = java.nio.file.Files.readString(p.resolve("cgroup")).strip();
+                    if (!cg.endsWith(group)) {
+                        continue;
+                    }
+                    String cmd = new String(java.nio.file.Files.readAllBytes(p.resolve("cmdline")), java.nio.charset.StandardCharsets.UTF_8)
+                            .replace('\0', ' ');
+                    if (cmd.contains(match)) {
+                        out.add(Long.parseLong(name));
+                    }
+                } catch (IOException e) {
+                    // the process ended while we looked
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    /** The host's agent process (the JVM started by its boot script). */
+    public long agentPid(String host) {
+        var pids = pids(host, "serve --config " + hostDir(host).resolve("agent.yaml"));
+        pids.removeIf(p -> !ProcessHandle.of(p).flatMap(h -> h.info().command()).map(c -> c.endsWith("java")).orElse(false));
+        if (pids.size() != 1) {
+            throw new IllegalStateException("expected one agent on " + host + ", found " + pids);
+        }
+        return pids.get(0);
+    }
+
+    /** Sends {@code signal} (KILL, STOP, CONT) to a process of this lab. */
+    public void signal(long pid, String signal) {
+        Command.run(List.of("kill", "-" + signal, Long.toString(pid)), Map.of(), Duration.ofSeconds(10)).orThrow();
+    }
+
     /** Runs a command inside a host. */
     public Command.Result exec(String host, Duration timeout, String... cmd) {
         var args = new ArrayList<>(List.of("exec", dir.toString(), host));

@@ -22,7 +22,7 @@ public final class QemuCommand {
 
     public record Spec(String serverId, String instanceName, int vcpus, int ramMb, String accel, String machine, String qemuBinary,
                        DiskSpec root, List<DiskSpec> volumes, Path configDrive, Path console, Path qmp, Path pidFile,
-                       List<NicSpec> nics) {
+                       List<NicSpec> nics, String watchdogAction) {
         public Spec {
             nics = nics == null ? List.of() : List.copyOf(nics);
             requireNonNull(serverId, "serverId is null");
@@ -31,6 +31,28 @@ public final class QemuCommand {
             requireNonNull(root, "root is null");
             volumes = volumes == null ? List.of() : List.copyOf(volumes);
         }
+
+        public Spec(String serverId, String instanceName, int vcpus, int ramMb, String accel, String machine, String qemuBinary,
+                    DiskSpec root, List<DiskSpec> volumes, Path configDrive, Path console, Path qmp, Path pidFile, List<NicSpec> nics) {
+            this(serverId, instanceName, vcpus, ramMb, accel, machine, qemuBinary, root, volumes, configDrive, console, qmp, pidFile, nics,
+                    null);
+        }
+    }
+
+    /**
+     * QEMU's action for the guest's i6300esb watchdog from Nova's {@code hw:watchdog_action}; null
+     * for no device. An HA guest's "reset" pauses instead, so the agent restarts it in place within
+     * its restart budget rather than QEMU resetting it forever.
+     */
+    public static String watchdogAction(String novaAction, boolean ha) {
+        if (novaAction == null || novaAction.equals("disabled")) {
+            return null;
+        }
+        return switch (novaAction) {
+            case "reset" -> ha ? "pause" : "reset";
+            case "poweroff", "pause", "none" -> novaAction;
+            default -> null;
+        };
     }
 
     /** QEMU node names hold at most 31 characters: a letter and the volume id's first 29 hex digits. */
@@ -120,6 +142,10 @@ public final class QemuCommand {
         for (NicSpec n : s.nics()) {
             a.addAll(List.of("-netdev", netdev(n)));
             a.addAll(List.of("-device", nicDevice(n)));
+        }
+        if (s.watchdogAction() != null) {
+            a.addAll(List.of("-device", "i6300esb,id=watchdog0"));
+            a.addAll(List.of("-action", "watchdog=" + s.watchdogAction()));
         }
         a.addAll(List.of("-chardev", "file,id=serial0,path=" + s.console() + ",append=on"));
         a.addAll(List.of("-serial", "chardev:serial0"));

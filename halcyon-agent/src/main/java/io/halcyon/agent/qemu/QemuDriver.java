@@ -294,7 +294,7 @@ public final class QemuDriver implements GuestDriver {
             }
         }
         if (name.equals("SHUTDOWN") || name.equals("RESET") || name.equals("STOP") || name.equals("RESUME")
-                || name.equals("GUEST_PANICKED")) {
+                || name.equals("GUEST_PANICKED") || name.equals("WATCHDOG")) {
             changed(serverId);
         }
     }
@@ -304,7 +304,7 @@ public final class QemuDriver implements GuestDriver {
         PowerState p = switch (r.path("status").asText()) {
             case "running" -> PowerState.RUNNING;
             case "shutdown" -> PowerState.SHUTDOWN;
-            case "guest-panicked", "internal-error", "io-error" -> PowerState.CRASHED;
+            case "guest-panicked", "internal-error", "io-error", "watchdog" -> PowerState.CRASHED;
             case "suspended" -> PowerState.SUSPENDED;
             default -> PowerState.PAUSED;
         };
@@ -342,7 +342,7 @@ public final class QemuDriver implements GuestDriver {
         Files.deleteIfExists(d.resolve("qemu.pid"));
         var spec = new QemuCommand.Spec(id, "instance-" + id.substring(0, 8), a.flavor().vcpus(), a.flavor().ramMb(), settings.accel(),
                 settings.machine(), settings.qemuBinary(), root, a.volumes(), config, d.resolve("console.log"), socket(id),
-                d.resolve("qemu.pid"), a.nics());
+                d.resolve("qemu.pid"), a.nics(), QemuCommand.watchdogAction(a.flavor().extraSpecs().get("hw:watchdog_action"), a.ha()));
         List<String> argv = QemuCommand.argv(spec);
         Files.writeString(d.resolve("cmdline"), String.join(" ", argv) + "\n");
         long start = System.nanoTime();

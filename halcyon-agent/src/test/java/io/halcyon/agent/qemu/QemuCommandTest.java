@@ -84,4 +84,20 @@ class QemuCommandTest {
                 + "mac=fa:16:3e:00:00:01,id=nic-0b9e2c6a-1111-2222-3333-444444444444");
         assertThat(line.indexOf("tap0b9e2c6a-11")).isLessThan(line.indexOf("tap7c1d0f3e-11"));
     }
+
+    @Test
+    void aWatchdogDeviceWithNovasActionAndPauseForHaGuests() {
+        var base = spec("tcg", null);
+        var withWatchdog = new QemuCommand.Spec(base.serverId(), base.instanceName(), base.vcpus(), base.ramMb(), base.accel(), base.machine(),
+                base.qemuBinary(), base.root(), base.volumes(), base.configDrive(), base.console(), base.qmp(), base.pidFile(), base.nics(),
+                "pause");
+        String argv = String.join(" ", QemuCommand.argv(withWatchdog));
+        assertThat(argv).contains("-device i6300esb,id=watchdog0 -action watchdog=pause");
+        assertThat(String.join(" ", QemuCommand.argv(base))).doesNotContain("i6300esb");
+        assertThat(QemuCommand.watchdogAction("reset", true)).isEqualTo("pause");
+        assertThat(QemuCommand.watchdogAction("reset", false)).isEqualTo("reset");
+        assertThat(QemuCommand.watchdogAction("poweroff", true)).isEqualTo("poweroff");
+        assertThat(QemuCommand.watchdogAction("disabled", true)).isNull();
+        assertThat(QemuCommand.watchdogAction(null, true)).isNull();
+    }
 }

@@ -48,8 +48,9 @@ public final class AgentApi {
             if (!body.hasNonNull("leaseId") || !body.get("leaseId").canConvertToLong()) {
                 throw ApiException.badRequest("'leaseId' is a required integer.");
             }
-            agents.heartbeat(r.param("name"), body.get("leaseId").asLong());
-            return Reply.empty(204);
+            long seq = body.hasNonNull("seq") && body.get("seq").canConvertToLong() ? body.get("seq").asLong() : 0;
+            boolean armed = body.hasNonNull("armed") && body.get("armed").asBoolean();
+            return Reply.ok(agents.heartbeat(r.param("name"), body.get("leaseId").asLong(), seq, armed));
         });
         g.addAsync("GET", "/hosts/{name}/assignments", Router.Auth.AGENT, this::assignments);
         g.add("POST", "/hosts/{name}/reports", Router.Auth.AGENT, r -> {

@@ -26,6 +26,10 @@ import io.halcyon.model.compute.ServerLifecycle;
 import io.halcyon.model.host.Host;
 import io.halcyon.model.host.HostAllocation;
 import io.halcyon.model.host.HostLease;
+import io.halcyon.model.host.HaCluster;
+import io.halcyon.model.host.HostBeat;
+import io.halcyon.ha.HaPolicy;
+import io.halcyon.ha.HaSettings;
 import io.halcyon.model.image.Image;
 import io.halcyon.runtime.Kinds;
 import io.halcyon.runtime.Repository;
@@ -66,6 +70,8 @@ public final class AgentService {
     private final AssignmentFeed feed;
     private final Duration leaseTtl;
     private final Duration renewInterval;
+    private final HaSettings ha;
+    private final Repository<HostBeat> beats;
     private final Repository<Host> hosts;
     private final Repository<HostLease> leases;
     private final Repository<HostAllocation> allocations;
@@ -75,15 +81,16 @@ public final class AgentService {
     private final ServerVolumes serverVolumes;
     private final ServerPorts serverPorts;
 
-    public AgentService(Resources res, AssignmentFeed feed, Duration leaseTtl, Duration renewInterval, Backends backends,
-                        ServerPorts serverPorts) {
+    public AgentService(Resources res, AssignmentFeed feed, HaSettings ha, Backends backends, ServerPorts serverPorts) {
         this.res = requireNonNull(res, "res is null");
         this.backends = requireNonNull(backends, "backends is null");
         this.serverVolumes = new ServerVolumes(res);
         this.serverPorts = java.util.Objects.requireNonNull(serverPorts, "serverPorts is null");
         this.feed = requireNonNull(feed, "feed is null");
-        this.leaseTtl = requireNonNull(leaseTtl, "leaseTtl is null");
-        this.renewInterval = requireNonNull(renewInterval, "renewInterval is null");
+        this.ha = requireNonNull(ha, "ha is null");
+        this.leaseTtl = ha.leaseTtl();
+        this.renewInterval = ha.renewInterval();
+        this.beats = res.repo(Kinds.HOST_BEATS);
         this.hosts = res.repo(Kinds.HOSTS);
         this.leases = res.repo(Kinds.HOST_LEASES);
         this.allocations = res.repo(Kinds.ALLOCATIONS);
@@ -130,7 +137,7 @@ public final class AgentService {
             Instant registered = existing.map(h -> h.value().registeredAt()).orElse(now);
             var host = new Host(name, id, seq, reg.cpus(), reg.ramMb(), reg.diskGb(), reg.reservedCpus(), reg.reservedRamMb(),
                     reg.reservedDiskGb(), reg.accel(), reg.arch(), reg.cpuModel(), reg.hypervisorVersion(), reg.endpoint(),
-                    reg.agentVersion(), reg.bootId(), lease, enabled, reason, registered, now);
+                    reg.agentVersion(), reg.bootId(), lease, enabled, reason, registered, now, Math.max(0, reg.watchdogTimeoutMillis()));
             txn.onSuccess(hosts.put(host), Op.put(Kinds.HOST_LEASES.key(name),
                     leases.encode(new HostLease(name, lease, reg.bootId(), now)), lease));
             if (res.allocations().get(name).isEmpty()) {
@@ -166,12 +173,21 @@ public final class AgentService {
             feed.bump(name, r.revision());
             log.info("event=host_registered host={} host_id={} boot_id={} cpus={} ram_mb={} accel={} lease={}", name, id,
                     reg.bootId(), reg.cpus(), reg.ramMb(), reg.accel(), Long.toHexString(lease));
-            return new Registration(id, lease, leaseTtl.toMillis(), renewInterval.toMillis());
+            return new Registration(id, lease, leaseTtl.toMillis(), renewInterval.toMillis(), ha.selfFenceTimeout().toMillis(), armed(name),
+                    ha.restartLimit(), ha.restartWindow().toMillis());
         }
         throw ApiException.conflict("Host " + name + " is being registered concurrently; retry.");
     }
 
-    public void heartbeat(String name, long leaseId) {
+    /** The answer to a renewal: whether the agent must enforce its self-fence, and the revision its renewal was written at. */
+    public record Beat(boolean armed, long revision) {
+    }
+
+    /**
+     * Renews the host's lease and rewrites its renewal record (attached to the lease), which is
+     * what the leader watches. {@code armed} is what the agent enforced when it sent this renewal.
+     */
+    public Beat heartbeat(String name, long leaseId, long seq, boolean armed) {
         checkHostName(name);
         var current = res.hostLeases().get(name);
         if (current.isPresent() && current.get().value().leaseId() != leaseId) {
@@ -183,16 +199,41 @@ public final class AgentService {
         } catch (LeaseNotFoundException e) {
             throw ApiException.notFound("The lease of host " + name + " has expired; register again.");
         }
+        String bootId = current.map(c -> c.value().bootId()).orElse(null);
+        var beat = new HostBeat(name, leaseId, bootId, seq, armed, res.clock().now());
+        TxnResult r;
+        try {
+            r = res.store().txn(Txn.builder().onSuccess(Op.put(Kinds.HOST_BEATS.key(name), beats.encode(beat), leaseId)).build());
+        } catch (LeaseNotFoundException e) {
+            throw ApiException.notFound("The lease of host " + name + " has expired; register again.");
+        }
+        return new Beat(armed(name), r.revision());
+    }
+
+    /** Whether agents of this host must self-fence: not while HA is disarmed (cluster or host) or the host is in maintenance. */
+    private boolean armed(String host) {
+        boolean clusterOff = res.haCluster().get(HaCluster.ID).map(v -> v.value().disarmed()).orElse(false);
+        var cfg = res.hostHaConfig().get(host).map(Versioned::value).orElse(null);
+        return !clusterOff && (cfg == null || (!cfg.disarmed() && !cfg.maintenance()));
     }
 
     public Assignments assignments(String name) {
         long revision = res.cache().revision();
         var list = new ArrayList<Assignment>();
+        // a fenced host runs nothing until the leader has seen it rejoin; a server waiting to be
+        // restarted elsewhere is never started where it was
+        boolean fenced = "fenced".equals(res.hostHaState(name));
         for (Versioned<Server> v : res.servers().byIndex(Resources.BY_HOST, name)) {
-            list.add(assignment(v.value()));
+            Assignment a = assignment(v.value());
+            list.add(fenced || waitsForRecovery(v.value()) ? a.poweredOff() : a);
         }
         list.sort(Comparator.comparing(Assignment::serverId));
         return new Assignments(name, Math.max(revision, feed.lastChange(name)), list);
+    }
+
+    /** Still placed on the host it waits to leave (once restarted elsewhere, its placement has moved on). */
+    private boolean waitsForRecovery(Server s) {
+        return res.haRecoveries().get(s.id()).map(r -> r.value().fromHost().equals(s.status().host())).orElse(false);
     }
 
     private Assignment assignment(Server s) {
@@ -217,7 +258,8 @@ public final class AgentService {
         }
         return new Assignment(s.id(), s.status().epoch(), s.spec().name(), s.projectId(), s.spec().flavor(), image, s.spec().userData(),
                 s.spec().configDrive(), hostname(s.spec().name()), s.spec().metadata(), s.spec().availabilityZone(), s.spec().power(),
-                s.spec().rebootGeneration(), s.spec().rebootType(), s.spec().deleted(), s.createdAt(), root, volumes, nics(s));
+                s.spec().rebootGeneration(), s.spec().rebootType(), s.spec().deleted(), s.createdAt(), root, volumes, nics(s),
+                HaPolicy.of(s.spec().metadata(), s.spec().flavor().extraSpecs(), ha.defaultPolicy()).enabled());
     }
 
     /** The server's NICs whose ports exist, with their network's MTU. */

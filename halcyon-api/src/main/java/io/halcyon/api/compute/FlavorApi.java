@@ -178,8 +178,21 @@ public final class FlavorApi {
                         + ". '" + k + "' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'");
             }
         }
+        String problem = io.halcyon.ha.HaPolicy.problem(specs);
+        if (problem != null) {
+            throw ApiException.badRequest("Invalid input for field/attribute extra_specs. " + problem);
+        }
+        String wd = specs.get(WATCHDOG_ACTION);
+        if (wd != null && !WATCHDOG_ACTIONS.contains(wd)) {
+            throw ApiException.badRequest("Invalid input for field/attribute extra_specs. Value '" + wd + "' for " + WATCHDOG_ACTION
+                    + " is not one of " + String.join(", ", WATCHDOG_ACTIONS) + ".");
+        }
         return specs;
     }
+
+    /** Nova's flavor key for the guest's watchdog device and what QEMU does when it fires. */
+    public static final String WATCHDOG_ACTION = "hw:watchdog_action";
+    static final java.util.List<String> WATCHDOG_ACTIONS = java.util.List.of("disabled", "reset", "poweroff", "pause", "none");
 
     private Reply setSpecs(ApiRequest r) {
         Policy.requireAdmin(r.auth(), "os_compute_api:os-flavor-extra-specs:create");

@@ -107,6 +107,7 @@ public final class ServerApi {
         imageRef = imageRef == null || imageRef.isEmpty() ? null : lastSegment(imageRef);
         String flavorRef = lastSegment(stringOrNumber(s, "flavorRef"));
         Map<String, String> metadata = Body.stringMap(s, "metadata", 255, 255);
+        checkHaMetadata(metadata);
         String userData = Body.optionalString(s, "user_data", 0, MAX_USER_DATA * 2);
         if (userData != null) {
             try {
@@ -461,10 +462,19 @@ public final class ServerApi {
         return Reply.empty(204);
     }
 
+    /** Masakari's HA_Enabled (and ha:priority) must mean something: a typo would silently leave a server without HA. */
+    private static void checkHaMetadata(Map<String, String> md) {
+        String problem = md == null ? null : io.halcyon.ha.HaPolicy.problem(md);
+        if (problem != null) {
+            throw ApiException.badRequest("Invalid input for field/attribute metadata. " + problem);
+        }
+    }
+
     private Server updateMetadata(ApiRequest r, java.util.function.UnaryOperator<Map<String, String>> fn) {
         int limit = servers.quotas().of(r.auth().projectId()).metadataItems();
         return servers.update(r.auth(), r.param("id"), r.requestId(), (cur, now) -> {
             Map<String, String> next = fn.apply(cur.spec().metadata());
+            checkHaMetadata(next);
             if (limit >= 0 && next.size() > limit) {
                 throw ApiException.forbidden("Quota exceeded for metadata_items: Requested " + next.size() + ", but already used 0 of "
                         + limit + " metadata_items");

@@ -67,6 +67,7 @@ final class Simulation {
         HostHaState state = HostHaState.UP;
         long fencedBeat;
         long beat;
+        long beatAt = -1;
         boolean beatArmed;
         boolean maintenance;
         boolean disarmed;
@@ -294,6 +295,7 @@ final class Simulation {
             if (connected) {
                 revision++;
                 h.beat = revision;
+                h.beatAt = now;
                 h.beatArmed = h.fence.armed();
                 h.fence.renewed(now, !(clusterDisarmed || h.disarmed), revision);
             }
@@ -391,7 +393,9 @@ final class Simulation {
                     used[2] += g.spec.diskGb();
                 }
             }
-            hostInputs.add(new HostInput(h.spec.name(), h.beat, h.beatArmed, h.spec.bmc() != Scenario.Bmc.NONE, h.spec.watchdog(),
+            // the renewal record lives on the host's lease: it is gone once the lease expires
+            boolean leased = h.beatAt >= 0 && now - h.beatAt < settings.leaseTtl().toMillis();
+            hostInputs.add(new HostInput(h.spec.name(), leased ? h.beat : 0, leased && h.beatArmed, h.spec.bmc() != Scenario.Bmc.NONE, h.spec.watchdog(),
                     h.maintenance, h.disarmed, h.state, h.fencedBeat, h.enabled, h.spec.cpus() - used[0], h.spec.ramMb() - used[1],
                     h.spec.diskGb() - used[2]));
         }
@@ -411,7 +415,8 @@ final class Simulation {
     private void applyAction(HaAction a) {
         if (a instanceof HaAction.Transition t) {
                 SimHost h = hosts.get(t.host());
-                if (t.to() == HostHaState.FENCED && h.beat != t.beatRevision()) {
+                boolean leased = h.beatAt >= 0 && now - h.beatAt < settings.leaseTtl().toMillis();
+                if (t.to() == HostHaState.FENCED && (leased ? h.beat : 0) != t.beatRevision()) {
                     emit(t.host() + " fence refused: a renewal landed after the decision");
                     return;
                 }

@@ -1,5 +1,14 @@
 package io.halcyon.model.agent;
 
-/** The controller's answer to a registration: the host lease the agent must keep renewing. */
-public record Registration(String hostId, long leaseId, long leaseTtlMillis, long renewIntervalMillis) {
+/**
+ * The controller's answer to a registration: the host lease the agent must keep renewing; how long
+ * it may go without a renewal before it kills its HA guests, and whether that self-fence is armed;
+ * and how often an HA guest whose QEMU dies may be restarted in place ({@code restartLimit} per
+ * {@code restartWindowMillis}).
+ */
+public record Registration(String hostId, long leaseId, long leaseTtlMillis, long renewIntervalMillis, long selfFenceTimeoutMillis,
+                           boolean armed, int restartLimit, long restartWindowMillis) {
+    public Registration(String hostId, long leaseId, long leaseTtlMillis, long renewIntervalMillis) {
+        this(hostId, leaseId, leaseTtlMillis, renewIntervalMillis, 0, false, 3, 600_000);
+    }
 }

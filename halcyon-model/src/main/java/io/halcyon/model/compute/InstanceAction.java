@@ -26,6 +26,8 @@ public record InstanceAction(String requestId, String serverId, String action, S
     public static final String STOP = "stop";
     public static final String START = "start";
     public static final String REBOOT = "reboot";
+    /** Nova's name for restarting an instance on another host after its own failed. */
+    public static final String EVACUATE = "evacuate";
 
     public record Event(String event, Instant startTime, Instant finishTime, String result, String host, String details) {
         public Event {

@@ -90,6 +90,32 @@ public final class ServerLifecycle {
                 .withFault(new Fault(500, Fault.NO_VALID_HOST, details, now), now));
     }
 
+    /**
+     * Its host was fenced and the server is HA: it shows REBUILD while it waits to start elsewhere
+     * (an ERROR left by an earlier failed attempt is cleared by the next).
+     */
+    public static Server awaitingRecovery(Server s, Instant now) {
+        return s.withStatus(s.status().withStates(VmState.ACTIVE, TaskState.REBUILDING, PowerState.NOSTATE, now));
+    }
+
+    /** Restarted elsewhere: a new placement at a new epoch; the new host's agent takes over. */
+    public static Server evacuated(Server s, String host, Instant now) {
+        return s.withStatus(s.status().withStates(VmState.ACTIVE, TaskState.REBUILDING, PowerState.NOSTATE, now)
+                .withFault(null, now).withPlacement(host, s.status().epoch() + 1, now));
+    }
+
+    /** No host can take it now: ERROR with the reason; it stays waiting and is tried again when room appears. */
+    public static Server recoveryBlocked(Server s, String reason, Instant now) {
+        return s.withStatus(s.status().withStates(VmState.ERROR, null, PowerState.NOSTATE, now)
+                .withFault(new Fault(500, reason, "", now), now));
+    }
+
+    /** Its host was fenced and it is not HA: it is off now, and stays off until its user starts it. */
+    public static Server stoppedByFence(Server s, Instant now) {
+        return s.withSpec(s.spec().withPower(PowerIntent.OFF))
+                .withStatus(s.status().withStates(VmState.STOPPED, null, PowerState.SHUTDOWN, now));
+    }
+
     /** What to do with a server after an agent's report. */
     public record Observation(Server next, boolean remove, boolean releaseClaim, Completed completed) {
     }
@@ -113,6 +139,13 @@ public final class ServerLifecycle {
             }
             return new Observation(s.withStatus(st.withStates(st.vmState(), TaskState.DELETING, p, now)), false, false, null);
         }
+        if (r.fault() != null && st.taskState() == null && st.vmState() == VmState.ACTIVE && p != PowerState.RUNNING) {
+            // an HA guest that died more often than its restart budget allows: stopped, with the reason
+            var spec = s.spec().withPower(PowerIntent.OFF);
+            var fault = new Fault(500, r.fault(), "", now);
+            return new Observation(s.withSpec(spec).withStatus(st.withStates(VmState.STOPPED, null, p, now).withFault(fault, now)),
+                    false, false, null);
+        }
         if (r.fault() != null) {
             return observeFault(s, r, now);
         }
@@ -126,6 +159,15 @@ public final class ServerLifecycle {
             return unchanged(s, p, now);
         }
         TaskState task = st.taskState();
+        if (task == TaskState.REBUILDING) {
+            if (p == PowerState.RUNNING) {
+                var next = st.withStates(VmState.ACTIVE, null, p, now).withLaunched(now, r.qemuStartMillis(), now)
+                        .withObservedReboot(r.rebootGeneration(), now);
+                return new Observation(s.withStatus(next), false, false,
+                        new Completed(InstanceAction.EVACUATE, "compute_rebuild_instance", "Success", null));
+            }
+            return unchanged(s, p, now);
+        }
         if (task == TaskState.POWERING_OFF && p != PowerState.RUNNING) {
             return new Observation(s.withStatus(st.withStates(VmState.STOPPED, null, p, now)), false, false,
                     new Completed(InstanceAction.STOP, "compute_stop_instance", "Success", null));
@@ -143,7 +185,7 @@ public final class ServerLifecycle {
             return unchanged(s, p, now);
         }
         if (task == null && st.vmState() == VmState.ACTIVE && p != PowerState.RUNNING && p != PowerState.PAUSED) {
-            // the guest powered itself off: like Nova's power-state sync, the server is now stopped
+            // the guest powered itself off (or died and is not restarted): like Nova's power-state sync, the server is now stopped
             var spec = s.spec().withPower(PowerIntent.OFF);
             return new Observation(s.withSpec(spec).withStatus(st.withStates(VmState.STOPPED, null, p, now)), false, false, null);
         }
@@ -193,6 +235,7 @@ public final class ServerLifecycle {
             case REBOOTING, REBOOTING_HARD -> InstanceAction.REBOOT;
             case SCHEDULING, SPAWNING -> InstanceAction.CREATE;
             case DELETING -> InstanceAction.DELETE;
+            case REBUILDING -> InstanceAction.EVACUATE;
         };
     }
 }

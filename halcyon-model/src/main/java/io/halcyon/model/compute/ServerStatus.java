@@ -56,6 +56,9 @@ public record ServerStatus(VmState vmState, TaskState taskState, PowerState powe
                 if (taskState == TaskState.REBOOTING_HARD) {
                     yield "HARD_REBOOT";
                 }
+                if (taskState == TaskState.REBUILDING) {
+                    yield "REBUILD";
+                }
                 yield "ACTIVE";
             }
             case STOPPED -> taskState == TaskState.REBOOTING_HARD ? "HARD_REBOOT" : "SHUTOFF";

@@ -10,7 +10,9 @@ public enum TaskState {
     POWERING_ON("powering-on"),
     REBOOTING("rebooting"),
     REBOOTING_HARD("rebooting_hard"),
-    DELETING("deleting");
+    DELETING("deleting"),
+    /** Nova's task while an instance is evacuated: here, restarted elsewhere after its host was fenced. */
+    REBUILDING("rebuilding");
 
     private final String wire;
 

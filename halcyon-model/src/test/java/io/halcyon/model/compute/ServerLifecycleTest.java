@@ -125,4 +125,35 @@ class ServerLifecycleTest {
         assertThat(ServerLifecycle.isCurrent(s, "h2", report(s, PowerState.RUNNING, 0))).isFalse();
         assertThat(ServerLifecycle.isCurrent(s, "h1", new GuestReport("s1", 0, PowerState.RUNNING, 0, false, null, 0, null, null))).isFalse();
     }
+
+    @Test
+    void anEvacuationIsANewPlacementThatCompletesWhenTheNewHostRunsIt() {
+        Server s = active();
+        Server waiting = ServerLifecycle.awaitingRecovery(s, T1);
+        assertThat(waiting.status().apiStatus()).isEqualTo("REBUILD");
+        Server blocked = ServerLifecycle.recoveryBlocked(waiting, "No valid host for HA recovery: none up.", T1);
+        assertThat(blocked.status().apiStatus()).isEqualTo("ERROR");
+        Server moved = ServerLifecycle.evacuated(blocked, "h2", T1);
+        assertThat(moved.status().host()).isEqualTo("h2");
+        assertThat(moved.status().epoch()).isEqualTo(s.status().epoch() + 1);
+        assertThat(moved.status().fault()).isNull();
+        assertThat(moved.status().apiStatus()).isEqualTo("REBUILD");
+        var obs = ServerLifecycle.observe(moved, report(moved, PowerState.RUNNING, 0), T1);
+        assertThat(obs.next().status().apiStatus()).isEqualTo("ACTIVE");
+        assertThat(obs.completed().action()).isEqualTo(InstanceAction.EVACUATE);
+        assertThat(obs.completed().event()).isEqualTo("compute_rebuild_instance");
+    }
+
+    @Test
+    void aFencedNonHaServerIsOffAndAnHaGuestOverItsRestartLimitStopsWithTheReason() {
+        Server off = ServerLifecycle.stoppedByFence(active(), T1);
+        assertThat(off.status().apiStatus()).isEqualTo("SHUTOFF");
+        assertThat(off.spec().power()).isEqualTo(PowerIntent.OFF);
+        Server s = active();
+        var obs = ServerLifecycle.observe(s, new GuestReport(s.id(), s.status().epoch(), PowerState.SHUTDOWN, 0, false, "restart limit", 0,
+                null, null), T1);
+        assertThat(obs.next().status().apiStatus()).isEqualTo("SHUTOFF");
+        assertThat(obs.next().status().fault().message()).isEqualTo("restart limit");
+        assertThat(obs.next().spec().power()).isEqualTo(PowerIntent.OFF);
+    }
 }

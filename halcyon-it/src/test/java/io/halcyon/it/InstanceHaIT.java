@@ -1,0 +1,402 @@
+package io.halcyon.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.halcyon.testkit.QemuWatch;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Instance HA on four simulated hosts with real QEMU guests whose disks live on shared storage.
+ * For the whole class, {@link QemuWatch} looks at every QEMU process of the lab twenty times a
+ * second: at no instant may two hosts run one instance. Each HA guest writes a marker near the end
+ * of its root disk when it first boots and prints it when it finds it, so a recovered guest shows
+ * its disk came along. Failures: power-off (the BMC fences), kill -9 of the agent (the watchdog
+ * fences), SIGSTOP of the agent (watchdog; BMC without watchdog; neither: nothing moves and the
+ * agent carries on), a frozen host (neither: unfenceable; BMC: fenced), a cut management link
+ * (self-fence and watchdog), and two hosts lost at once without room for all (priorities).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class InstanceHaIT {
+    @RegisterExtension
+    static final LabCluster cluster = LabCluster.hosts(4).withHa(2);
+
+    static ApiClient api;
+    static String image;
+    static QemuWatch watch;
+    final List<String> servers = new ArrayList<>();
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        api = cluster.cloud.admin();
+        image = api.imageId("tiny");
+        String net = api.post("/network/v2.0/networks", Map.of("network", Map.of("name", "ha-net"))).body().path("network").path("id").asText();
+        assertThat(api.post("/network/v2.0/subnets", Map.of("subnet", Map.of("network_id", net, "cidr", "10.30.0.0/24"))).status())
+                .isEqualTo(201);
+        for (String h : cluster.lab.hosts()) {
+            bmc(h, true);
+        }
+        watch = QemuWatch.start(cluster.lab, Duration.ofMillis(50));
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (watch != null) {
+            watch.close();
+            System.out.println("QemuWatch: " + watch.scans() + " scans, " + watch.violations().size() + " violations");
+        }
+    }
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        watch.assertNeverTwice();
+        for (String id : servers) {
+            api.delete("/compute/v2.1/servers/" + id);
+        }
+        for (String h : cluster.lab.hosts()) {
+            heal(h);
+        }
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
+                .until(() -> servers.stream().allMatch(id -> {
+                    try {
+                        return api.server(id) == null;
+                    } catch (Exception e) {
+                        return false;
+                    }
+                }));
+        watch.assertNeverTwice();
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    static void bmc(String h, boolean on) throws Exception {
+        if (on) {
+            var b = cluster.lab.bmc(h);
+            var r = api.put("/halcyon/v1/hosts/" + h + "/bmc", Map.of("address", b.address(), "port", b.port(), "username", b.user(),
+                    "password", b.password()));
+            assertThat(r.status()).as(r.raw()).isEqualTo(200);
+            assertThat(r.raw()).doesNotContain(b.password());
+        } else {
+            assertThat(api.delete("/halcyon/v1/hosts/" + h + "/bmc").status()).isEqualTo(200);
+        }
+    }
+
+    static JsonNode host(String h) throws Exception {
+        return api.get("/halcyon/v1/hosts/" + h).body().path("host");
+    }
+
+    static String state(String h) throws Exception {
+        return host(h).path("state").asText();
+    }
+
+    /** Powers the host on if it is off and waits until HA sees it up, its (new) agent renewing. */
+    static void heal(String h) throws Exception {
+        Instant since = Instant.EPOCH;
+        if (!cluster.lab.host(h).path("power").asText().equals("on")) {
+            since = Instant.now();
+            cluster.lab.powerOn(h);
+        }
+        Instant after = since;
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            JsonNode n = host(h);
+            String st = n.path("state").asText();
+            return (st.equals("up") || st.equals("maintenance") && n.path("maintenance").asBoolean()) && n.path("lease").asText().equals("held")
+                    && !n.path("lastRenewal").isNull() && Instant.parse(n.path("lastRenewal").asText()).isAfter(after);
+        });
+    }
+
+    /** Power-cycles an empty host in maintenance (so it is not fenced while it boots) with or without its watchdog. */
+    static void powerCycle(String h, boolean watchdog) throws Exception {
+        api.put("/halcyon/v1/hosts/" + h + "/maintenance", Map.of("enabled", true));
+        try {
+            cluster.watchdog(h, watchdog);
+            if (cluster.lab.host(h).path("power").asText().equals("on")) {
+                cluster.lab.powerOff(h);
+            }
+            heal(h);
+        } finally {
+            api.put("/halcyon/v1/hosts/" + h + "/maintenance", Map.of("enabled", false));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> state(h).equals("up"));
+    }
+
+    static String marker(String mark) {
+        return "#!/bin/sh\ns=$(cat /sys/block/vda/size); o=$((s - 2048))\n"
+                + "c=$(dd if=/dev/vda bs=512 skip=$o count=1 2>/dev/null | head -n 1 | tr -cd 'A-Za-z0-9=._-')\n"
+                + "if [ -z \"$c\" ]; then printf '%s\\n' " + mark + " | dd of=/dev/vda bs=512 seek=$o count=1 conv=sync,fsync 2>/dev/null; "
+                + "echo \"marker written " + mark + "\"; else echo \"marker found $c\"; fi\n";
+    }
+
+    /** Boots an HA guest (or a plain one, priority null) on {@code host}: the other hosts are in maintenance meanwhile. */
+    String boot(String name, String host, Integer priority) throws Exception {
+        for (String h : cluster.lab.hosts()) {
+            assertThat(api.put("/halcyon/v1/hosts/" + h + "/maintenance", Map.of("enabled", !h.equals(host))).status()).isEqualTo(200);
+        }
+        var md = new HashMap<String, String>();
+        if (priority != null) {
+            md.put("HA_Enabled", "True");
+            md.put("ha:priority", priority.toString());
+        }
+        String mark = "m" + UUID.randomUUID().toString().substring(0, 8);
+        var r = api.post("/compute/v2.1/servers", Map.of("server", Map.of("name", name, "flavorRef", "1", "imageRef", image, "metadata", md,
+                "user_data", Base64.getEncoder().encodeToString(marker(mark).getBytes(StandardCharsets.UTF_8)))));
+        assertThat(r.status()).as(r.raw()).isEqualTo(202);
+        String id = r.body().path("server").path("id").asText();
+        servers.add(id);
+        await().atMost(Duration.ofSeconds(60)).until(() -> hostOf(id) != null);
+        for (String h : cluster.lab.hosts()) {
+            api.put("/halcyon/v1/hosts/" + h + "/maintenance", Map.of("enabled", false));
+        }
+        assertThat(hostOf(id)).isEqualTo(host);
+        awaitConsole(id, "marker written " + mark);
+        marks.put(id, mark);
+        return id;
+    }
+
+    final Map<String, String> marks = new HashMap<>();
+
+    static String hostOf(String id) throws Exception {
+        JsonNode s = api.server(id);
+        return s == null || s.path("OS-EXT-SRV-ATTR:host").isNull() ? null : s.path("OS-EXT-SRV-ATTR:host").asText();
+    }
+
+    static String console(String id) throws Exception {
+        return api.post("/compute/v2.1/servers/" + id + "/action", Map.of("os-getConsoleOutput", Map.of())).body().path("output").asText();
+    }
+
+    static void awaitConsole(String id, String text) {
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).until(() -> console(id).contains(text));
+    }
+
+    static String ip(String id) throws Exception {
+        Matcher m = Pattern.compile("halcyon-guest: ready (\\S+)").matcher(console(id));
+        return m.find() ? m.group(1) : null;
+    }
+
+    /** Waits for the guest to run elsewhere, ACTIVE, with its disk (the marker) and its address; returns its new host. */
+    String awaitRecovered(String id, String from, String ip, Instant t0, Duration bound) throws Exception {
+        await().atMost(bound).pollInterval(Duration.ofMillis(200)).until(() -> {
+            String h = hostOf(id);
+            return h != null && !h.equals(from) && "ACTIVE".equals(api.server(id).path("status").asText());
+        });
+        String to = hostOf(id);
+        awaitConsole(id, "marker found " + marks.get(id));
+        Instant ready = Instant.now();
+        assertThat(ip(id)).as("the same address on the new host").isEqualTo(ip);
+        assertThat(watch.hostsOf(api.server(id).path("id").asText())).containsExactly(to);
+        JsonNode actions = api.get("/compute/v2.1/servers/" + id + "/os-instance-actions").body().path("instanceActions");
+        assertThat(actions.findValuesAsText("action")).contains("evacuate");
+        System.out.printf("failover %s: %s -> %s, QEMU up after %d ms, guest ready after %d ms%n", id, from, to,
+                Duration.between(t0, watch.firstSeen(id, to)).toMillis(), Duration.between(t0, ready).toMillis());
+        return to;
+    }
+
+    String events(String h) throws Exception {
+        return api.get("/halcyon/v1/hosts/" + h + "/events").raw();
+    }
+
+    // ---- scenarios ----------------------------------------------------------------------------
+
+    @Test
+    @Order(1)
+    void powerOffIsFencedByTheBmcAndTheGuestRestartsElsewhereThenTheHostRejoinsEmpty() throws Exception {
+        String a = boot("a", "host1", 10);
+        String ip = ip(a);
+        Instant t0 = Instant.now();
+        cluster.lab.powerOff("host1");
+        String to = awaitRecovered(a, "host1", ip, t0, Duration.ofSeconds(40));
+        assertThat(host("host1").path("reason").asText()).contains("BMC");
+        assertThat(events("host1")).contains("\"to\":\"fenced\"").contains("power-off");
+        heal("host1");
+        assertThat(watch.hostsOf(a)).containsExactly(to);
+        assertThat(events("host1")).contains("rejoined empty");
+    }
+
+    @Test
+    @Order(2)
+    void killOfTheAgentLeavesTheWatchdogToFenceTheHost() throws Exception {
+        bmc("host2", false);
+        try {
+            String b = boot("b", "host2", 10);
+            String ip = ip(b);
+            cluster.bootAgent("host2", false);
+            Instant t0 = Instant.now();
+            cluster.lab.signal(cluster.lab.agentPid("host2"), "KILL");
+            awaitRecovered(b, "host2", ip, t0, Duration.ofSeconds(40));
+            assertThat(host("host2").path("reason").asText()).contains("self-fence deadline passed");
+            assertThat(Files.readString(cluster.lab.hostDir("host2").resolve("watchdog.log"))).contains("watchdog fired");
+        } finally {
+            cluster.bootAgent("host2", true);
+            bmc("host2", true);
+        }
+    }
+
+    @Test
+    @Order(3)
+    void aStoppedAgentIsFencedByTheWatchdog() throws Exception {
+        bmc("host3", false);
+        long agent = 0;
+        try {
+            String c = boot("c", "host3", 10);
+            String ip = ip(c);
+            agent = cluster.lab.agentPid("host3");
+            Instant t0 = Instant.now();
+            cluster.lab.signal(agent, "STOP");
+            awaitRecovered(c, "host3", ip, t0, Duration.ofSeconds(40));
+            assertThat(Files.readString(cluster.lab.hostDir("host3").resolve("watchdog.log"))).contains("watchdog fired");
+        } finally {
+            bmc("host3", true);
+        }
+    }
+
+    @Test
+    @Order(4)
+    void aStoppedAgentWithoutWatchdogIsFencedByTheBmc() throws Exception {
+        restartWithoutWatchdog("host4");
+        try {
+            String d = boot("d", "host4", 10);
+            String ip = ip(d);
+            Instant t0 = Instant.now();
+            cluster.lab.signal(cluster.lab.agentPid("host4"), "STOP");
+            awaitRecovered(d, "host4", ip, t0, Duration.ofSeconds(40));
+            assertThat(host("host4").path("reason").asText()).contains("BMC");
+        } finally {
+            cluster.watchdog("host4", true);
+        }
+    }
+
+    /** Brings the host back without its watchdog. */
+    void restartWithoutWatchdog(String h) throws Exception {
+        powerCycle(h, false);
+        assertThat(host(h).path("watchdogTimeoutSeconds").asDouble()).isZero();
+    }
+
+    @Test
+    @Order(5)
+    void withNeitherBmcNorWatchdogNothingMovesTheApiSaysWhyAndTheHostCarriesOn() throws Exception {
+        restartWithoutWatchdog("host1");
+        bmc("host1", false);
+        try {
+            String e = boot("e", "host1", 10);
+            long qemuBefore = cluster.lab.pids("host1", "-uuid " + e).get(0);
+            long agent = cluster.lab.agentPid("host1");
+            cluster.lab.signal(agent, "STOP");
+            Instant stopped = Instant.now();
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> state("host1").equals("unfenceable"));
+            assertThat(host("host1").path("reason").asText()).contains("no BMC and no watchdog");
+            assertThat(host("host1").path("fencing").asText()).startsWith("none");
+            // for the rest of the 30 s the guest stays where it is; then SIGCONT: the agent renews first and carries on
+            Duration rest = Duration.ofSeconds(30).minus(Duration.between(stopped, Instant.now()));
+            await().during(rest).atMost(rest.plusSeconds(5)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> "host1".equals(hostOf(e)) && cluster.lab.pids("host1", "-uuid " + e).contains(qemuBefore));
+            cluster.lab.signal(agent, "CONT");
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> state("host1").equals("up"));
+            assertThat(hostOf(e)).isEqualTo("host1");
+            assertThat(cluster.lab.pids("host1", "-uuid " + e)).containsExactly(qemuBefore);
+
+            // a frozen host (guests too) with neither: its guests must not start elsewhere
+            cluster.lab.freeze("host1");
+            try {
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> state("host1").equals("unfenceable"));
+                assertThat(api.server(e).path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("host1");
+            } finally {
+                cluster.lab.thaw("host1");
+            }
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> state("host1").equals("up"));
+            assertThat(cluster.lab.pids("host1", "-uuid " + e)).containsExactly(qemuBefore);
+            api.delete("/compute/v2.1/servers/" + e);
+            await().atMost(Duration.ofSeconds(60)).until(() -> api.server(e) == null);
+        } finally {
+            bmc("host1", true);
+            powerCycle("host1", true);
+        }
+    }
+
+    @Test
+    @Order(6)
+    void aFrozenHostIsFencedByItsBmc() throws Exception {
+        String f = boot("f", "host2", 10);
+        String ip = ip(f);
+        Instant t0 = Instant.now();
+        cluster.lab.freeze("host2");
+        try {
+            awaitRecovered(f, "host2", ip, t0, Duration.ofSeconds(40));
+        } finally {
+            cluster.lab.thaw("host2");
+        }
+    }
+
+    @Test
+    @Order(7)
+    void aCutManagementLinkSelfFencesAndTheWatchdogResetsTheHost() throws Exception {
+        bmc("host3", false);
+        try {
+            String g = boot("g", "host3", 10);
+            String ip = ip(g);
+            Instant t0 = Instant.now();
+            cluster.lab.cut("host3");
+            try {
+                String to = awaitRecovered(g, "host3", ip, t0, Duration.ofSeconds(40));
+                Duration rest = Duration.ofSeconds(20).minus(Duration.between(t0, Instant.now()));
+                if (!rest.isNegative()) {
+                    await().during(rest).atMost(rest.plusSeconds(5)).until(() -> to.equals(hostOf(g)));
+                }
+            } finally {
+                cluster.lab.restore("host3");
+            }
+            assertThat(Files.readString(cluster.lab.hostDir("host3").resolve("agent.log"))).contains("event=self_fence ");
+        } finally {
+            bmc("host3", true);
+        }
+    }
+
+    @Test
+    @Order(8)
+    void twoHostsLostAtOnceWithoutRoomForAllRestartTheHighestPrioritiesFirst() throws Exception {
+        String p10 = boot("p10", "host1", 10);
+        String p1 = boot("p1", "host1", 1);
+        String p5 = boot("p5", "host2", 5);
+        String p2 = boot("p2", "host2", 2);
+        boot("fill3", "host3", null);
+        boot("fill4", "host4", null);
+        Map<String, String> ips = Map.of(p10, ip(p10), p5, ip(p5));
+        Instant t0 = Instant.now();
+        cluster.lab.powerOff("host1");
+        cluster.lab.powerOff("host2");
+        awaitRecovered(p10, "host1", ips.get(p10), t0, Duration.ofSeconds(60));
+        awaitRecovered(p5, "host2", ips.get(p5), t0, Duration.ofSeconds(60));
+        for (String low : List.of(p1, p2)) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> "ERROR".equals(api.server(low).path("status").asText()));
+            assertThat(api.server(low).path("fault").path("message").asText()).startsWith("No valid host for HA recovery");
+        }
+        // room appears when the hosts return: the waiting guests start there
+        cluster.lab.powerOn("host1");
+        cluster.lab.powerOn("host2");
+        for (String low : List.of(p1, p2)) {
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300))
+                    .until(() -> "ACTIVE".equals(api.server(low).path("status").asText()));
+            awaitConsole(low, "marker found " + marks.get(low));
+        }
+    }
+}
