@@ -57,7 +57,7 @@ public final class HaFailoverBench {
                     + "  ha: {credentialKeyFile: \"" + key + "\"}\n"
                     + "  bootstrap:\n    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n"
                     + "    images: [{name: tiny, file: " + image + ", diskFormat: qcow2}]\n";
-            var opts = new LabAgents.Options("http://" + lab.controllerIp() + ":" + port, "bench-agent-token-000",
+            var opts = new LabAgents.Options(List.of("http://" + lab.controllerIp() + ":" + port), "bench-agent-token-000",
                     ovn.sbTcp(lab.controllerIp()), true, 0);
             var cfg = ConfigLoader.parse("bench", yaml, HalcyonConfig.class);
             try (var controller = ControllerMain.start(cfg.controller()); var watch = QemuWatch.start(lab, Duration.ofMillis(50))) {

@@ -389,7 +389,7 @@ public final class Agent implements AutoCloseable {
             // self-fenced: HA guests wait for an assignment list newer than the renewal that ended the isolation
             return;
         }
-        boolean died = step == GuestPlanner.Step.SPAWN && o != null && !o.alive();
+        boolean died = step == GuestPlanner.Step.SPAWN && o != null && !o.alive() && !o.stopped();
         boolean crashed = step == GuestPlanner.Step.HARD_REBOOT && o != null && o.power() == PowerState.CRASHED
                 && a.rebootGeneration() <= o.rebootDone();
         if (died || crashed) {

@@ -357,6 +357,7 @@ class ApiBadInputTest {
                 "flavorRef", "1", "block_device_mapping_v2", List.of(Map.of("uuid", "{vol}", "source_type", "tape",
                         "destination_type", "volume", "boot_index", 0)))), 400, "badRequest"));
         list.addAll(NetworkBadInputCases.cases());
+        list.addAll(HaBadInputCases.cases());
         // agent API
         list.add(c("agent: no agent token", "none", "GET", "/agent/v1/hosts/h1/assignments", null, 401, "error"));
         list.add(c("agent: user token is not an agent token", "admin", "POST", "/agent/v1/hosts/h1/register", Map.of("name", "h1"), 401, "error"));

@@ -66,6 +66,11 @@ public final class SelfFence {
         return fired;
     }
 
+    /** After firing: whether a renewal has since set the revision HA guests wait for. */
+    public boolean cleared() {
+        return clearance >= 0;
+    }
+
     public long silenceMillis(long now) {
         return now - lastSent;
     }

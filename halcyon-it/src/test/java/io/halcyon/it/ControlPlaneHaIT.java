@@ -60,7 +60,8 @@ class ControlPlaneHaIT {
 
     static void awaitStatus(ApiClient api, String id, String status) {
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).ignoreExceptions()
-                .untilAsserted(() -> assertThat(api.server(id).path("status").asText()).isEqualTo(status));
+                .untilAsserted(() -> assertThat(api.server(id).path("status").asText()).as("server %s (fault %s)", id,
+                        api.server(id).path("fault")).isEqualTo(status));
     }
 
     static boolean realGuestRuns() {

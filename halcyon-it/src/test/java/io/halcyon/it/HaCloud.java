@@ -50,7 +50,7 @@ final class HaCloud implements AutoCloseable {
         final Path log;
         Process process;
 
-        Controller(int index, String leaderTtl) throws IOException {
+        Controller(int index, String leaderTtl, String extraYaml, String bind) throws IOException {
             this.index = index;
             this.port = Ports.free();
             this.config = dir.resolve("controller-" + index + ".yaml");
@@ -59,7 +59,7 @@ final class HaCloud implements AutoCloseable {
             var endpoints = String.join("\", \"", etcd.endpoints());
             Files.writeString(config, "controller:\n"
                     + "  dataDir: " + dir.resolve("data") + "\n"
-                    + "  api: {port: " + port + "}\n"
+                    + "  api: {port: " + port + ", bind: \"" + bind + "\"}\n"
                     + "  store: {backend: etcd, etcdEndpoints: [\"" + endpoints + "\"], timeout: 3s}\n"
                     + "  leaderTtl: " + leaderTtl + "\n"
                     + "  adminPassword: " + ADMIN_PASSWORD + "\n"
@@ -67,7 +67,8 @@ final class HaCloud implements AutoCloseable {
                     + "  quotas: {instances: 2000, cores: 4000, ram: 4096000}\n"
                     + "  bootstrap:\n"
                     + "    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n"
-                    + "    images: [{name: tiny, file: " + image + ", diskFormat: qcow2}]\n");
+                    + "    images: [{name: tiny, file: " + image + ", diskFormat: qcow2}]\n"
+                    + extraYaml);
         }
 
         String url() {
@@ -127,13 +128,18 @@ final class HaCloud implements AutoCloseable {
     }
 
     static HaCloud start(int controllers, String leaderTtl) throws Exception {
+        return start(controllers, leaderTtl, "", "127.0.0.1");
+    }
+
+    /** With {@code extraYaml} added to every controller's section, listening on {@code bind}. */
+    static HaCloud start(int controllers, String leaderTtl, String extraYaml, String bind) throws Exception {
         Files.createDirectories(Paths.work());
         Path dir = Files.createTempDirectory(Paths.work(), "ha");
         EtcdCluster etcd = EtcdCluster.start(dir, 3);
         var c = new HaCloud(dir, etcd);
         try {
             for (int i = 0; i < controllers; i++) {
-                c.controllers.add(c.new Controller(i, leaderTtl));
+                c.controllers.add(c.new Controller(i, leaderTtl, extraYaml, bind));
             }
             for (Controller ctl : c.controllers) {
                 ctl.start();
@@ -217,6 +223,15 @@ final class HaCloud implements AutoCloseable {
             }
         } catch (IOException e) {
             // nothing to kill
+        }
+        // the controllers' logs outlive the cloud, for whoever reads a failure
+        try (var s = Files.list(dir)) {
+            Path keep = Files.createDirectories(Paths.work().resolve(dir.getFileName() + "-logs"));
+            for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".log")).toList()) {
+                Files.copy(p, keep.resolve(p.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            // nothing to keep
         }
         Files2.deleteTree(dir);
     }

@@ -134,6 +134,58 @@ class OpenStackCliE2EIT {
     }
 
     @Test
+    void serverGroupsWithTheOpenstackCliAndHostHaWithTheHalcyonCli() throws IOException {
+        JsonNode g = json(admin.ok("server", "group", "create", "--policy", "anti-affinity", "web", "-f", "json"));
+        String gid = g.path("id").asText();
+        assertThat(g.toString()).contains("anti-affinity");
+        JsonNode a = json(admin.ok("server", "create", "--flavor", "m1.tiny", "--image", "tiny", "--hint", "group=" + gid, "--wait", "ga",
+                "-f", "json"));
+        assertThat(a.path("status").asText()).isEqualTo("ACTIVE");
+        // one host: a second member of an anti-affinity group has nowhere to go (this CLI's --wait exits 0 even then)
+        admin.run("server", "create", "--flavor", "m1.tiny", "--image", "tiny", "--hint", "group=" + gid, "--wait", "gb");
+        JsonNode gb = json(admin.ok("server", "show", "gb", "-f", "json"));
+        assertThat(gb.path("status").asText()).isEqualTo("ERROR");
+        assertThat(gb.path("fault").toString()).contains("No valid host");
+        assertThat(admin.ok("server", "group", "show", "web", "-f", "json")).contains(a.path("id").asText());
+        assertThat(admin.ok("server", "group", "list", "-f", "value", "-c", "Name")).contains("web");
+
+        // the halcyon CLI as the administrator: host states, maintenance, the cluster switch
+        String host = json(admin.ok("server", "show", "ga", "-f", "json")).path("OS-EXT-SRV-ATTR:host").asText();
+        var list = halcyon("host", "list");
+        assertThat(list.exit()).as(list.stderr()).isZero();
+        assertThat(list.stdout()).contains(host).contains("up");
+        var on = halcyon("host", "maintenance", "on", host);
+        assertThat(on.exit()).as(on.stderr()).isZero();
+        assertThat(on.stdout()).contains("maintenance").contains("true");
+        await().atMost(Duration.ofSeconds(10)).until(() -> halcyon("host", "show", host).stdout().matches("(?s).*state\\s+maintenance.*"));
+        admin.run("server", "create", "--flavor", "m1.tiny", "--image", "tiny", "--wait", "gc");
+        assertThat(json(admin.ok("server", "show", "gc", "-f", "json")).path("status").asText()).as("no host takes new guests in maintenance")
+                .isEqualTo("ERROR");
+        assertThat(halcyon("host", "maintenance", "off", host).exit()).isZero();
+        assertThat(halcyon("host", "events", host).stdout()).contains("maintenance");
+        var bad = halcyon("host", "maintenance", "maybe", host);
+        assertThat(bad.exit()).isNotZero();
+        assertThat(bad.stderr().strip().lines().count()).isEqualTo(1);
+        assertThat(bad.stderr()).contains("expected on or off");
+        var unknown = halcyon("host", "show", "no-such-host");
+        assertThat(unknown.exit()).isNotZero();
+        assertThat(unknown.stderr()).contains("could not be found");
+        var status = halcyon("ha", "status", "--format", "json");
+        assertThat(status.exit()).isZero();
+        assertThat(json(status.stdout()).path("ha").path("disarmed").asBoolean()).isFalse();
+
+        admin.ok("server", "delete", "--wait", "ga", "gb", "gc");
+        admin.ok("server", "group", "delete", "web");
+        assertThat(admin.ok("server", "group", "list", "-f", "value")).isBlank();
+    }
+
+    private static Command.Result halcyon(String... args) {
+        var argv = new java.util.ArrayList<>(List.of(Paths.root().resolve("halcyon").toString()));
+        argv.addAll(List.of(args));
+        return Command.run(argv, env, Duration.ofMinutes(1));
+    }
+
+    @Test
     void aSecondCloudRunsBesideTheFirst() throws IOException {
         Path second = Files.createTempDirectory(Paths.work(), "home2");
         var env2 = Map.of("HALCYON_HOME", second.toString(), "HALCYON_PORT", Integer.toString(Ports.free()), "HALCYON_JAR",

@@ -4,6 +4,7 @@ import io.halcyon.model.compute.ComputeQuotaRecord;
 import io.halcyon.model.compute.Flavor;
 import io.halcyon.model.compute.InstanceAction;
 import io.halcyon.model.compute.Server;
+import io.halcyon.model.compute.ServerGroup;
 import io.halcyon.model.host.Host;
 import io.halcyon.model.host.HostAllocation;
 import io.halcyon.model.host.HaCluster;
@@ -57,6 +58,7 @@ public final class Kinds {
             a -> a.serverId() + "/" + a.key());
     public static final Kind<ComputeQuotaRecord> COMPUTE_QUOTAS = new Kind<>("compute-quotas", ComputeQuotaRecord.class,
             ComputeQuotaRecord::projectId);
+    public static final Kind<ServerGroup> SERVER_GROUPS = new Kind<>("server-groups", ServerGroup.class, ServerGroup::id);
     public static final Kind<Image> IMAGES = new Kind<>("images", Image.class, Image::id);
 
     public static final Kind<Volume> VOLUMES = new Kind<>("volumes", Volume.class, Volume::id);

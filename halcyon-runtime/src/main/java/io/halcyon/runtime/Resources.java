@@ -93,6 +93,7 @@ public final class Resources implements AutoCloseable {
     private final Informer<io.halcyon.model.host.HostEvent> hostEvents;
     private final Informer<io.halcyon.model.host.HaRecovery> haRecoveries;
     private final Informer<io.halcyon.model.host.HaCluster> haCluster;
+    private final Informer<io.halcyon.model.compute.ServerGroup> serverGroups;
 
     public Resources(Store store, Clock clock, Duration syncTimeout) {
         this.store = requireNonNull(store, "store is null");
@@ -134,6 +135,9 @@ public final class Resources implements AutoCloseable {
         hostEvents = cache.informer(Kinds.HOST_EVENTS);
         haRecoveries = cache.informer(Kinds.HA_RECOVERIES);
         haCluster = cache.informer(Kinds.HA_CLUSTER);
+        serverGroups = cache.informer(Kinds.SERVER_GROUPS);
+        serverGroups.addIndex(BY_PROJECT, g -> List.of(g.projectId()));
+        serverGroups.addIndex(BY_SERVER, g -> g.members());
         hostEvents.addIndex(BY_HOST, e -> List.of(e.host()));
 
         servers.addIndex(BY_PROJECT, s -> List.of(s.projectId()));
@@ -354,6 +358,15 @@ public final class Resources implements AutoCloseable {
 
     public Informer<io.halcyon.model.host.HaCluster> haCluster() {
         return haCluster;
+    }
+
+    public Informer<io.halcyon.model.compute.ServerGroup> serverGroups() {
+        return serverGroups;
+    }
+
+    /** The server group a server was created into, if any. */
+    public java.util.Optional<Versioned<io.halcyon.model.compute.ServerGroup>> groupOf(String serverId) {
+        return serverGroups.byIndex(BY_SERVER, serverId).stream().findFirst();
     }
 
     /** The host's HA state ("up" when the leader has not decided one yet). */

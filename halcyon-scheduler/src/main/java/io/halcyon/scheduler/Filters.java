@@ -57,5 +57,16 @@ public final class Filters {
         }
     };
 
-    public static final List<Filter> DEFAULT = List.of(COMPUTE, RAM, CORE, DISK);
+    /** Nova's ServerGroupAntiAffinityFilter and ServerGroupAffinityFilter in one: the server group's policy. */
+    public static final Filter SERVER_GROUP = new Filter() {
+        public String name() {
+            return "ServerGroupFilter";
+        }
+
+        public boolean passes(HostState h, Demand d, SchedulerConfig c) {
+            return !d.avoidHosts().contains(h.name()) && (d.requireHost() == null || d.requireHost().equals(h.name()));
+        }
+    };
+
+    public static final List<Filter> DEFAULT = List.of(COMPUTE, RAM, CORE, DISK, SERVER_GROUP);
 }

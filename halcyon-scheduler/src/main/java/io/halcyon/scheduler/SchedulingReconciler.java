@@ -45,6 +45,7 @@ public final class SchedulingReconciler implements Reconciler {
     private final Repository<Server> servers;
     private final Repository<HostAllocation> allocations;
     private final Repository<InstanceAction> actions;
+    private final Repository<io.halcyon.model.compute.ServerGroup> groups;
     private final HostIndex hosts;
 
     public SchedulingReconciler(Resources res, Scheduler scheduler, Leadership leadership, RandomGenerator random) {
@@ -55,6 +56,7 @@ public final class SchedulingReconciler implements Reconciler {
         this.servers = res.repo(Kinds.SERVERS);
         this.allocations = res.repo(Kinds.ALLOCATIONS);
         this.actions = res.repo(Kinds.INSTANCE_ACTIONS);
+        this.groups = res.repo(Kinds.SERVER_GROUPS);
         this.hosts = new HostIndex(res);
     }
 
@@ -103,10 +105,31 @@ public final class SchedulingReconciler implements Reconciler {
             return Result.done();
         }
         Server s = v.get().value();
+        // the handler that queued this server may run before the rest of its creating transaction
+        // (its server group) is in the cache
+        res.awaitRevision(v.get().revision());
         var flavor = s.spec().flavor();
         // a server booted from a volume keeps its root disk on the volume's storage, not on the host
         int disk = s.spec().rootVolume() != null ? flavor.totalDiskGb() - flavor.diskGb() : flavor.totalDiskGb();
-        var demand = new Demand(s.id(), flavor.vcpus(), flavor.ramMb(), disk);
+        var group = res.groupOf(s.id());
+        var avoid = new java.util.HashSet<String>();
+        String require = null;
+        if (group.isPresent()) {
+            for (String m : group.get().value().members()) {
+                String h = m.equals(s.id()) ? null : res.servers().get(m).filter(v2 -> !v2.value().spec().deleted())
+                        .map(v2 -> v2.value().status().host()).orElse(null);
+                if (h != null) {
+                    avoid.add(h);
+                    require = require == null ? h : require;
+                }
+            }
+            if (io.halcyon.model.compute.ServerGroup.ANTI_AFFINITY.equals(group.get().value().policy())) {
+                require = null;
+            } else {
+                avoid.clear();
+            }
+        }
+        var demand = new Demand(s.id(), flavor.vcpus(), flavor.ramMb(), disk, avoid, require);
         Snapshot snapshot = snapshot();
         List<HostState> states = snapshot.states();
         Scheduler.Decision d = scheduler.select(states, demand, random);
@@ -132,6 +155,9 @@ public final class SchedulingReconciler implements Reconciler {
         var txn = Txn.builder().when(leadership.fence(), servers.unchanged(s.id(), v.get().revision()))
                 .when(alloc.map(a -> allocations.unchanged(host, a.revision())).orElse(allocations.absent(host)))
                 .onSuccess(servers.put(next), allocations.put(current.with(s.id(), new Claim(demand.vcpus(), demand.ramMb(), demand.diskGb()))));
+        // members of one group are placed one at a time: each placement rewrites the group, so two
+        // concurrent ones cannot both miss each other's host
+        group.ifPresent(g -> txn.when(groups.unchanged(g.value().id(), g.revision())).onSuccess(groups.put(g.value())));
         commit(txn.build(), s.id());
         log.info("event=server_placed server_id={} host={} epoch={}", s.id(), host, next.status().epoch());
         return Result.done();

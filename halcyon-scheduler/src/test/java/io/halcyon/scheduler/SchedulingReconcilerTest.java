@@ -213,4 +213,45 @@ class SchedulingReconcilerTest {
             }
         }
     }
+
+    @Test
+    void antiAffinityMembersGoToDifferentHostsAndAThirdFindsNone() {
+        host("a", 4096, true);
+        host("b", 4096, true);
+        for (String id : List.of("g1", "g2", "g3")) {
+            server(id, 256);
+        }
+        res.repo(Kinds.SERVER_GROUPS).create(new io.halcyon.model.compute.ServerGroup("grp", "web", "p", "u",
+                io.halcyon.model.compute.ServerGroup.ANTI_AFFINITY, List.of("g1", "g2", "g3"), clock.now()));
+        res.sync();
+        var r = new SchedulingReconciler(res, new Scheduler(new SchedulerConfig(16, 1, 1, 1), Filters.DEFAULT), leader, new Random(1));
+        for (String id : List.of("g1", "g2", "g3")) {
+            r.reconcile(id);
+            res.sync();
+        }
+        assertThat(res.servers().get("g1").orElseThrow().value().status().host())
+                .isNotEqualTo(res.servers().get("g2").orElseThrow().value().status().host());
+        Server third = res.servers().get("g3").orElseThrow().value();
+        assertThat(third.status().vmState()).isEqualTo(VmState.ERROR);
+        assertThat(third.status().fault().details()).contains("ServerGroupFilter rejected 2");
+    }
+
+    @Test
+    void affinityMembersJoinTheFirstMembersHost() {
+        host("a", 4096, true);
+        host("b", 8192, true);
+        server("f1", 256);
+        server("f2", 256);
+        res.repo(Kinds.SERVER_GROUPS).create(new io.halcyon.model.compute.ServerGroup("grp", "db", "p", "u",
+                io.halcyon.model.compute.ServerGroup.AFFINITY, List.of("f1", "f2"), clock.now()));
+        res.sync();
+        var r = new SchedulingReconciler(res, new Scheduler(new SchedulerConfig(16, 1, 1, 1), Filters.DEFAULT), leader, new Random(1));
+        r.reconcile("f1");
+        res.sync();
+        // b has more free memory, but f2 must follow f1 wherever it went
+        r.reconcile("f2");
+        res.sync();
+        assertThat(res.servers().get("f2").orElseThrow().value().status().host())
+                .isEqualTo(res.servers().get("f1").orElseThrow().value().status().host());
+    }
 }

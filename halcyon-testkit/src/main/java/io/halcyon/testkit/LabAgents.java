@@ -18,7 +18,7 @@ public final class LabAgents {
      * @param guestSlots room for this many 128 MB guests (0: the whole machine)
      * @param watchdog   whether the agent pets the host's simulated hardware watchdog
      */
-    public record Options(String controllerUrl, String agentToken, String ovnSouthbound, boolean watchdog, int guestSlots) {
+    public record Options(java.util.List<String> controllers, String agentToken, String ovnSouthbound, boolean watchdog, int guestSlots) {
     }
 
     public static Path ovsDir(Lab lab, String host) {
@@ -30,7 +30,7 @@ public final class LabAgents {
         String mgmt = lab.managementIp(h);
         String yaml = "agent:\n"
                 + "  name: " + h + "\n"
-                + "  controllers: [\"" + o.controllerUrl() + "\"]\n"
+                + "  controllers: [\"" + String.join("\", \"", o.controllers()) + "\"]\n"
                 + "  agentToken: " + o.agentToken() + "\n"
                 + "  dataDir: " + lab.hostDir(h).resolve("agent") + "\n"
                 + "  accel: tcg\n"

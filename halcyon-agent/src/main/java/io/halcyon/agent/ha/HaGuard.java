@@ -94,9 +94,9 @@ public final class HaGuard implements AutoCloseable {
             try {
                 Renewal r = renewer.renew(armed);
                 synchronized (this) {
-                    boolean wasFired = fence.fired();
+                    boolean firstSinceFence = fence.fired() && !fence.cleared();
                     fence.renewed(sentAt, r.armed(), r.revision());
-                    if (wasFired) {
+                    if (firstSinceFence) {
                         log.info("event=lease_renewed_after_self_fence host={} revision={}", host, r.revision());
                     }
                 }
@@ -161,6 +161,11 @@ public final class HaGuard implements AutoCloseable {
         return fence.armed();
     }
 
+    /**
+     * A clean stop: the agent will no longer self-fence, so it says so in one last renewal before it
+     * disarms the watchdog (the leader then counts only on the BMC). If that renewal fails, the
+     * watchdog is left armed, and resets the host unless a new agent takes over in time.
+     */
     @Override
     public void close() {
         closed = true;
@@ -170,8 +175,20 @@ public final class HaGuard implements AutoCloseable {
         if (tickThread != null) {
             tickThread.interrupt();
         }
+        boolean told = false;
+        try {
+            renewer.renew(false);
+            told = true;
+            log.info("event=self_fence_stood_down host={}", host);
+        } catch (Exception e) {
+            log.warn("event=stand_down_failed host={} error=\"{}\"", host, e.getMessage());
+        }
         if (watchdog != null) {
-            watchdog.close();
+            if (told) {
+                watchdog.close();
+            } else {
+                watchdog.abandon();
+            }
         }
     }
 }

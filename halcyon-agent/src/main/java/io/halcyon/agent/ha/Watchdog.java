@@ -75,6 +75,20 @@ public final class Watchdog implements AutoCloseable {
         }
     }
 
+    /** Closes without disarming: the device fires unless a new agent opens and pets it in time. */
+    public synchronized void abandon() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            out.close();
+            log.warn("event=watchdog_left_armed device={}", device);
+        } catch (IOException e) {
+            log.warn("event=watchdog_close_failed device={} error=\"{}\"", device, e.getMessage());
+        }
+    }
+
     /** Disarms and closes: only for a clean agent stop. */
     @Override
     public synchronized void close() {

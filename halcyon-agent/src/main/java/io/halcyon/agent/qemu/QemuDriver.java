@@ -213,7 +213,8 @@ public final class QemuDriver implements GuestDriver {
         long pid = pid(serverId);
         if (pid < 0) {
             dropQmp(serverId);
-            return new Observed(serverId, st.epoch(), false, PowerState.SHUTDOWN, st.rebootDone(), st.qemuStartMillis(), Set.of());
+            return new Observed(serverId, st.epoch(), false, PowerState.SHUTDOWN, st.rebootDone(), st.qemuStartMillis(), Set.of(), Set.of(),
+                    Files.exists(dir(serverId).resolve(STOPPED)));
         }
         PowerState power;
         Set<String> volumes;
@@ -318,6 +319,7 @@ public final class QemuDriver implements GuestDriver {
         DiskSpec root = requireNonNull(a.rootDisk(), "the assignment has no root disk yet");
         Path d = dir(id);
         Files.createDirectories(d);
+        Files.deleteIfExists(d.resolve(STOPPED));
         writeState(new State(id, a.epoch(), a.rebootGeneration(), 0));
         if (!Files.exists(Path.of(root.path()))) {
             if (root.base() == null) {
@@ -437,8 +439,14 @@ public final class QemuDriver implements GuestDriver {
         log.info("event=guest_reset server_id={} reboot_generation={}", serverId, rebootGeneration);
     }
 
+    /** Marks a guest the agent stopped on purpose, so a QEMU that is gone without it is known to have died. */
+    private static final String STOPPED = "stopped";
+
     @Override
     public void kill(String serverId) throws Exception {
+        if (Files.isDirectory(dir(serverId))) {
+            Files.writeString(dir(serverId).resolve(STOPPED), "");
+        }
         long pid = pid(serverId);
         if (pid < 0) {
             dropQmp(serverId);

@@ -59,7 +59,7 @@ public final class SimulatedDriver implements GuestDriver {
     @Override
     public void kill(String serverId) {
         guests.computeIfPresent(serverId, (k, o) -> new Observed(k, o.epoch(), false, PowerState.SHUTDOWN, o.rebootDone(), 0,
-                Set.of()));
+                Set.of(), Set.of(), true));
     }
 
     @Override

@@ -203,7 +203,8 @@ public final class AgentService {
         var beat = new HostBeat(name, leaseId, bootId, seq, armed, res.clock().now());
         TxnResult r;
         try {
-            r = res.store().txn(Txn.builder().onSuccess(Op.put(Kinds.HOST_BEATS.key(name), beats.encode(beat), leaseId)).build());
+            // not on the lease: a leader elected after the host died still learns what its last renewal said
+            r = res.store().txn(Txn.builder().onSuccess(Op.put(Kinds.HOST_BEATS.key(name), beats.encode(beat))).build());
         } catch (LeaseNotFoundException e) {
             throw ApiException.notFound("The lease of host " + name + " has expired; register again.");
         }

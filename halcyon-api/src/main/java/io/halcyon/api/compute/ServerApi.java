@@ -56,6 +56,7 @@ public final class ServerApi {
 
     public void register(Router.Group g) {
         new InterfaceApi(res, servers).register(g);
+        new ServerGroupApi(res, servers.quotas()).register(g);
         g.post("/servers", this::create);
         g.get("/servers", r -> list(r, false));
         g.get("/servers/detail", r -> list(r, true));
@@ -146,7 +147,7 @@ public final class ServerApi {
             throw ApiException.badRequest("min_count must be <= max_count");
         }
         var req = new ServerService.CreateRequest(name, description, imageRef, flavorRef, metadata, userData,
-                configDrive != null && configDrive, az, v4, v6, minCount, maxCount, blockDevices, nics, groups);
+                configDrive != null && configDrive, az, v4, v6, minCount, maxCount, blockDevices, nics, groups, serverGroup(root));
         List<Server> created = servers.create(ctx, req, r.requestId());
         Server first = created.get(0);
         if (Body.optionalBool(s, "return_reservation_id") == Boolean.TRUE) {
@@ -460,6 +461,25 @@ public final class ServerApi {
             return m;
         });
         return Reply.empty(204);
+    }
+
+    /** The server group of {@code os:scheduler_hints}, or null; other hints are accepted and ignored, as Nova's unused filters do. */
+    private static String serverGroup(JsonNode root) {
+        JsonNode hints = root.get("os:scheduler_hints");
+        if (hints == null || hints.isNull()) {
+            return null;
+        }
+        if (!hints.isObject()) {
+            throw ApiException.badRequest("Invalid input for field/attribute os:scheduler_hints: it must be an object.");
+        }
+        JsonNode g = hints.get("group");
+        if (g == null || g.isNull()) {
+            return null;
+        }
+        if (!g.isTextual() || g.asText().isEmpty()) {
+            throw ApiException.badRequest("Invalid input for field/attribute group: it must be a server group's id.");
+        }
+        return g.asText();
     }
 
     /** Masakari's HA_Enabled (and ha:priority) must mean something: a typo would silently leave a server without HA. */

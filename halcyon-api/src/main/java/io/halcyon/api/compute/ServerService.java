@@ -82,7 +82,15 @@ public final class ServerService {
     public record CreateRequest(String name, String description, String imageRef, String flavorRef, Map<String, String> metadata,
                                 String userData, boolean configDrive, String availabilityZone, String accessIPv4,
                                 String accessIPv6, int minCount, int maxCount, List<BlockDeviceRequest> blockDevices,
-                                List<ServerPorts.NicRequest> nics, List<String> securityGroups) {
+                                List<ServerPorts.NicRequest> nics, List<String> securityGroups, String serverGroup) {
+        public CreateRequest(String name, String description, String imageRef, String flavorRef, Map<String, String> metadata,
+                             String userData, boolean configDrive, String availabilityZone, String accessIPv4, String accessIPv6,
+                             int minCount, int maxCount, List<BlockDeviceRequest> blockDevices, List<ServerPorts.NicRequest> nics,
+                             List<String> securityGroups) {
+            this(name, description, imageRef, flavorRef, metadata, userData, configDrive, availabilityZone, accessIPv4, accessIPv6,
+                    minCount, maxCount, blockDevices, nics, securityGroups, null);
+        }
+
         public CreateRequest {
             blockDevices = blockDevices == null ? List.of() : List.copyOf(blockDevices);
             securityGroups = securityGroups == null ? null : List.copyOf(securityGroups);
@@ -183,9 +191,10 @@ public final class ServerService {
             txn.when(servers.absent(server.id())).onSuccess(servers.put(server), actions.put(action));
             created.add(server);
         }
+        joinGroup(ctx, req.serverGroup(), created, txn);
         TxnResult r = res.store().txn(txn.build());
         if (!r.succeeded()) {
-            throw ApiException.conflict("A port, address or volume the server needs changed while it was being created; retry.");
+            throw ApiException.conflict("A port, address, volume or server group the server needs changed while it was being created; retry.");
         }
         res.awaitRevision(r.revision());
         recheckQuota(ctx.projectId(), quota, created);
@@ -194,6 +203,25 @@ public final class ServerService {
                     s.projectId(), flavor.id(), image == null ? "none" : image.id(), requestId);
         }
         return created;
+    }
+
+    /** Adds the new servers to their server group in the creating transaction (compared on the group's revision). */
+    private void joinGroup(AuthContext ctx, String groupId, List<Server> created, Txn.Builder txn) {
+        if (groupId == null) {
+            return;
+        }
+        var g = res.serverGroups().get(groupId).filter(v -> ctx.isAdmin() || v.value().projectId().equals(ctx.projectId()))
+                .orElseThrow(() -> ApiException.badRequest("Invalid server group " + groupId + ": no such group in this project."));
+        long live = g.value().members().stream().filter(id -> res.servers().get(id).map(s -> !s.value().spec().deleted()).orElse(false))
+                .count();
+        int limit = quotas.of(ctx.projectId()).serverGroupMembers();
+        if (limit >= 0 && live + created.size() > limit) {
+            throw ApiException.forbidden("Quota exceeded, too many servers in group (" + live + " of " + limit + ").");
+        }
+        var members = new ArrayList<>(g.value().members());
+        created.forEach(s -> members.add(s.id()));
+        var groups = res.repo(Kinds.SERVER_GROUPS);
+        txn.when(groups.unchanged(groupId, g.revision())).onSuccess(groups.put(g.value().withMembers(members)));
     }
 
     /**

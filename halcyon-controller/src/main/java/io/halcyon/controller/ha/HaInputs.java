@@ -67,8 +67,11 @@ final class HaInputs {
             boolean wants = s.spec().power() == PowerIntent.ON
                     && (s.status().vmState() == VmState.ACTIVE || s.status().vmState() == VmState.BUILDING);
             String fault = pending && s.status().vmState() == VmState.ERROR && s.status().fault() != null ? s.status().fault().message() : null;
+            // anti-affinity holds when HA restarts a member too (an affinity group cannot follow a whole host, so it does not bind)
+            String group = res.groupOf(s.id()).map(Versioned::value)
+                    .filter(g -> io.halcyon.model.compute.ServerGroup.ANTI_AFFINITY.equals(g.policy())).map(g -> g.id()).orElse(null);
             out.add(new GuestInput(s.id(), s.status().host(), s.status().epoch(), policy(s, settings), c.vcpus(), c.ramMb(), c.diskGb(),
-                    wants, pending, null, fault));
+                    wants, pending, group, fault));
         }
         return out;
     }

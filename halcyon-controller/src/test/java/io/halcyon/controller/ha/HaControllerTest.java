@@ -254,4 +254,21 @@ class HaControllerTest {
         assertThat(server("ha1").status().host()).isEqualTo("h2");
         assertThat(server("ha1").status().fault()).isNull();
     }
+
+    @Test
+    void anAntiAffinityMemberRestartsAwayFromItsSiblings() {
+        host("h1", 4000);
+        host("h2", 4000);
+        host("h3", 4000);
+        server("web1", "h1", Map.of("HA_Enabled", "True"));
+        server("web2", "h2", Map.of("HA_Enabled", "True"));
+        server("big", "h3", Map.of());
+        res.repo(Kinds.SERVER_GROUPS).create(new io.halcyon.model.compute.ServerGroup("grp", "web", "p", "u",
+                io.halcyon.model.compute.ServerGroup.ANTI_AFFINITY, List.of("web1", "web2"), clock.now()));
+        res.sync();
+        ha.tick();
+        run(12, "h2", "h3");
+        assertThat(state("h1")).isEqualTo("fenced");
+        assertThat(server("web1").status().host()).isEqualTo("h3");
+    }
 }

@@ -67,7 +67,6 @@ final class Simulation {
         HostHaState state = HostHaState.UP;
         long fencedBeat;
         long beat;
-        long beatAt = -1;
         boolean beatArmed;
         boolean maintenance;
         boolean disarmed;
@@ -206,6 +205,17 @@ final class Simulation {
                 h.boot();
             }
             case "kill-agent" -> host(s).agentAlive = false;
+            case "stop-agent-cleanly" -> {
+                // its last renewal says it no longer self-fences; then it disarms the watchdog and exits
+                SimHost h = host(s);
+                if (h.agentRuns() && !h.cut && controlPlaneUp) {
+                    revision++;
+                    h.beat = revision;
+                    h.beatArmed = false;
+                    h.lastPet = null;
+                }
+                h.agentAlive = false;
+            }
             case "start-agent" -> host(s).boot();
             case "stop-agent" -> host(s).agentStopped = true;
             case "cont-agent" -> host(s).agentStopped = false;
@@ -295,7 +305,6 @@ final class Simulation {
             if (connected) {
                 revision++;
                 h.beat = revision;
-                h.beatAt = now;
                 h.beatArmed = h.fence.armed();
                 h.fence.renewed(now, !(clusterDisarmed || h.disarmed), revision);
             }
@@ -393,9 +402,7 @@ final class Simulation {
                     used[2] += g.spec.diskGb();
                 }
             }
-            // the renewal record lives on the host's lease: it is gone once the lease expires
-            boolean leased = h.beatAt >= 0 && now - h.beatAt < settings.leaseTtl().toMillis();
-            hostInputs.add(new HostInput(h.spec.name(), leased ? h.beat : 0, leased && h.beatArmed, h.spec.bmc() != Scenario.Bmc.NONE, h.spec.watchdog(),
+            hostInputs.add(new HostInput(h.spec.name(), h.beat, h.beatArmed, h.spec.bmc() != Scenario.Bmc.NONE, h.spec.watchdog(),
                     h.maintenance, h.disarmed, h.state, h.fencedBeat, h.enabled, h.spec.cpus() - used[0], h.spec.ramMb() - used[1],
                     h.spec.diskGb() - used[2]));
         }
@@ -415,8 +422,7 @@ final class Simulation {
     private void applyAction(HaAction a) {
         if (a instanceof HaAction.Transition t) {
                 SimHost h = hosts.get(t.host());
-                boolean leased = h.beatAt >= 0 && now - h.beatAt < settings.leaseTtl().toMillis();
-                if (t.to() == HostHaState.FENCED && (leased ? h.beat : 0) != t.beatRevision()) {
+                if (t.to() == HostHaState.FENCED && h.beat != t.beatRevision()) {
                     emit(t.host() + " fence refused: a renewal landed after the decision");
                     return;
                 }

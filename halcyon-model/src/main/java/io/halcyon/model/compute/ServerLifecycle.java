@@ -140,10 +140,10 @@ public final class ServerLifecycle {
             return new Observation(s.withStatus(st.withStates(st.vmState(), TaskState.DELETING, p, now)), false, false, null);
         }
         if (r.fault() != null && st.taskState() == null && st.vmState() == VmState.ACTIVE && p != PowerState.RUNNING) {
-            // an HA guest that died more often than its restart budget allows: stopped, with the reason
+            // an HA guest that died more often than its restart budget allows: ERROR with the reason, and off
             var spec = s.spec().withPower(PowerIntent.OFF);
             var fault = new Fault(500, r.fault(), "", now);
-            return new Observation(s.withSpec(spec).withStatus(st.withStates(VmState.STOPPED, null, p, now).withFault(fault, now)),
+            return new Observation(s.withSpec(spec).withStatus(st.withStates(VmState.ERROR, null, p, now).withFault(fault, now)),
                     false, false, null);
         }
         if (r.fault() != null) {

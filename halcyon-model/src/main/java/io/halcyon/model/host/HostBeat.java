@@ -5,9 +5,10 @@ import java.time.Instant;
 import static java.util.Objects.requireNonNull;
 
 /**
- * A host's last lease renewal, rewritten on every renewal and attached to the host's lease (so it
- * disappears when the lease does). The leader notes when it sees the record change, on its own
- * clock; {@code armed} is whether the agent enforced its self-fence when it sent the renewal.
+ * A host's last lease renewal, rewritten on every renewal. The leader notes when it sees the record
+ * change, on its own clock; {@code armed} is whether the agent enforced its self-fence when it sent
+ * the renewal. It outlives the lease, so a leader elected after the host went silent still knows
+ * whether the host was self-fencing; an agent that stops cleanly says it no longer is.
  */
 public record HostBeat(String host, long leaseId, String bootId, long seq, boolean armed, Instant at) {
     public HostBeat {

@@ -145,14 +145,14 @@ class ServerLifecycleTest {
     }
 
     @Test
-    void aFencedNonHaServerIsOffAndAnHaGuestOverItsRestartLimitStopsWithTheReason() {
+    void aFencedNonHaServerIsOffAndAnHaGuestOverItsRestartLimitIsInErrorAndOff() {
         Server off = ServerLifecycle.stoppedByFence(active(), T1);
         assertThat(off.status().apiStatus()).isEqualTo("SHUTOFF");
         assertThat(off.spec().power()).isEqualTo(PowerIntent.OFF);
         Server s = active();
         var obs = ServerLifecycle.observe(s, new GuestReport(s.id(), s.status().epoch(), PowerState.SHUTDOWN, 0, false, "restart limit", 0,
                 null, null), T1);
-        assertThat(obs.next().status().apiStatus()).isEqualTo("SHUTOFF");
+        assertThat(obs.next().status().apiStatus()).isEqualTo("ERROR");
         assertThat(obs.next().status().fault().message()).isEqualTo("restart limit");
         assertThat(obs.next().spec().power()).isEqualTo(PowerIntent.OFF);
     }
