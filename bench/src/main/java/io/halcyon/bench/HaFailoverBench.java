@@ -184,7 +184,11 @@ public final class HaFailoverBench {
     /** The host is up for HA and renewed its lease after {@code since}. */
     private static void awaitUp(BenchApi api, String h, Instant since) throws Exception {
         await(Duration.ofSeconds(120), () -> {
-            JsonNode n = api.json("GET", "/halcyon/v1/hosts/" + h, null, 200).path("host");
+            var r = api.send("GET", "/halcyon/v1/hosts/" + h, null);
+            if (r.statusCode() != 200) {
+                return false;
+            }
+            JsonNode n = BenchApi.JSON.readTree(r.body()).path("host");
             return n.path("state").asText().equals("up") && !n.path("lastRenewal").isNull()
                     && Instant.parse(n.path("lastRenewal").asText()).isAfter(since);
         });
