@@ -389,7 +389,8 @@ public final class Agent implements AutoCloseable {
             // self-fenced: HA guests wait for an assignment list newer than the renewal that ended the isolation
             return;
         }
-        boolean died = step == GuestPlanner.Step.SPAWN && o != null && !o.alive() && !o.stopped();
+        // died: its QEMU had started and is gone without the agent stopping it (a spawn cut short is simply spawned again)
+        boolean died = step == GuestPlanner.Step.SPAWN && o != null && !o.alive() && !o.stopped() && o.qemuStartMillis() > 0;
         boolean crashed = step == GuestPlanner.Step.HARD_REBOOT && o != null && o.power() == PowerState.CRASHED
                 && a.rebootGeneration() <= o.rebootDone();
         if (died || crashed) {

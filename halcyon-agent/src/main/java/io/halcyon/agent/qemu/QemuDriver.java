@@ -359,7 +359,7 @@ public final class QemuDriver implements GuestDriver {
         }
         PowerState power = status(id);
         long millis = (System.nanoTime() - start) / 1_000_000;
-        writeState(new State(id, a.epoch(), a.rebootGeneration(), millis));
+        writeState(new State(id, a.epoch(), a.rebootGeneration(), Math.max(1, millis)));
         log.info("event=guest_started server_id={} pid={} accel={} qemu_start_ms={} power={} volumes={} nics={}", id, pid(id),
                 settings.accel(), millis, power, a.volumes().size(), a.nics().size());
     }
