@@ -382,8 +382,7 @@ class InstanceHaIT {
         boot("fill4", "host4", null);
         Map<String, String> ips = Map.of(p10, ip(p10), p5, ip(p5));
         Instant t0 = Instant.now();
-        cluster.lab.powerOff("host1");
-        cluster.lab.powerOff("host2");
+        cluster.lab.powerOff("host1", "host2");
         awaitRecovered(p10, "host1", ips.get(p10), t0, Duration.ofSeconds(60));
         awaitRecovered(p5, "host2", ips.get(p5), t0, Duration.ofSeconds(60));
         for (String low : List.of(p1, p2)) {
