@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one benchmark: bench/run.sh boot|scale|memory|volumes|hotplug|ovn|dhcp|failover|ha [options]
+# Runs one benchmark: bench/run.sh boot|scale|memory|volumes|hotplug|ovn|dhcp|failover|ha|backup [options]
 #   boot    control-plane overhead of a boot (create to ACTIVE minus QEMU's own start), 20 boots
 #   scale   1,000 simulated hosts, 10,000 servers from 32 clients; create rate, latencies, list latency
 #   memory  RSS of the all-in-one process idle and with 10 guests
@@ -9,6 +9,8 @@
 #   dhcp    port create to a DHCP lease held on a simulated host, and server create to a guest holding its lease
 #   ha      instance HA: host power-off to the guest ready elsewhere, with the breakdown, 20 trials;
 #           "ha self-fence": without BMCs (the leader waits for the self-fence deadline)
+#   backup  full backup and restore of a 4 GiB volume against qemu-img convert, and an incremental with 1% changed
+#           ("backup SIZE_GIB RUNS"; default 4 3)
 #   failover kill -9 of the leader of three controllers on etcd to the new leader's first reconcile, 20 trials;
 #            "failover rolling": failed requests through HAProxy at 20 requests/s over rolling restarts
 # Benchmarks are not tests: they print medians and percentiles, they do not assert.
@@ -24,7 +26,8 @@ case "${1:-}" in
   memory) shift; exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.MemoryBench "$@" ;;
   volumes|hotplug) exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx2g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.VolumeBench "$@" ;;
   failover) shift; exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx1g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.FailoverBench "$@" ;;
+  backup) shift; exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx2g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.BackupBench "$@" ;;
   ha) shift; exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx1g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.HaFailoverBench "$@" ;;
   ovn|dhcp) exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx2g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.OvnBench "$@" ;;
-  *) echo "usage: bench/run.sh boot|scale|memory|volumes|hotplug|ovn|dhcp|failover|ha" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh boot|scale|memory|volumes|hotplug|ovn|dhcp|failover|ha|backup" >&2; exit 2 ;;
 esac

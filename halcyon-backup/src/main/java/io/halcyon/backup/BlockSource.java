@@ -1,0 +1,26 @@
+package io.halcyon.backup;
+
+import io.halcyon.backup.nbd.Extent;
+
+import java.io.IOException;
+import java.util.List;
+
+/** A volume as a backup reads it: its size, which bytes hold data, which changed, and the bytes. */
+public interface BlockSource extends AutoCloseable {
+    long size();
+
+    /** Allocation from {@code offset}: at least one extent, flags {@link Extent#HOLE} and {@link Extent#ZERO}. */
+    List<Extent> allocation(long offset, long length) throws IOException;
+
+    /** Whether {@link #dirty} can answer: the source carries a dirty bitmap. */
+    boolean hasBitmap();
+
+    /** Changed bytes from {@code offset}, flag {@link Extent#DIRTY}: at least one extent. */
+    List<Extent> dirty(long offset, long length) throws IOException;
+
+    /** Reads into {@code buf} (holes as zeros); returns the bytes that were read as data. */
+    long read(long offset, byte[] buf, int off, int len) throws IOException;
+
+    @Override
+    void close() throws IOException;
+}

@@ -1,0 +1,126 @@
+package io.halcyon.backup.nbd;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A qemu-nbd process serving one image on a UNIX socket, for one client: how a volume that no
+ * guest has open is read (with its allocation and, if asked, a persistent dirty bitmap) or
+ * written. qemu-nbd takes QEMU's image locks, so a volume a running QEMU holds is refused rather
+ * than read inconsistently.
+ */
+public final class QemuNbd implements AutoCloseable {
+    public static final String EXPORT = "halcyon";
+
+    private final Process process;
+    private final Path dir;
+    private final Path socket;
+
+    private QemuNbd(Process process, Path dir, Path socket) {
+        this.process = process;
+        this.dir = dir;
+        this.socket = socket;
+    }
+
+    /**
+     * @param bitmap a persistent dirty bitmap of the image to offer as {@code qemu:dirty-bitmap:NAME}; null for none
+     */
+    public static QemuNbd serve(String binary, Path image, String format, boolean readOnly, String bitmap) throws IOException {
+        requireNonNull(image, "image is null");
+        // a short private directory: UNIX socket paths are limited to 107 bytes
+        Path dir = Files.createTempDirectory(Path.of("/tmp"), "hnbd");
+        Path socket = dir.resolve("s");
+        var cmd = new ArrayList<String>();
+        cmd.add(binary);
+        cmd.add("--format=" + format);
+        cmd.add("--socket=" + socket);
+        cmd.add("--export-name=" + EXPORT);
+        cmd.add("--shared=1");
+        if (readOnly) {
+            cmd.add("--read-only");
+        }
+        if (bitmap != null) {
+            cmd.add("--bitmap=" + bitmap);
+        }
+        cmd.add(image.toString());
+        Path log = dir.resolve("log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        var nbd = new QemuNbd(p, dir, socket);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        try {
+            while (!Files.exists(socket)) {
+                if (!p.isAlive() || System.nanoTime() > deadline) {
+                    String out = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8).strip() : "";
+                    throw new IOException(explain(image, out.isEmpty() ? (p.isAlive() ? "did not start in 20 s" : "exited " + p.exitValue()) : out));
+                }
+                p.waitFor(10, TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            nbd.close();
+            throw new IOException("interrupted while starting qemu-nbd");
+        } catch (IOException e) {
+            nbd.close();
+            throw e;
+        }
+        return nbd;
+    }
+
+    private static String explain(Path image, String out) {
+        String line = out.lines().filter(l -> !l.isBlank()).findFirst().orElse(out);
+        if (out.contains("lock")) {
+            return image + " is in use (a running guest holds it): " + line;
+        }
+        return "qemu-nbd cannot serve " + image + ": " + line.replaceFirst("^qemu-nbd: ", "");
+    }
+
+    public NbdClient connect(java.util.List<String> metaContexts) throws IOException {
+        return NbdClient.connect(socket, EXPORT, metaContexts);
+    }
+
+    /**
+     * Waits for qemu-nbd to finish on its own after its one client disconnected, so everything it
+     * wrote is flushed and the image closed cleanly.
+     *
+     * @throws IOException when it does not exit in time or exits with an error
+     */
+    public void awaitExit() throws IOException {
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                throw new IOException("qemu-nbd did not exit 30 s after its client left");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for qemu-nbd");
+        }
+        if (process.exitValue() != 0) {
+            String out = Files.exists(dir.resolve("log")) ? Files.readString(dir.resolve("log")).strip() : "";
+            throw new IOException("qemu-nbd exited " + process.exitValue() + (out.isEmpty() ? "" : ": " + out));
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            if (process.isAlive()) {
+                process.destroy();
+                if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                    process.waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(dir.resolve("log"));
+            Files.deleteIfExists(dir);
+        }
+    }
+}
