@@ -30,8 +30,8 @@ import static java.util.Objects.requireNonNull;
  * Backs up one volume into a repository, reading only what it must: nothing of a hole or of a
  * run the volume reports as zeros; with a dirty bitmap, only the chunks that changed since the
  * parent backup; without one, every allocated chunk, compared by hash with what the repository
- * holds. Reading runs on the calling thread; hashing, compression, encryption and writing on
- * {@code threads} workers, so the volume is read while earlier chunks are being stored.
+ * holds. The calling thread plans; {@code threads} workers each read a chunk (over a connection
+ * of their own where the source offers several), hash, compress, encrypt and store it.
  */
 public final class BackupRunner {
     private static final Logger log = LoggerFactory.getLogger(BackupRunner.class);
@@ -96,6 +96,17 @@ public final class BackupRunner {
                 return t;
             });
             ThreadLocal<ChunkCodec> codecs = ThreadLocal.withInitial(repo::codec);
+            // each worker reads its own chunks, over its own connection where the source has several
+            var opened = new java.util.concurrent.ConcurrentLinkedQueue<BlockSource.Reader>();
+            ThreadLocal<BlockSource.Reader> readers = ThreadLocal.withInitial(() -> {
+                try {
+                    BlockSource.Reader r = src.reader();
+                    opened.add(r);
+                    return r;
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
             var pending = new ArrayList<Future<?>>();
             long lastRefresh = System.nanoTime();
             int run = 0;
@@ -119,34 +130,37 @@ public final class BackupRunner {
                         continue;
                     }
                     byte[] buf = buffers.take();
-                    Arrays.fill(buf, 0, len, (byte) 0);
-                    for (int r = run; r < data.length && data[r][0] < start + len; r++) {
-                        long from = Math.max(start, data[r][0]);
-                        long to = Math.min(start + len, data[r][0] + data[r][1]);
-                        read.addAndGet(src.read(from, buf, (int) (from - start), (int) (to - from)));
-                    }
                     int slot = i;
+                    int firstRun = run;
                     pending.add(pool.submit(() -> {
                         try {
+                            Arrays.fill(buf, 0, len, (byte) 0);
+                            BlockSource.Reader reader = readers.get();
+                            for (int r = firstRun; r < data.length && data[r][0] < start + len; r++) {
+                                long from = Math.max(start, data[r][0]);
+                                long to = Math.min(start + len, data[r][0] + data[r][1]);
+                                read.addAndGet(reader.read(from, buf, (int) (from - start), (int) (to - from)));
+                            }
                             if (isZero(buf, len)) {
                                 chunks[slot] = null;
-                                return;
+                                return null;
                             }
                             ChunkCodec codec = codecs.get();
                             String id = codec.id(buf, len);
                             chunks[slot] = id;
                             if (repo.reuse(id, writer.start())) {
                                 reused.incrementAndGet();
-                                return;
+                                return null;
                             }
                             ByteBuffer enc = codec.encode(id, buf, len);
-                            long n = repo.insert(id, enc, writer.start());
+                            long n = repo.insert(id, enc, writer);
                             if (n > 0) {
                                 fresh.incrementAndGet();
                                 stored.addAndGet(n);
                             } else {
                                 reused.incrementAndGet();
                             }
+                            return null;
                         } finally {
                             buffers.add(buf);
                         }
@@ -166,6 +180,14 @@ public final class BackupRunner {
                 throw new IOException("backup " + req.backupId() + " interrupted");
             } finally {
                 pool.shutdownNow();
+                try {
+                    pool.awaitTermination(1, TimeUnit.MINUTES);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                for (BlockSource.Reader r : opened) {
+                    r.close();
+                }
             }
             long zeros = Arrays.stream(chunks).filter(c -> c == null).count();
             if (!writer.alive()) {
@@ -176,6 +198,7 @@ public final class BackupRunner {
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
             var index = new BackupIndex(req.backupId(), req.source(), req.labels(), Instant.now(), req.parent() == null ? null
                     : req.parent().id(), size, cs, mode, note, stats, Arrays.asList(chunks));
+            writer.sync();
             repo.writeIndex(index);
             log.info("event=backup_done backup={} source={} mode={} size={} read={} stored={} skipped={} new={} reused={} zero={} ms={}",
                     index.id(), index.source(), mode, size, stats.bytesRead(), stats.bytesStored(), stats.bytesSkipped(),

@@ -21,6 +21,33 @@ public interface BlockSource extends AutoCloseable {
     /** Reads into {@code buf} (holes as zeros); returns the bytes that were read as data. */
     long read(long offset, byte[] buf, int off, int len) throws IOException;
 
+    /**
+     * A reader for one more thread: sources that can serve several connections at once return a
+     * new one (reads then run in parallel); the default shares this source, one read at a time.
+     */
+    default Reader reader() throws IOException {
+        return new Reader() {
+            @Override
+            public long read(long offset, byte[] buf, int off, int len) throws IOException {
+                synchronized (BlockSource.this) {
+                    return BlockSource.this.read(offset, buf, off, len);
+                }
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    /** Reads for one thread. */
+    interface Reader extends AutoCloseable {
+        long read(long offset, byte[] buf, int off, int len) throws IOException;
+
+        @Override
+        void close() throws IOException;
+    }
+
     @Override
     void close() throws IOException;
 }

@@ -16,15 +16,41 @@ public final class NbdSource implements BlockSource {
     private final NbdClient nbd;
     private final String bitmapContext;
     private final AutoCloseable owner;
+    private final Connector more;
+
+    /** Opens one more connection to the same export, for a reader of its own. */
+    public interface Connector {
+        NbdClient connect() throws IOException;
+    }
 
     /**
      * @param bitmap the dirty bitmap's name as exported, or null
      * @param owner  closed after the connection (the qemu-nbd process), or null
      */
-    public NbdSource(NbdClient nbd, String bitmap, AutoCloseable owner) {
+    public NbdSource(NbdClient nbd, String bitmap, AutoCloseable owner, Connector more) {
         this.nbd = requireNonNull(nbd, "nbd is null");
         this.bitmapContext = bitmap == null ? null : "qemu:dirty-bitmap:" + bitmap;
         this.owner = owner;
+        this.more = more;
+    }
+
+    @Override
+    public Reader reader() throws IOException {
+        if (more == null) {
+            return BlockSource.super.reader();
+        }
+        NbdClient c = more.connect();
+        return new Reader() {
+            @Override
+            public long read(long offset, byte[] buf, int off, int len) throws IOException {
+                return readAll(c, offset, buf, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                c.close();
+            }
+        };
     }
 
     public static List<String> contexts(String bitmap) {
@@ -64,10 +90,14 @@ public final class NbdSource implements BlockSource {
 
     @Override
     public long read(long offset, byte[] buf, int off, int len) throws IOException {
+        return readAll(nbd, offset, buf, off, len);
+    }
+
+    private static long readAll(NbdClient c, long offset, byte[] buf, int off, int len) throws IOException {
         long data = 0;
         for (int done = 0; done < len; ) {
             int n = Math.min(len - done, NbdClient.MAX_REQUEST);
-            data += nbd.read(offset + done, buf, off + done, n);
+            data += c.read(offset + done, buf, off + done, n);
             done += n;
         }
         return data;

@@ -9,8 +9,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -20,9 +22,9 @@ import java.util.concurrent.TimeUnit;
 import static java.util.Objects.requireNonNull;
 
 /**
- * Writes a backup onto a zero-filled target (a new image): chunks are read, checked
- * against their ids and unpacked by {@code threads} workers while the calling thread writes them
- * in order; holes and all-zero runs are not written, so the target stays sparse. A chunk that is
+ * Writes a backup onto a zero-filled target (a new image): {@code threads} workers each read a
+ * chunk, check it against its id, unpack it and write it (over a connection of their own where
+ * the target takes several); holes and all-zero runs are not written, so the target stays sparse. A chunk that is
  * missing or does not match its id stops the restore, naming the backup and the chunk.
  */
 public final class RestoreRunner {
@@ -52,54 +54,77 @@ public final class RestoreRunner {
             return t;
         });
         ThreadLocal<ChunkCodec> codecs = ThreadLocal.withInitial(repo::codec);
-        var window = new ArrayDeque<Future<byte[]>>();
-        var slots = new ArrayDeque<Integer>();
+        ThreadLocal<byte[]> buffers = ThreadLocal.withInitial(() -> new byte[index.chunkSize()]);
+        var opened = new ConcurrentLinkedQueue<BlockSink.Connection>();
+        ThreadLocal<BlockSink.Connection> connections = ThreadLocal.withInitial(() -> {
+            try {
+                BlockSink.Connection c = target.connection();
+                opened.add(c);
+                return c;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        var window = new ArrayDeque<Future<Long>>();
         long written = 0;
         long chunks = 0;
-        int next = 0;
-        int n = index.chunks().size();
+        boolean ok = false;
         try {
-            while (next < n || !window.isEmpty()) {
-                while (next < n && window.size() < threads * 2) {
-                    String id = index.chunks().get(next);
-                    if (id != null) {
-                        int len = index.slotLength(next);
-                        window.add(pool.submit(() -> {
-                            byte[] stored = repo.readStored(id);
-                            byte[] plain = new byte[index.chunkSize()];
-                            int got = codecs.get().decode(id, stored, stored.length, plain);
-                            if (got != len) {
-                                throw new CorruptChunkException(id, "holds " + got + " bytes where the backup needs " + len);
-                            }
-                            return plain;
-                        }));
-                        slots.add(next);
-                    }
-                    next++;
-                }
-                if (window.isEmpty()) {
+            for (int slot = 0; slot < index.chunks().size(); slot++) {
+                String id = index.chunks().get(slot);
+                if (id == null) {
                     continue;
                 }
-                byte[] plain = take(window.poll(), index);
-                int slot = slots.poll();
+                int len = index.slotLength(slot);
                 long base = (long) slot * index.chunkSize();
-                written += writeSparse(target, base, plain, index.slotLength(slot));
+                window.add(pool.submit(() -> {
+                    byte[] stored = repo.readStored(id);
+                    byte[] plain = buffers.get();
+                    int got = codecs.get().decode(id, stored, stored.length, plain);
+                    if (got != len) {
+                        throw new CorruptChunkException(id, "holds " + got + " bytes where the backup needs " + len);
+                    }
+                    return writeSparse(connections.get(), base, plain, len);
+                }));
                 chunks++;
+                while (window.size() > threads * 2) {
+                    written += take(window.poll(), index);
+                }
             }
-            target.flush();
+            while (!window.isEmpty()) {
+                written += take(window.poll(), index);
+            }
+            ok = true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("restore of backup " + index.id() + " interrupted");
         } finally {
             pool.shutdownNow();
+            try {
+                pool.awaitTermination(1, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            IOException failed = null;
+            for (BlockSink.Connection c : opened) {
+                try {
+                    c.close();
+                } catch (IOException e) {
+                    failed = e;
+                }
+            }
+            if (ok && failed != null) {
+                throw failed;
+            }
         }
+        target.flush();
         var r = new Result(written, index.size() - written, chunks, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
         log.info("event=restore_done backup={} written={} skipped={} chunks={} ms={}", index.id(), r.bytesWritten(), r.bytesSkipped(),
                 r.chunks(), r.millis());
         return r;
     }
 
-    private static byte[] take(Future<byte[]> f, BackupIndex index) throws InterruptedException {
+    private static long take(Future<Long> f, BackupIndex index) throws InterruptedException {
         try {
             return f.get();
         } catch (ExecutionException e) {
@@ -113,7 +138,7 @@ public final class RestoreRunner {
     private static final byte[] ZEROS = new byte[SPARSE_BLOCK];
 
     /** Writes the non-zero runs of a chunk, in runs as long as possible. */
-    static long writeSparse(BlockSink target, long base, byte[] plain, int len) throws IOException {
+    static long writeSparse(BlockSink.Connection target, long base, byte[] plain, int len) throws IOException {
         long written = 0;
         int runStart = -1;
         for (int at = 0; at < len; at += SPARSE_BLOCK) {

@@ -83,8 +83,8 @@ public final class VolumeBackups {
         qemuImg.addBitmap(image, mine);
         BackupIndex index;
         try {
-            QemuNbd server = QemuNbd.serve(qemuNbd, image, "qcow2", true, useBitmap);
-            try (var src = new NbdSource(server.connect(NbdSource.contexts(useBitmap)), useBitmap, server)) {
+            QemuNbd server = QemuNbd.serve(qemuNbd, image, "qcow2", true, useBitmap, threads + 1);
+            try (var src = new NbdSource(server.connect(NbdSource.contexts(useBitmap)), useBitmap, server, () -> server.connect(List.of()))) {
                 index = new BackupRunner(repo, threads).run(src, new BackupRunner.Request(backupId, source, labels, parent, note, progress));
             } catch (IOException | RuntimeException e) {
                 server.close();
@@ -115,9 +115,9 @@ public final class VolumeBackups {
         qemuImg.create(tmp, index.size());
         try {
             RestoreRunner.Result r;
-            try (QemuNbd server = QemuNbd.serve(qemuNbd, tmp, "qcow2", false, null)) {
+            try (QemuNbd server = QemuNbd.serve(qemuNbd, tmp, "qcow2", false, null, threads + 1)) {
                 try (NbdClient nbd = server.connect(List.of())) {
-                    r = new RestoreRunner(repo, threads).run(index, BlockSink.of(nbd));
+                    r = new RestoreRunner(repo, threads).run(index, BlockSink.of(nbd, server));
                 }
                 server.awaitExit();
             }

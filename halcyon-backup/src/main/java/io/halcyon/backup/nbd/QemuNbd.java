@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 import static java.util.Objects.requireNonNull;
 
 /**
- * A qemu-nbd process serving one image on a UNIX socket, for one client: how a volume that no
+ * A qemu-nbd process serving one image on a UNIX socket, for one client's connections: how a volume that no
  * guest has open is read (with its allocation and, if asked, a persistent dirty bitmap) or
  * written. qemu-nbd takes QEMU's image locks, so a volume a running QEMU holds is refused rather
  * than read inconsistently.
@@ -31,7 +31,8 @@ public final class QemuNbd implements AutoCloseable {
     /**
      * @param bitmap a persistent dirty bitmap of the image to offer as {@code qemu:dirty-bitmap:NAME}; null for none
      */
-    public static QemuNbd serve(String binary, Path image, String format, boolean readOnly, String bitmap) throws IOException {
+    public static QemuNbd serve(String binary, Path image, String format, boolean readOnly, String bitmap, int connections)
+            throws IOException {
         requireNonNull(image, "image is null");
         // a short private directory: UNIX socket paths are limited to 107 bytes
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "hnbd");
@@ -41,7 +42,7 @@ public final class QemuNbd implements AutoCloseable {
         cmd.add("--format=" + format);
         cmd.add("--socket=" + socket);
         cmd.add("--export-name=" + EXPORT);
-        cmd.add("--shared=1");
+        cmd.add("--shared=" + connections);
         if (readOnly) {
             cmd.add("--read-only");
         }
@@ -85,7 +86,7 @@ public final class QemuNbd implements AutoCloseable {
     }
 
     /**
-     * Waits for qemu-nbd to finish on its own after its one client disconnected, so everything it
+     * Waits for qemu-nbd to finish on its own after its client's connections closed, so everything it
      * wrote is flushed and the image closed cleanly.
      *
      * @throws IOException when it does not exit in time or exits with an error

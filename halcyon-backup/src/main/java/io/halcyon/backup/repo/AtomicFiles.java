@@ -17,6 +17,15 @@ final class AtomicFiles {
     }
 
     static void write(Path target, ByteBuffer content) throws IOException {
+        writeUnsynced(target, content);
+        syncDirectory(target.getParent());
+    }
+
+    /**
+     * As {@link #write}, without the directory's fsync: the file's content is durable before its
+     * name appears, but the name itself may vanish in a crash until the caller syncs the directory.
+     */
+    static void writeUnsynced(Path target, ByteBuffer content) throws IOException {
         Path tmp = target.resolveSibling("." + target.getFileName() + TMP_MARK + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             while (content.hasRemaining()) {
@@ -28,7 +37,6 @@ final class AtomicFiles {
             throw e;
         }
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        syncDirectory(target.getParent());
     }
 
     static void syncDirectory(Path dir) throws IOException {

@@ -23,10 +23,17 @@ class GarbageCollectorTest {
     Path tmp;
 
     static String put(Repository r, String content) {
+        try (Repository.Writer w = r.startWriter("put")) {
+            return put(r, w, content);
+        }
+    }
+
+    static String put(Repository r, Repository.Writer w, String content) {
         ChunkCodec c = r.codec();
         byte[] b = content.getBytes();
         String id = c.id(b, b.length);
-        r.insert(id, c.encode(id, b, b.length), OLD);
+        r.insert(id, c.encode(id, b, b.length), w);
+        w.sync();
         return id;
     }
 
@@ -124,7 +131,7 @@ class GarbageCollectorTest {
                             var mine = new ArrayList<String>();
                             for (int i = round % 2; i < ids.size(); i += 2) {
                                 if (!r.reuse(ids.get(i), w.start())) {
-                                    mine.add(put(r, "chunk " + i));
+                                    mine.add(put(r, w, "chunk " + i));
                                 } else {
                                     mine.add(ids.get(i));
                                 }

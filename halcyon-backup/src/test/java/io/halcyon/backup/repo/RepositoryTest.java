@@ -67,13 +67,17 @@ class RepositoryTest {
             ChunkCodec c = r.codec();
             byte[] data = "x".repeat(1000).getBytes();
             String id = c.id(data, data.length);
-            FileTime start = FileTime.from(Instant.now());
-            assertThat(r.reuse(id, start)).isFalse();
-            assertThat(r.insert(id, c.encode(id, data, data.length), start)).isPositive();
+            try (Repository.Writer w = r.startWriter("w")) {
+                FileTime start = w.start();
+                assertThat(r.reuse(id, start)).isFalse();
+                assertThat(r.insert(id, c.encode(id, data, data.length), w)).isPositive();
+                w.sync();
+                Path p = r.chunkPath(id);
+                Files.setLastModifiedTime(p, FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
+                assertThat(r.insert(id, ByteBuffer.wrap(new byte[]{9}), w)).isZero();
+                assertThat(Files.getLastModifiedTime(p).compareTo(start)).isGreaterThanOrEqualTo(0);
+            }
             Path p = r.chunkPath(id);
-            Files.setLastModifiedTime(p, FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
-            assertThat(r.insert(id, ByteBuffer.wrap(new byte[]{9}), start)).isZero();
-            assertThat(Files.getLastModifiedTime(p).compareTo(start)).isGreaterThanOrEqualTo(0);
             assertThat(Files.readAllBytes(p)).startsWith(ChunkCodec.MAGIC);
             try (var s = Files.list(p.getParent())) {
                 assertThat(s.filter(AtomicFiles::isTemporary)).isEmpty();
