@@ -109,10 +109,18 @@ public final class VolumeBackups {
      * restore that fails leaves {@code target} as it was.
      */
     public RestoreRunner.Result restore(String backupId, Path target) throws IOException {
+        return restore(backupId, target, 0);
+    }
+
+    /** @param size the new image's size, if larger than the backup's (a restore onto a larger volume) */
+    public RestoreRunner.Result restore(String backupId, Path target, long size) throws IOException {
         BackupIndex index = repo.readIndex(backupId);
+        if (size > 0 && size < index.size()) {
+            throw new RepositoryException("backup " + backupId + " holds " + index.size() + " bytes, more than the " + size + " of the target");
+        }
         Path tmp = target.resolveSibling("." + target.getFileName() + ".restore-" + backupId);
         Files.deleteIfExists(tmp);
-        qemuImg.create(tmp, index.size());
+        qemuImg.create(tmp, Math.max(size, index.size()));
         try {
             RestoreRunner.Result r;
             try (QemuNbd server = QemuNbd.serve(qemuNbd, tmp, "qcow2", false, null, threads + 1)) {

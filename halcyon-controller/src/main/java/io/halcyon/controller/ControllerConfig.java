@@ -28,7 +28,8 @@ public record ControllerConfig(
         @JsonProperty("storage") Storage storage,
         @JsonProperty("network") Network network,
         @JsonProperty("bootstrap") Bootstrap bootstrap,
-        @JsonProperty("ha") Ha ha) {
+        @JsonProperty("ha") Ha ha,
+        @JsonProperty("backup") Backup backup) {
 
     public ControllerConfig {
         if (dataDir == null) {
@@ -50,6 +51,7 @@ public record ControllerConfig(
         network = network == null ? new Network(null, null, null, null, null, null) : network;
         bootstrap = bootstrap == null ? new Bootstrap(null, null) : bootstrap;
         ha = ha == null ? new Ha(null, null, null, null, null, null, null, null, null, null, null, null, null) : ha;
+        backup = backup == null ? new Backup(null, null, null, null, null, null, null, null, null) : backup;
     }
 
     /** The HA settings the controller runs with: the host lease from {@code hostLeaseTtl}/{@code hostRenewInterval}, the rest from {@code ha}. */
@@ -75,6 +77,23 @@ public record ControllerConfig(
                     .replace("brakeShare", "controller.ha.brakeShare").replace("bmcRetryInterval", "controller.ha.bmcRetryInterval")
                     .replace("bmcAttempts", "controller.ha.bmcAttempts").replace("restartLimit", "controller.ha.restartLimit")
                     .replace("restartWindow", "controller.ha.restartWindow"));
+        }
+        if (backup.chunkSize() < 65536 || backup.chunkSize() > 64 << 20 || Integer.bitCount(backup.chunkSize()) != 1) {
+            throw new ConfigException("controller.backup.chunkSize must be a power of two from 65536 to 67108864");
+        }
+        if (backup.zstdLevel() < -7 || backup.zstdLevel() > 22) {
+            throw new ConfigException("controller.backup.zstdLevel must be from -7 to 22");
+        }
+        if (backup.threads() < 1 || backup.threads() > 64) {
+            throw new ConfigException("controller.backup.threads must be from 1 to 64");
+        }
+        if (backup.gcInterval().compareTo(Duration.ofMinutes(1)) < 0 || backup.gcGrace().isNegative()) {
+            throw new ConfigException("controller.backup.gcInterval must be at least 1m and controller.backup.gcGrace not negative");
+        }
+        for (Backend b : storage.backends()) {
+            if (storagePath(b).toAbsolutePath().normalize().equals(backupRepository().toAbsolutePath().normalize())) {
+                throw new ConfigException("controller.backup.repository cannot be the directory of storage backend " + b.name());
+            }
         }
         if (ha.tickInterval().compareTo(Duration.ofMillis(20)) < 0 || ha.tickInterval().compareTo(hostRenewInterval) > 0) {
             throw new ConfigException("controller.ha.tickInterval must be between 20ms and controller.hostRenewInterval");
@@ -284,6 +303,32 @@ public record ControllerConfig(
 
     public record ImageSeed(@JsonProperty("name") String name, @JsonProperty("file") Path file,
                             @JsonProperty("diskFormat") String diskFormat) {
+    }
+
+    /**
+     * Cinder backups: the repository (a directory every controller reaches: beside the first
+     * storage backend by default), its encryption key file if any, the repository's chunk size and
+     * zstd level (used when it is made), worker threads per backup, and the garbage collection.
+     */
+    public record Backup(@JsonProperty("enabled") Boolean enabled, @JsonProperty("repository") Path repository,
+                         @JsonProperty("keyFile") Path keyFile, @JsonProperty("chunkSize") Integer chunkSize,
+                         @JsonProperty("zstdLevel") Integer zstdLevel, @JsonProperty("threads") Integer threads,
+                         @JsonProperty("gcInterval") Duration gcInterval, @JsonProperty("gcGrace") Duration gcGrace,
+                         @JsonProperty("qemuNbdBinary") String qemuNbdBinary) {
+        public Backup {
+            enabled = enabled == null || enabled;
+            chunkSize = chunkSize == null ? 4 << 20 : chunkSize;
+            zstdLevel = zstdLevel == null ? 1 : zstdLevel;
+            threads = threads == null ? Math.max(1, Runtime.getRuntime().availableProcessors()) : threads;
+            gcInterval = gcInterval == null ? Duration.ofHours(1) : gcInterval;
+            gcGrace = gcGrace == null ? Duration.ofMinutes(5) : gcGrace;
+            qemuNbdBinary = qemuNbdBinary == null ? "qemu-nbd" : qemuNbdBinary;
+        }
+    }
+
+    /** The backup repository's directory: as configured, else {@code backups} beside the first backend's directory. */
+    public Path backupRepository() {
+        return backup.repository() != null ? backup.repository() : storagePath(storage.backends().get(0)).resolveSibling("backups");
     }
 
     public Path storePath() {

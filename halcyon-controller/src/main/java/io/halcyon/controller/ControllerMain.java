@@ -22,7 +22,14 @@ import io.halcyon.api.network.NetworkService;
 import io.halcyon.api.network.NetworkSettings;
 import io.halcyon.api.network.RouterService;
 import io.halcyon.api.network.SecurityGroupService;
+import io.halcyon.api.volume.BackupService;
 import io.halcyon.api.volume.VolumeApi;
+import io.halcyon.backup.QemuImage;
+import io.halcyon.backup.VolumeBackups;
+import io.halcyon.backup.repo.Keys;
+import io.halcyon.backup.repo.Repository;
+import io.halcyon.backup.repo.RepositoryException;
+import io.halcyon.config.ConfigException;
 import io.halcyon.controller.ovn.OvnReconciler;
 import io.halcyon.api.volume.VolumeQuotas;
 import io.halcyon.api.volume.VolumeService;
@@ -64,6 +71,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -195,6 +203,7 @@ public final class ControllerMain implements AutoCloseable {
         closeables.add(0, volumeLoop);
         volumeLoop.start();
         housekeeping.scheduleWithFixedDelay(volumeReconciler::sweep, 5, 60, TimeUnit.SECONDS);
+        boolean backupsOn = startBackups(config, backends, elector, housekeeping);
 
         var quotas = new ComputeQuotas(resources, new ComputeQuota(config.quotas().instances(), config.quotas().cores(),
                 config.quotas().ram(), 128, 100, 10, 10, 5, 10240, 255));
@@ -228,7 +237,8 @@ public final class ControllerMain implements AutoCloseable {
         new ComputeApi(new FlavorApi(resources), new ServerApi(resources, servers),
                 new ComputeAdminApi(resources, quotas, p -> identity.project(p).isPresent()),
                 new VolumeAttachmentApi(resources, servers, Duration.ofSeconds(10))).register(router);
-        new VolumeApi(resources, volumeService, p -> identity.project(p).isPresent()).register(router);
+        new VolumeApi(resources, volumeService, new BackupService(resources, volumeService, backupsOn),
+                p -> identity.project(p).isPresent()).register(router);
         new NetworkApi(resources, networkService, routerService, networkQuotas, p -> identity.project(p).isPresent()).register(router);
         new ImageApi(resources, imageFiles, config.maxImageBytes()).register(router);
         new AgentApi(agents, feed, resources, imageFiles).register(router);
@@ -261,6 +271,49 @@ public final class ControllerMain implements AutoCloseable {
 
     public boolean isLeader() {
         return elector.isLeader();
+    }
+
+    /** Opens (or makes) the backup repository and runs the backup reconciler; false when backups are off. */
+    private boolean startBackups(ControllerConfig config, Backends backends, LeaderElector elector,
+                                 java.util.concurrent.ScheduledExecutorService housekeeping) throws java.io.IOException {
+        var bc = config.backup();
+        if (!bc.enabled()) {
+            return false;
+        }
+        Path dir = config.backupRepository();
+        Keys keys = bc.keyFile() == null ? null : Keys.fromBase64(Files.readString(bc.keyFile()));
+        Repository repo;
+        try {
+            if (Files.exists(dir.resolve("halcyon-repo.json"))) {
+                repo = Repository.open(dir, keys);
+            } else {
+                try {
+                    repo = Repository.init(dir, bc.chunkSize(), bc.zstdLevel(), keys);
+                } catch (RepositoryException e) {
+                    // another controller made it first
+                    repo = Repository.open(dir, keys);
+                }
+            }
+        } catch (RepositoryException e) {
+            throw new ConfigException("controller.backup.repository: " + e.getMessage());
+        }
+        closeables.add(0, repo::close);
+        var vb = new VolumeBackups(repo, new QemuImage(config.storage().qemuImgBinary()), bc.qemuNbdBinary(), bc.threads());
+        var reconciler = new BackupReconciler(resources, backends, repo, vb, elector);
+        var queue = new WorkQueue("backups", Duration.ofMillis(20), Duration.ofSeconds(10));
+        var loop = new ReconcileLoop("backups", reconciler, queue, 2, elector, () -> resources.backups().list().stream()
+                .filter(b -> BackupReconciler.needsWork(b.value())).map(b -> "backup/" + b.value().id()).toList(), Duration.ofSeconds(30));
+        resources.backups().addHandler((id, old, now) -> {
+            if (now != null && BackupReconciler.needsWork(now.value())) {
+                queue.add("backup/" + id);
+            }
+        });
+        closeables.add(0, loop);
+        loop.start();
+        long gc = bc.gcInterval().toSeconds();
+        housekeeping.scheduleWithFixedDelay(() -> reconciler.collectGarbage(bc.gcGrace()), gc, gc, TimeUnit.SECONDS);
+        log.info("event=backups_ready repository={} encrypted={}", dir, repo.config().encrypted());
+        return true;
     }
 
     private static Backends backends(ControllerConfig config) throws StorageException {

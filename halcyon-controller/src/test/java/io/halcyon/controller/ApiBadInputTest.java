@@ -326,6 +326,31 @@ class ApiBadInputTest {
         list.add(c("snapshot: delete unknown", "u1", "DELETE", "/volume/v3/{p1}/snapshots/" + zero, null, 404, "itemNotFound"));
         list.add(c("snapshot: force delete by a member", "u1", "POST", "/volume/v3/{p1}/snapshots/{snapshot}/action",
                 Map.of("os-force_delete", Map.of()), 403, "forbidden"));
+        String bk = "/volume/v3/{p1}/backups";
+        list.add(c("backup: of an unknown volume", "u1", "POST", bk, Map.of("backup", Map.of("volume_id", zero)), 404, "itemNotFound"));
+        list.add(c("backup: of an attached volume without force", "u1", "POST", bk, Map.of("backup", Map.of("volume_id", "{held}")),
+                400, "badRequest"));
+        list.add(c("backup: without a volume", "u1", "POST", bk, Map.of("backup", Map.of("name", "b")), 400, "badRequest"));
+        list.add(c("backup: incremental without a full one", "u1", "POST", bk,
+                Map.of("backup", Map.of("volume_id", "{vol}", "incremental", true)), 400, "badRequest"));
+        list.add(c("backup: incremental not a boolean", "u1", "POST", bk,
+                Map.of("backup", Map.of("volume_id", "{vol}", "incremental", "maybe")), 400, "badRequest"));
+        list.add(c("backup: of a snapshot", "u1", "POST", bk, Map.of("backup", Map.of("volume_id", "{vol}", "snapshot_id", zero)),
+                400, "badRequest"));
+        list.add(c("backup: another container", "u1", "POST", bk, Map.of("backup", Map.of("volume_id", "{vol}", "container", "c")),
+                400, "badRequest"));
+        list.add(c("backup: unknown key", "u1", "POST", bk, Map.of("backup", Map.of("volume_id", "{vol}", "colour", "red")),
+                400, "badRequest"));
+        list.add(c("backup: name too long", "u1", "POST", bk, Map.of("backup", Map.of("volume_id", "{vol}", "name", "n".repeat(300))),
+                400, "badRequest"));
+        list.add(c("backup: unknown id", "u1", "GET", bk + "/" + zero, null, 404, "itemNotFound"));
+        list.add(c("backup: restore unknown", "u1", "POST", bk + "/" + zero + "/restore", Map.of("restore", Map.of()), 404, "itemNotFound"));
+        list.add(c("backup: restore without a body", "u1", "POST", bk + "/" + zero + "/restore", Map.of("x", 1), 400, "badRequest"));
+        list.add(c("backup: delete unknown", "u1", "DELETE", bk + "/" + zero, null, 404, "itemNotFound"));
+        list.add(c("backup: force delete by a member", "u1", "POST", bk + "/" + zero + "/action", Map.of("os-force_delete", Map.of()),
+                403, "forbidden"));
+        list.add(c("backup: unknown action", "u1", "POST", bk + "/" + zero + "/action", Map.of("os-reset_status", Map.of()),
+                404, "itemNotFound"));
         list.add(c("volume type: unknown", "u1", "GET", "/volume/v3/{p1}/types/gold", null, 404, "itemNotFound"));
         list.add(c("volume quota: set by a member", "u1", "PUT", "/volume/v3/{p1}/os-quota-sets/{p1}",
                 Map.of("quota_set", Map.of("volumes", 100)), 403, "forbidden"));

@@ -58,6 +58,9 @@ class ControllerConfigTest {
         assertThat(c.storage().qemuImgBinary()).isEqualTo("qemu-img");
         assertThat(c.bootstrap().flavors()).isEmpty();
         assertThat(c.bootstrap().images()).isEmpty();
+        assertThat(c.backup()).isEqualTo(new ControllerConfig.Backup(true, null, null, 4 << 20, 1,
+                Math.max(1, Runtime.getRuntime().availableProcessors()), Duration.ofHours(1), Duration.ofMinutes(5), "qemu-nbd"));
+        assertThat(c.backupRepository()).isEqualTo(c.dataDir().resolve("storage/backups"));
     }
 
     @Test
@@ -88,6 +91,8 @@ class ControllerConfigTest {
                   ha: {suspectAfter: 8s, selfFenceTimeout: 15s, fenceMargin: 3s, brakeShare: 0.6, bmcRetryInterval: 5s, bmcAttempts: 2,
                        restartLimit: 5, restartWindow: 30m, enabledByDefault: true, defaultPriority: 3,
                        credentialKeyFile: /etc/halcyon/ha.key, ipmitool: /usr/bin/ipmitool, tickInterval: 250ms}
+                  backup: {enabled: false, repository: /mnt/backups, keyFile: /etc/halcyon/backup.key, chunkSize: 1048576, zstdLevel: 3,
+                           threads: 4, gcInterval: 2h, gcGrace: 10m, qemuNbdBinary: /usr/bin/qemu-nbd}
                 """).validate();
         assertThat(c.dataDir()).isEqualTo(Path.of("/srv/halcyon"));
         assertThat(c.api()).isEqualTo(new ControllerConfig.Api("0.0.0.0", 9000, "https://cloud.example", 1000, 16));
@@ -112,6 +117,9 @@ class ControllerConfigTest {
                 Duration.ofMillis(250)));
         assertThat(c.haSettings().leaseTtl()).isEqualTo(Duration.ofSeconds(20));
         assertThat(c.haSettings().defaultPolicy()).isEqualTo(new io.halcyon.ha.HaPolicy(true, 3));
+        assertThat(c.backup()).isEqualTo(new ControllerConfig.Backup(false, Path.of("/mnt/backups"), Path.of("/etc/halcyon/backup.key"),
+                1 << 20, 3, 4, Duration.ofHours(2), Duration.ofMinutes(10), "/usr/bin/qemu-nbd"));
+        assertThat(c.backupRepository()).isEqualTo(Path.of("/mnt/backups"));
     }
 
     @Test
@@ -126,6 +134,11 @@ class ControllerConfigTest {
         assertThatThrownBy(() -> parse(secrets + "  ha: {fenceMargin: 100ms}\n").validate()).hasMessageContaining("controller.ha.fenceMargin");
         assertThatThrownBy(() -> parse(secrets + "  ha: {tickInterval: 5s}\n").validate()).hasMessageContaining("controller.ha.tickInterval");
         assertThatThrownBy(() -> parse(secrets + "  store: {backend: mysql}\n").validate()).hasMessageContaining("controller.store.backend");
+        assertThatThrownBy(() -> parse(secrets + "  backup: {chunkSize: 3000000}\n").validate()).hasMessageContaining("controller.backup.chunkSize");
+        assertThatThrownBy(() -> parse(secrets + "  backup: {zstdLevel: 40}\n").validate()).hasMessageContaining("controller.backup.zstdLevel");
+        assertThatThrownBy(() -> parse(secrets + "  backup: {threads: 0}\n").validate()).hasMessageContaining("controller.backup.threads");
+        assertThatThrownBy(() -> parse(secrets + "  backup: {repository: /srv/x/storage/file}\n  dataDir: /srv/x\n").validate())
+                .hasMessageContaining("cannot be the directory of storage backend file");
         assertThatThrownBy(() -> parse(secrets + "  store: {backend: etcd}\n").validate()).hasMessageContaining("etcdEndpoints");
         assertThatThrownBy(() -> parse(secrets + "  apii: {}\n")).hasMessageContaining("unknown key 'controller.apii'");
         assertThatThrownBy(() -> parse(secrets + "  storage: {volumeTypes: [{name: x, backend: nope}]}\n").validate())

@@ -25,6 +25,7 @@ import io.halcyon.model.network.SecurityGroup;
 import io.halcyon.model.network.SecurityGroupRule;
 import io.halcyon.model.network.SegmentAllocation;
 import io.halcyon.model.network.Subnet;
+import io.halcyon.model.volume.Backup;
 import io.halcyon.model.volume.Snapshot;
 import io.halcyon.model.volume.Volume;
 import io.halcyon.model.volume.VolumeQuotaRecord;
@@ -72,6 +73,7 @@ public final class Resources implements AutoCloseable {
     private final Informer<Image> images;
     private final Informer<Volume> volumes;
     private final Informer<Snapshot> snapshots;
+    private final Informer<Backup> backups;
     private final Informer<VolumeType> volumeTypes;
     private final Informer<VolumeQuotaRecord> volumeQuotas;
     private final Informer<Network> networks;
@@ -114,6 +116,7 @@ public final class Resources implements AutoCloseable {
         images = cache.informer(Kinds.IMAGES);
         volumes = cache.informer(Kinds.VOLUMES);
         snapshots = cache.informer(Kinds.SNAPSHOTS);
+        backups = cache.informer(Kinds.BACKUPS);
         volumeTypes = cache.informer(Kinds.VOLUME_TYPES);
         volumeQuotas = cache.informer(Kinds.VOLUME_QUOTAS);
         networks = cache.informer(Kinds.NETWORKS);
@@ -150,6 +153,8 @@ public final class Resources implements AutoCloseable {
         volumes.addIndex(BY_SERVER, v -> v.attachments().stream().map(a -> a.serverId()).toList());
         snapshots.addIndex(BY_PROJECT, s -> List.of(s.projectId()));
         snapshots.addIndex(BY_VOLUME, s -> List.of(s.volumeId()));
+        backups.addIndex(BY_PROJECT, b -> List.of(b.projectId()));
+        backups.addIndex(BY_VOLUME, b -> List.of(b.volumeId()));
         networks.addIndex(BY_PROJECT, n -> List.of(n.projectId()));
         subnets.addIndex(BY_NETWORK, s -> List.of(s.networkId()));
         ports.addIndex(BY_NETWORK, p -> List.of(p.networkId()));
@@ -273,6 +278,10 @@ public final class Resources implements AutoCloseable {
 
     public Informer<Snapshot> snapshots() {
         return snapshots;
+    }
+
+    public Informer<Backup> backups() {
+        return backups;
     }
 
     public Informer<VolumeType> volumeTypes() {

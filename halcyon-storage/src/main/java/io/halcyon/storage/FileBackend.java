@@ -63,6 +63,11 @@ public final class FileBackend implements VolumeBackend {
         return root;
     }
 
+    @Override
+    public Optional<Path> localImage(String volumeId) {
+        return Optional.of(volume(volumeId));
+    }
+
     Path volume(String id) {
         return root.resolve("volumes").resolve(id + ".qcow2");
     }

@@ -74,4 +74,12 @@ public interface VolumeBackend {
 
     /** Space the volume's own data takes (not its base). */
     long allocatedBytes(String volumeId) throws StorageException;
+
+    /**
+     * The volume as a qcow2 file this process can open (backups read it with qemu-nbd, restores
+     * rename a new file over it); empty for backends whose volumes are not local files.
+     */
+    default Optional<Path> localImage(String volumeId) {
+        return Optional.empty();
+    }
 }

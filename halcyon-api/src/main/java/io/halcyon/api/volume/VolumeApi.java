@@ -33,7 +33,7 @@ import java.util.function.Predicate;
 
 import static java.util.Objects.requireNonNull;
 
-/** Cinder v3 at {@code /volume/v3/{project_id}}: volumes, snapshots, types, actions, limits, quotas. */
+/** Cinder v3 at {@code /volume/v3/{project_id}}: volumes, snapshots, backups, types, actions, limits, quotas. */
 public final class VolumeApi {
     private static final Set<String> CREATE_KEYS = Set.of("size", "name", "display_name", "description", "display_description",
             "volume_type", "availability_zone", "metadata", "imageRef", "image_id", "snapshot_id", "source_volid", "consistencygroup_id",
@@ -45,11 +45,13 @@ public final class VolumeApi {
     private final Resources res;
     private final VolumeService volumes;
     private final Predicate<String> projectExists;
+    private final BackupApi backups;
     private final Microversions versions = new Microversions("volume", null, 3, 0, 0);
 
-    public VolumeApi(Resources res, VolumeService volumes, Predicate<String> projectExists) {
+    public VolumeApi(Resources res, VolumeService volumes, BackupService backups, Predicate<String> projectExists) {
         this.res = requireNonNull(res, "res is null");
         this.volumes = requireNonNull(volumes, "volumes is null");
+        this.backups = new BackupApi(backups);
         this.projectExists = requireNonNull(projectExists, "projectExists is null");
     }
 
@@ -129,6 +131,8 @@ public final class VolumeApi {
             volumes.deleteSnapshot(r.auth(), r.param("id"), true);
             return Reply.empty(202);
         });
+
+        backups.register(g);
 
         g.get("/types", this::types);
         g.get("/types/{id}", r -> {

@@ -60,29 +60,58 @@ public final class Repository implements AutoCloseable {
         this.locks = ShardLocks.open(dir.resolve("lock"));
     }
 
-    /** Makes a repository in an empty or missing directory. */
+    /**
+     * Makes a repository in an empty or missing directory. It is built beside it and renamed into
+     * place, so processes racing to make the same repository end with one whole repository: the
+     * losers are told the directory is not empty, and open it.
+     */
     public static Repository init(Path dir, int chunkSize, Integer zstdLevel, Keys keys) {
         requireNonNull(dir, "dir is null");
         RepositoryConfig.checkChunkSize(chunkSize);
+        Path build = null;
         try {
-            Files.createDirectories(dir);
-            try (var s = Files.list(dir)) {
-                if (s.findAny().isPresent()) {
-                    throw new RepositoryException(dir + " is not empty: a repository is made in an empty directory");
+            if (Files.isDirectory(dir)) {
+                try (var s = Files.list(dir)) {
+                    if (s.findAny().isPresent()) {
+                        throw new RepositoryException(dir + " is not empty: a repository is made in an empty directory");
+                    }
                 }
             }
+            Path parent = dir.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            build = Files.createTempDirectory(parent, "." + dir.getFileName() + AtomicFiles.TMP_MARK);
             for (String sub : List.of("chunks", "indexes", "writers")) {
-                Files.createDirectories(dir.resolve(sub));
+                Files.createDirectories(build.resolve(sub));
             }
             for (int i = 0; i < 256; i++) {
-                Files.createDirectories(dir.resolve("chunks").resolve(String.format("%02x", i)));
+                Files.createDirectories(build.resolve("chunks").resolve(String.format("%02x", i)));
             }
             var config = new RepositoryConfig(RepositoryConfig.FORMAT, UUID.randomUUID().toString(), Instant.now(), chunkSize, zstdLevel,
                     keys == null ? null : keys.check());
-            AtomicFiles.write(dir.resolve(CONFIG), ByteBuffer.wrap(JSON.writeValueAsBytes(config)));
+            AtomicFiles.write(build.resolve(CONFIG), ByteBuffer.wrap(JSON.writeValueAsBytes(config)));
+            try {
+                // rename(2) replaces an empty directory, and fails on one that is not
+                Files.move(build, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new RepositoryException(dir + " is not empty: a repository is made in an empty directory");
+            }
+            build = null;
+            AtomicFiles.syncDirectory(parent);
             return new Repository(dir, config, keys);
         } catch (IOException e) {
             throw new RepositoryException("cannot make a repository in " + dir + ": " + e.getMessage(), e);
+        } finally {
+            if (build != null) {
+                deleteTree(build);
+            }
+        }
+    }
+
+    private static void deleteTree(Path p) {
+        try (var s = Files.walk(p)) {
+            s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            // best effort: a leftover build directory holds no data
         }
     }
 

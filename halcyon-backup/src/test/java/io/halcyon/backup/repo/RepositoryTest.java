@@ -44,6 +44,35 @@ class RepositoryTest {
     }
 
     @Test
+    void processesRacingToMakeOneRepositoryEndWithOneWholeRepository() throws Exception {
+        Path dir = tmp.resolve("shared");
+        Files.createDirectories(dir);
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        var results = new java.util.ArrayList<java.util.concurrent.Future<String>>();
+        for (int i = 0; i < 4; i++) {
+            results.add(pool.submit(() -> {
+                try (Repository r = Repository.init(dir, 65536, 1, null)) {
+                    return r.config().id();
+                } catch (RepositoryException e) {
+                    return "lost: " + e.getMessage();
+                }
+            }));
+        }
+        var ids = new java.util.ArrayList<String>();
+        for (var f : results) {
+            ids.add(f.get());
+        }
+        pool.shutdown();
+        assertThat(ids.stream().filter(i -> !i.startsWith("lost"))).hasSize(1);
+        try (Repository r = Repository.open(dir, null)) {
+            assertThat(ids).contains(r.config().id());
+        }
+        try (var s = Files.list(tmp)) {
+            assertThat(s.map(p -> p.getFileName().toString())).containsExactly("shared");
+        }
+    }
+
+    @Test
     void indexesRoundTripAndDamageIsDetected() throws Exception {
         try (Repository r = Repository.init(tmp.resolve("r"), 65536, 1, null)) {
             var idx = index("b1", "vol", Instant.parse("2026-11-01T10:00:00Z"), Arrays.asList("a".repeat(64), null));

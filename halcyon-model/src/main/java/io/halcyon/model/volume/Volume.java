@@ -44,6 +44,12 @@ public record Volume(String id, String projectId, String userId, String name, St
                 isBootable, attachments, imageMeta, null, null, null, cascade, createdAt, now);
     }
 
+    /** Written by a backup restore: available, with the backed-up volume's bootable flag and image metadata. */
+    public Volume restored(boolean isBootable, Map<String, String> imageMeta, Instant now) {
+        return new Volume(id, projectId, userId, name, description, sizeGb, volumeType, backend, VolumeStatus.AVAILABLE, source, metadata,
+                isBootable, attachments, imageMeta, null, null, null, cascade, createdAt, now);
+    }
+
     public Volume withSize(int gb, Instant now) {
         return new Volume(id, projectId, userId, name, description, gb, volumeType, backend, VolumeStatus.AVAILABLE, source, metadata,
                 bootable, attachments, imageMetadata, null, null, null, cascade, createdAt, now);

@@ -12,10 +12,13 @@ public enum VolumeStatus {
     DETACHING("detaching"),
     EXTENDING("extending"),
     UPLOADING("uploading"),
+    BACKING_UP("backing-up"),
+    RESTORING_BACKUP("restoring-backup"),
     DELETING("deleting"),
     ERROR("error"),
     ERROR_DELETING("error_deleting"),
-    ERROR_EXTENDING("error_extending");
+    ERROR_EXTENDING("error_extending"),
+    ERROR_RESTORING("error_restoring");
 
     private final String wire;
 
@@ -31,7 +34,7 @@ public enum VolumeStatus {
     /** States that last: everything else is work in progress that a reconciler finishes. */
     public boolean stable() {
         return switch (this) {
-            case AVAILABLE, IN_USE, ERROR, ERROR_DELETING, ERROR_EXTENDING -> true;
+            case AVAILABLE, IN_USE, ERROR, ERROR_DELETING, ERROR_EXTENDING, ERROR_RESTORING -> true;
             default -> false;
         };
     }

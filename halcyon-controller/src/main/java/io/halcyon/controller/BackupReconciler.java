@@ -1,0 +1,213 @@
+package io.halcyon.controller;
+
+import io.halcyon.backup.VolumeBackups;
+import io.halcyon.backup.repo.BackupIndex;
+import io.halcyon.backup.repo.GarbageCollector;
+import io.halcyon.backup.repo.NoSuchBackupException;
+import io.halcyon.backup.repo.Repository;
+import io.halcyon.model.volume.Backup;
+import io.halcyon.model.volume.BackupStatus;
+import io.halcyon.model.volume.Volume;
+import io.halcyon.model.volume.VolumeStatus;
+import io.halcyon.runtime.ConflictException;
+import io.halcyon.runtime.Kinds;
+import io.halcyon.runtime.Leadership;
+import io.halcyon.runtime.Reconciler;
+import io.halcyon.runtime.Resources;
+import io.halcyon.runtime.Result;
+import io.halcyon.runtime.Versioned;
+import io.halcyon.storage.Backends;
+import io.halcyon.store.Txn;
+import io.halcyon.store.TxnResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Carries out the backup work recorded in the store, on the leader: creating (read the volume
+ * into the repository, incremental from the parent's dirty bitmap where the volume still has it),
+ * restoring (into a new image renamed over the target volume's file) and deleting (the index; the
+ * chunks go with the next garbage collection). Keys are {@code backup/<id>}. A controller that
+ * dies mid-way leaves the backup in its working state, and the next leader does it again: a
+ * backup whose index is already in the repository is simply adopted. Every write is fenced by the
+ * leader's term.
+ */
+final class BackupReconciler implements Reconciler {
+    private static final Logger log = LoggerFactory.getLogger(BackupReconciler.class);
+    private static final long GIB = 1L << 30;
+
+    private final Resources res;
+    private final Backends backends;
+    private final Repository repo;
+    private final VolumeBackups volumeBackups;
+    private final Leadership leadership;
+    private final io.halcyon.runtime.Repository<Backup> backups;
+    private final io.halcyon.runtime.Repository<Volume> volumes;
+
+    BackupReconciler(Resources res, Backends backends, Repository repo, VolumeBackups volumeBackups, Leadership leadership) {
+        this.res = requireNonNull(res, "res is null");
+        this.backends = requireNonNull(backends, "backends is null");
+        this.repo = requireNonNull(repo, "repo is null");
+        this.volumeBackups = requireNonNull(volumeBackups, "volumeBackups is null");
+        this.leadership = requireNonNull(leadership, "leadership is null");
+        this.backups = res.repo(Kinds.BACKUPS);
+        this.volumes = res.repo(Kinds.VOLUMES);
+    }
+
+    static boolean needsWork(Backup b) {
+        return b.status() == BackupStatus.CREATING || b.status() == BackupStatus.DELETING || b.status() == BackupStatus.RESTORING;
+    }
+
+    @Override
+    public Result reconcile(String key) throws Exception {
+        if (!key.startsWith("backup/")) {
+            return Result.done();
+        }
+        Optional<Versioned<Backup>> cur = res.backups().get(key.substring(7));
+        if (cur.isEmpty() || !needsWork(cur.get().value())) {
+            return Result.done();
+        }
+        res.awaitRevision(cur.get().revision());
+        return switch (cur.get().value().status()) {
+            case CREATING -> create(cur.get());
+            case RESTORING -> restore(cur.get());
+            case DELETING -> delete(cur.get());
+            default -> Result.done();
+        };
+    }
+
+    private Result create(Versioned<Backup> cur) {
+        Backup b = cur.value();
+        Instant now;
+        BackupIndex index;
+        try {
+            if (repo.hasIndex(b.id())) {
+                index = repo.readIndex(b.id());
+                log.info("event=backup_adopted backup_id={}", b.id());
+            } else {
+                Path image = image(b.volumeId());
+                String parent = b.parentId() != null && repo.hasIndex(b.parentId()) ? b.parentId() : null;
+                index = volumeBackups.backup(image, b.id(), b.volumeId(), Map.of("project", b.projectId()), parent, null);
+            }
+        } catch (Exception e) {
+            if (inUse(e)) {
+                // another controller's attempt (a deposed leader's) still holds the volume
+                log.info("event=backup_waits backup_id={} reason=\"{}\"", b.id(), e.getMessage());
+                return Result.after(Duration.ofSeconds(5));
+            }
+            log.warn("event=backup_failed backup_id={} volume_id={} error=\"{}\"", b.id(), b.volumeId(), e.getMessage());
+            now = res.clock().now();
+            finish(cur, b.withStatus(BackupStatus.ERROR, "backup failed: " + e.getMessage(), now), b.volumeId(), VolumeStatus.BACKING_UP,
+                    null, now);
+            return Result.done();
+        }
+        var s = index.stats();
+        var stats = new Backup.Stats(s.bytesRead(), s.bytesStored(), s.bytesSkipped(), index.chunkIds().size(), s.chunksNew(), index.mode(),
+                index.note());
+        now = res.clock().now();
+        finish(cur, b.done(stats, now), b.volumeId(), VolumeStatus.BACKING_UP, null, now);
+        log.info("event=backup_created backup_id={} volume_id={} mode={} read={} stored={}", b.id(), b.volumeId(), index.mode(),
+                s.bytesRead(), s.bytesStored());
+        return Result.done();
+    }
+
+    private Result restore(Versioned<Backup> cur) {
+        Backup b = cur.value();
+        String target = b.restoreVolumeId();
+        Optional<Versioned<Volume>> vol = target == null ? Optional.empty() : res.volumes().get(target);
+        Instant now = res.clock().now();
+        if (vol.isEmpty() || vol.get().value().status() != VolumeStatus.RESTORING_BACKUP) {
+            finish(cur, b.withStatus(BackupStatus.AVAILABLE, null, now), null, null, null, now);
+            return Result.done();
+        }
+        try {
+            volumeBackups.restore(b.id(), image(target), (long) vol.get().value().sizeGb() * GIB);
+        } catch (Exception e) {
+            if (inUse(e)) {
+                return Result.after(Duration.ofSeconds(5));
+            }
+            log.warn("event=backup_restore_failed backup_id={} volume_id={} error=\"{}\"", b.id(), target, e.getMessage());
+            now = res.clock().now();
+            finish(cur, b.withStatus(BackupStatus.AVAILABLE, null, now), target, VolumeStatus.RESTORING_BACKUP,
+                    v -> v.withError(VolumeStatus.ERROR_RESTORING, "restore of backup " + b.id() + " failed: " + e.getMessage(), res.clock().now()),
+                    now);
+            return Result.done();
+        }
+        now = res.clock().now();
+        Instant at = now;
+        finish(cur, b.withStatus(BackupStatus.AVAILABLE, null, now), target, VolumeStatus.RESTORING_BACKUP,
+                v -> v.restored(b.bootable(), b.imageMetadata(), at), now);
+        log.info("event=backup_restored backup_id={} volume_id={}", b.id(), target);
+        return Result.done();
+    }
+
+    private Result delete(Versioned<Backup> cur) {
+        Backup b = cur.value();
+        try {
+            repo.deleteIndex(b.id());
+        } catch (NoSuchBackupException e) {
+            // deleted already, or never written
+        } catch (Exception e) {
+            log.warn("event=backup_delete_failed backup_id={} error=\"{}\"", b.id(), e.getMessage());
+            commit(Txn.builder().when(backups.unchanged(b.id(), cur.revision()))
+                    .onSuccess(backups.put(b.withStatus(BackupStatus.ERROR_DELETING, e.getMessage(), res.clock().now()))));
+            return Result.done();
+        }
+        commit(Txn.builder().when(backups.unchanged(b.id(), cur.revision())).onSuccess(backups.deleteOp(b.id())));
+        log.info("event=backup_deleted backup_id={}", b.id());
+        return Result.done();
+    }
+
+    /** Removes chunks no backup uses; the leader runs it now and then. */
+    void collectGarbage(Duration grace) {
+        if (!leadership.isLeader()) {
+            return;
+        }
+        try {
+            var r = new GarbageCollector(repo, grace, Duration.ofHours(1)).run();
+            log.info("event=backup_gc_done removed={} freed_bytes={}", r.chunksRemoved(), r.bytesFreed());
+        } catch (RuntimeException e) {
+            log.warn("event=backup_gc_failed error=\"{}\"", e.getMessage());
+        }
+    }
+
+    private Path image(String volumeId) {
+        Volume v = res.volumes().get(volumeId).map(Versioned::value)
+                .orElseThrow(() -> new IllegalStateException("volume " + volumeId + " is gone"));
+        return backends.require(v.backend()).localImage(volumeId)
+                .orElseThrow(() -> new IllegalStateException("the " + v.backend() + " backend does not keep volumes as local files"));
+    }
+
+    private static boolean inUse(Exception e) {
+        return e.getMessage() != null && e.getMessage().contains("is in use");
+    }
+
+    /** Moves the backup on and, if its volume is still in {@code volumeWas}, the volume too. */
+    private void finish(Versioned<Backup> cur, Backup next, String volumeId, VolumeStatus volumeWas,
+                        java.util.function.UnaryOperator<Volume> change, Instant now) {
+        var txn = Txn.builder().when(backups.unchanged(next.id(), cur.revision())).onSuccess(backups.put(next));
+        if (volumeId != null) {
+            Optional<Versioned<Volume>> v = res.volumes().get(volumeId);
+            if (v.isPresent() && v.get().value().status() == volumeWas) {
+                Volume moved = change != null ? change.apply(v.get().value()) : v.get().value().withStatus(VolumeStatus.AVAILABLE, now);
+                txn.when(volumes.unchanged(volumeId, v.get().revision())).onSuccess(volumes.put(moved));
+            }
+        }
+        commit(txn);
+    }
+
+    private void commit(Txn.Builder txn) {
+        TxnResult r = res.store().txn(txn.when(leadership.fence()).build());
+        if (!r.succeeded()) {
+            throw new ConflictException("backup state changed while the reconciler worked");
+        }
+        res.awaitRevision(r.revision());
+    }
+}

@@ -1,0 +1,61 @@
+package io.halcyon.model.volume;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A Cinder backup of a volume, held in the backup repository under its id. {@code status} is the
+ * work the leader owes: creating, deleting, and restoring into {@code restoreVolumeId}.
+ * {@code parentId} is the backup an incremental was taken relative to; every backup in the
+ * repository is nonetheless complete on its own.
+ *
+ * @param bootable      and {@code imageMetadata}: the volume's, given back to the volume a restore writes
+ * @param stats         what the backup read, stored and skipped, and how it found the changes; null until done
+ */
+public record Backup(String id, String projectId, String userId, String volumeId, String name, String description, int sizeGb,
+                     BackupStatus status, String failReason, String parentId, boolean bootable, Map<String, String> imageMetadata,
+                     String restoreVolumeId, Stats stats, Instant createdAt, Instant updatedAt, Instant dataTimestamp) {
+    public Backup {
+        requireNonNull(id, "id is null");
+        requireNonNull(projectId, "projectId is null");
+        requireNonNull(volumeId, "volumeId is null");
+        requireNonNull(status, "status is null");
+        imageMetadata = imageMetadata == null ? Map.of() : Map.copyOf(new TreeMap<>(imageMetadata));
+        requireNonNull(createdAt, "createdAt is null");
+        requireNonNull(updatedAt, "updatedAt is null");
+    }
+
+    /**
+     * @param mode {@code full}, {@code bitmap} or {@code hash-compare}
+     * @param note why the mode is what it is, when worth saying
+     */
+    public record Stats(long bytesRead, long bytesStored, long bytesSkipped, long chunks, long chunksNew, String mode, String note) {
+    }
+
+    public boolean incremental() {
+        return parentId != null;
+    }
+
+    public Backup withStatus(BackupStatus s, String reason, Instant now) {
+        return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, s, reason, parentId, bootable, imageMetadata,
+                null, stats, createdAt, now, dataTimestamp);
+    }
+
+    public Backup done(Stats st, Instant now) {
+        return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, BackupStatus.AVAILABLE, null, parentId, bootable,
+                imageMetadata, null, st, createdAt, now, dataTimestamp);
+    }
+
+    public Backup restoring(String volume, Instant now) {
+        return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, BackupStatus.RESTORING, null, parentId, bootable,
+                imageMetadata, volume, stats, createdAt, now, dataTimestamp);
+    }
+
+    public Backup withDetails(String n, String d, Instant now) {
+        return new Backup(id, projectId, userId, volumeId, n, d, sizeGb, status, failReason, parentId, bootable, imageMetadata,
+                restoreVolumeId, stats, createdAt, now, dataTimestamp);
+    }
+}
