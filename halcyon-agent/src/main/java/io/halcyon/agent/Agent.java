@@ -1,5 +1,6 @@
 package io.halcyon.agent;
 
+import io.halcyon.agent.backup.OnlineBackups;
 import io.halcyon.agent.driver.GuestDriver;
 import io.halcyon.agent.driver.Observed;
 import io.halcyon.agent.ha.HaGuard;
@@ -75,6 +76,7 @@ public final class Agent implements AutoCloseable {
     private final Settings settings;
     private final ControllerClient controller;
     private final GuestDriver driver;
+    private final OnlineBackups onlineBackups;
     private final ImageCache images;
     private final HostRegistration registration;
     private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
@@ -130,6 +132,7 @@ public final class Agent implements AutoCloseable {
         this.ownExecutors = ownExecutors;
         this.settings = requireNonNull(settings, "settings is null");
         this.controller = requireNonNull(controller, "controller is null");
+        this.onlineBackups = new OnlineBackups(settings.host(), requireNonNull(driver, "driver is null"), controller);
         this.driver = requireNonNull(driver, "driver is null");
         this.images = requireNonNull(images, "images is null");
         this.registration = requireNonNull(registration, "registration is null");
@@ -273,6 +276,9 @@ public final class Agent implements AutoCloseable {
             for (Assignment a : ae.assignments().assignments()) {
                 assigned.put(a.serverId(), a);
                 known.add(a.serverId());
+                if (!a.backups().isEmpty()) {
+                    onlineBackups.offer(a);
+                }
                 if (a.ha()) {
                     ha.add(a.serverId());
                 }
@@ -662,6 +668,7 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        onlineBackups.close();
         if (guard != null) {
             guard.close();
         }

@@ -137,6 +137,14 @@ public final class ControllerClient {
         return JSON.readValue(body, Assignments.class);
     }
 
+    /** Tells the leader how a backup it gave this host ended. */
+    public void backupOutcome(String host, String backupId, boolean ok, String error) throws IOException, InterruptedException {
+        var body = new java.util.LinkedHashMap<String, Object>();
+        body.put("ok", ok);
+        body.put("error", error);
+        post("/agent/v1/hosts/" + host + "/backups/" + backupId, body, Duration.ofSeconds(30));
+    }
+
     public List<ReportAnswer> report(String host, List<GuestReport> reports) throws IOException, InterruptedException {
         return JSON.readValue(post("/agent/v1/hosts/" + host + "/reports", reports, Duration.ofSeconds(30)),
                 new TypeReference<List<ReportAnswer>>() { });

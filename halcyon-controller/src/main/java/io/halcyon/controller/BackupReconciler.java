@@ -32,7 +32,9 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * Carries out the backup work recorded in the store, on the leader: creating (read the volume
- * into the repository, incremental from the parent's dirty bitmap where the volume still has it),
+ * into the repository, incremental from the parent's dirty bitmap where the volume still has it;
+ * the volume of a running guest is given to the guest's host, which reads it through QEMU and
+ * reports),
  * restoring (into a new image renamed over the target volume's file) and deleting (the index; the
  * chunks go with the next garbage collection). Keys are {@code backup/<id>}. A controller that
  * dies mid-way leaves the backup in its working state, and the next leader does it again: a
@@ -87,6 +89,30 @@ final class BackupReconciler implements Reconciler {
         Backup b = cur.value();
         Instant now;
         BackupIndex index;
+        Optional<String> running = runningHost(b.volumeId());
+        if (b.host() != null && b.outcome() == null) {
+            if (running.isPresent() && running.get().equals(b.host())) {
+                return Result.after(Duration.ofSeconds(30));
+            }
+            // the guest stopped or moved before its host reported: decide again
+            commit(Txn.builder().when(backups.unchanged(b.id(), cur.revision())).onSuccess(backups.put(b.onHost(null, res.clock().now()))));
+            log.info("event=backup_taken_back backup_id={} host={}", b.id(), b.host());
+            return Result.done();
+        }
+        if (b.host() != null && !"ok".equals(b.outcome())) {
+            log.warn("event=backup_failed backup_id={} volume_id={} host={} error=\"{}\"", b.id(), b.volumeId(), b.host(), b.outcome());
+            now = res.clock().now();
+            finish(cur, b.withStatus(BackupStatus.ERROR, "backup on " + b.host() + " " + b.outcome(), now), b.volumeId(),
+                    VolumeStatus.BACKING_UP, null, now);
+            return Result.done();
+        }
+        if (b.host() == null && running.isPresent() && !repo.hasIndex(b.id())) {
+            // a running guest's volume is read through its QEMU, on its host
+            commit(Txn.builder().when(backups.unchanged(b.id(), cur.revision()))
+                    .onSuccess(backups.put(b.onHost(running.get(), res.clock().now()))));
+            log.info("event=backup_given backup_id={} volume_id={} host={}", b.id(), b.volumeId(), running.get());
+            return Result.done();
+        }
         try {
             if (repo.hasIndex(b.id())) {
                 index = repo.readIndex(b.id());
@@ -178,6 +204,21 @@ final class BackupReconciler implements Reconciler {
         }
     }
 
+    /** The host whose QEMU has the volume open: that of the running server it is attached to. */
+    private Optional<String> runningHost(String volumeId) {
+        Volume v = res.volumes().get(volumeId).map(Versioned::value).orElse(null);
+        if (v == null) {
+            return Optional.empty();
+        }
+        for (var a : v.attachments()) {
+            var s = res.servers().get(a.serverId()).map(Versioned::value).orElse(null);
+            if (s != null && s.status().host() != null && s.status().vmState() == io.halcyon.model.compute.VmState.ACTIVE) {
+                return Optional.of(s.status().host());
+            }
+        }
+        return Optional.empty();
+    }
+
     private Path image(String volumeId) {
         Volume v = res.volumes().get(volumeId).map(Versioned::value)
                 .orElseThrow(() -> new IllegalStateException("volume " + volumeId + " is gone"));
@@ -196,7 +237,9 @@ final class BackupReconciler implements Reconciler {
         if (volumeId != null) {
             Optional<Versioned<Volume>> v = res.volumes().get(volumeId);
             if (v.isPresent() && v.get().value().status() == volumeWas) {
-                Volume moved = change != null ? change.apply(v.get().value()) : v.get().value().withStatus(VolumeStatus.AVAILABLE, now);
+                Volume was = v.get().value();
+                Volume moved = change != null ? change.apply(was)
+                        : was.withStatus(was.attachments().isEmpty() ? VolumeStatus.AVAILABLE : VolumeStatus.IN_USE, now);
                 txn.when(volumes.unchanged(volumeId, v.get().revision())).onSuccess(volumes.put(moved));
             }
         }

@@ -125,6 +125,15 @@ public final class ControllerMain implements AutoCloseable {
             long rev = now != null ? now.revision() : old.revision() + 1;
             resources.servers().get(id).map(s -> s.value().status().host()).ifPresent(h -> feed.bump(h, rev));
         });
+        // a backup given to a host is part of that host's assignments
+        resources.backups().addHandler((id, old, now) -> {
+            long rev = now != null ? now.revision() : old.revision() + 1;
+            for (var v : java.util.Arrays.asList(old, now)) {
+                if (v != null && v.value().host() != null) {
+                    feed.bump(v.value().host(), rev);
+                }
+            }
+        });
         resources.start();
 
         var identity = new IdentityService(resources, PasswordHasher.standard(), config.tokenLifetime());
@@ -203,7 +212,8 @@ public final class ControllerMain implements AutoCloseable {
         closeables.add(0, volumeLoop);
         volumeLoop.start();
         housekeeping.scheduleWithFixedDelay(volumeReconciler::sweep, 5, 60, TimeUnit.SECONDS);
-        boolean backupsOn = startBackups(config, backends, elector, housekeeping);
+        AgentService.BackupTasks backupTasks = startBackups(config, backends, elector, housekeeping);
+        boolean backupsOn = backupTasks != null;
 
         var quotas = new ComputeQuotas(resources, new ComputeQuota(config.quotas().instances(), config.quotas().cores(),
                 config.quotas().ram(), 128, 100, 10, 10, 5, 10240, 255));
@@ -224,6 +234,7 @@ public final class ControllerMain implements AutoCloseable {
         var servers = new ServerService(resources, quotas, new AgentConsoleClient(config.agentToken()), volumeService, serverPorts);
         var haSettings = config.haSettings();
         var agents = new AgentService(resources, feed, haSettings, backends, serverPorts);
+        agents.backupTasks(backupTasks);
         var credentials = config.ha().credentialKeyFile() == null ? null
                 : io.halcyon.api.ha.Credentials.fromFile(config.ha().credentialKeyFile());
         var ha = new io.halcyon.controller.ha.HaController(resources, elector, haSettings, schedulerConfig, credentials,
@@ -273,12 +284,12 @@ public final class ControllerMain implements AutoCloseable {
         return elector.isLeader();
     }
 
-    /** Opens (or makes) the backup repository and runs the backup reconciler; false when backups are off. */
-    private boolean startBackups(ControllerConfig config, Backends backends, LeaderElector elector,
+    /** Opens (or makes) the backup repository and runs the backup reconciler; null when backups are off. */
+    private AgentService.BackupTasks startBackups(ControllerConfig config, Backends backends, LeaderElector elector,
                                  java.util.concurrent.ScheduledExecutorService housekeeping) throws java.io.IOException {
         var bc = config.backup();
         if (!bc.enabled()) {
-            return false;
+            return null;
         }
         Path dir = config.backupRepository();
         Keys keys = bc.keyFile() == null ? null : Keys.fromBase64(Files.readString(bc.keyFile()));
@@ -313,7 +324,9 @@ public final class ControllerMain implements AutoCloseable {
         long gc = bc.gcInterval().toSeconds();
         housekeeping.scheduleWithFixedDelay(() -> reconciler.collectGarbage(bc.gcGrace()), gc, gc, TimeUnit.SECONDS);
         log.info("event=backups_ready repository={} encrypted={}", dir, repo.config().encrypted());
-        return true;
+        String key = bc.keyFile() == null ? null : Files.readString(bc.keyFile()).strip();
+        String repoPath = dir.toAbsolutePath().toString();
+        return b -> new io.halcyon.model.agent.BackupTask(b.id(), b.volumeId(), b.parentId(), repoPath, key, bc.threads());
     }
 
     private static Backends backends(ControllerConfig config) throws StorageException {

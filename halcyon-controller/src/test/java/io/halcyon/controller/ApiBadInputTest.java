@@ -389,6 +389,9 @@ class ApiBadInputTest {
         list.add(c("agent: bad host name", "agent", "POST", "/agent/v1/hosts/bad!name/register", Map.of("name", "bad!name", "cpus", 1, "ramMb", 1), 400, "error"));
         list.add(c("agent: malformed registration", "agent", "POST", "/agent/v1/hosts/h1/register", "{", 400, "error"));
         list.add(c("agent: registration without resources", "agent", "POST", "/agent/v1/hosts/h1/register", Map.of("name", "h1"), 400, "error"));
+        list.add(c("agent: backup outcome without ok", "agent", "POST", "/agent/v1/hosts/h1/backups/" + zero, Map.of("error", "x"), 400, "error"));
+        list.add(c("agent: backup outcome from a bad host name", "agent", "POST", "/agent/v1/hosts/bad!name/backups/" + zero,
+                Map.of("ok", true), 400, "error"));
         list.add(c("agent: heartbeat without lease", "agent", "POST", "/agent/v1/hosts/h1/heartbeat", Map.of("x", 1), 400, "error"));
         list.add(c("agent: heartbeat of an unknown lease", "agent", "POST", "/agent/v1/hosts/h1/heartbeat", Map.of("leaseId", 12345), 404, "error"));
         list.add(c("agent: malformed reports", "agent", "POST", "/agent/v1/hosts/h1/reports", "{\"not\":\"a list\"}", 400, "error"));

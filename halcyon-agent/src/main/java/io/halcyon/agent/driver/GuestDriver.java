@@ -44,6 +44,16 @@ public interface GuestDriver {
     /** Hot-unplugs a volume from the running guest, waiting for the guest to let it go. */
     void detach(String serverId, String volumeId) throws Exception;
 
+    /**
+     * Takes a backup of one of a running guest's disks into the repository the task names, at
+     * one point in time while the guest keeps writing; returns what the repository recorded.
+     *
+     * @param rootDisk whether the disk is the guest's root disk (a boot volume) rather than an attached volume
+     */
+    default io.halcyon.backup.repo.BackupIndex backup(String serverId, boolean rootDisk, io.halcyon.model.agent.BackupTask task) throws Exception {
+        throw new UnsupportedOperationException("this driver takes no backups of running guests");
+    }
+
     /** Hot-plugs a NIC (its tap made and plugged into the host's network first). */
     void plugNic(String serverId, NicSpec nic) throws Exception;
 

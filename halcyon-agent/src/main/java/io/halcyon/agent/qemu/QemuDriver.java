@@ -255,6 +255,21 @@ public final class QemuDriver implements GuestDriver {
         return out;
     }
 
+    @Override
+    public io.halcyon.backup.repo.BackupIndex backup(String serverId, boolean rootDisk, io.halcyon.model.agent.BackupTask task) throws Exception {
+        String node = rootDisk ? "root" : QemuCommand.formatNode(task.volumeId());
+        // one backup per guest at a time: QEMU has one NBD server
+        synchronized (backupLock(serverId)) {
+            return new QemuBackup(qmp(serverId), socketRoot.resolve(serverId), settings.qemuImgBinary(), node, task).run();
+        }
+    }
+
+    private final Map<String, Object> backupLocks = new ConcurrentHashMap<>();
+
+    private Object backupLock(String serverId) {
+        return backupLocks.computeIfAbsent(serverId, k -> new Object());
+    }
+
     private QmpClient qmp(String serverId) throws IOException {
         QmpClient c = qmp.get(serverId);
         if (c != null && !c.isClosed()) {

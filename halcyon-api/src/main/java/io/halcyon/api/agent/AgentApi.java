@@ -58,6 +58,14 @@ public final class AgentApi {
             List<GuestReport> reports = read(r, new TypeReference<List<GuestReport>>() { });
             return Reply.ok(agents.report(r.param("name"), reports));
         });
+        g.add("POST", "/hosts/{name}/backups/{id}", Router.Auth.AGENT, r -> {
+            var body = r.json();
+            if (body == null || !body.has("ok") || !body.get("ok").isBoolean()) {
+                throw ApiException.badRequest("'ok' is a required boolean.");
+            }
+            agents.backupOutcome(r.param("name"), r.param("id"), body.get("ok").asBoolean(), body.path("error").asText(null));
+            return Reply.empty(204);
+        });
         g.add("GET", "/images/{id}", Router.Auth.AGENT, this::image);
     }
 

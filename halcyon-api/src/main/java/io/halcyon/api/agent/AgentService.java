@@ -5,6 +5,9 @@ import io.halcyon.model.Ids;
 import io.halcyon.api.compute.ServerPorts;
 import io.halcyon.api.compute.ServerVolumes;
 import io.halcyon.model.agent.Assignment;
+import io.halcyon.model.agent.BackupTask;
+import io.halcyon.model.volume.Backup;
+import io.halcyon.model.volume.BackupStatus;
 import io.halcyon.model.agent.DiskSpec;
 import io.halcyon.model.agent.NicSpec;
 import io.halcyon.model.compute.Nic;
@@ -80,6 +83,17 @@ public final class AgentService {
     private final Backends backends;
     private final ServerVolumes serverVolumes;
     private final ServerPorts serverPorts;
+
+    /** How the leader's backup of a running guest's volume is described to its host; null when backups are off. */
+    public interface BackupTasks {
+        BackupTask of(Backup b);
+    }
+
+    private volatile BackupTasks backupTasks;
+
+    public void backupTasks(BackupTasks tasks) {
+        this.backupTasks = tasks;
+    }
 
     public AgentService(Resources res, AssignmentFeed feed, HaSettings ha, Backends backends, ServerPorts serverPorts) {
         this.res = requireNonNull(res, "res is null");
@@ -260,7 +274,48 @@ public final class AgentService {
         return new Assignment(s.id(), s.status().epoch(), s.spec().name(), s.projectId(), s.spec().flavor(), image, s.spec().userData(),
                 s.spec().configDrive(), hostname(s.spec().name()), s.spec().metadata(), s.spec().availabilityZone(), s.spec().power(),
                 s.spec().rebootGeneration(), s.spec().rebootType(), s.spec().deleted(), s.createdAt(), root, volumes, nics(s),
-                HaPolicy.of(s.spec().metadata(), s.spec().flavor().extraSpecs(), ha.defaultPolicy()).enabled());
+                HaPolicy.of(s.spec().metadata(), s.spec().flavor().extraSpecs(), ha.defaultPolicy()).enabled(), backups(s));
+    }
+
+    /** Backups of the server's volumes the leader gave its host, not reported yet. */
+    private List<BackupTask> backups(Server s) {
+        BackupTasks tasks = backupTasks;
+        if (tasks == null || s.status().host() == null) {
+            return List.of();
+        }
+        var out = new ArrayList<BackupTask>();
+        for (BlockDevice b : s.spec().blockDevices()) {
+            for (Versioned<Backup> v : res.backups().byIndex(Resources.BY_VOLUME, b.volumeId())) {
+                Backup bk = v.value();
+                if (bk.status() == BackupStatus.CREATING && s.status().host().equals(bk.host()) && bk.outcome() == null) {
+                    out.add(tasks.of(bk));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** A host's report on a backup it was given; ignored unless the backup still waits for that host. */
+    public void backupOutcome(String host, String backupId, boolean ok, String error) {
+        checkHostName(host);
+        for (int attempt = 0; attempt < 10; attempt++) {
+            res.sync();
+            Versioned<Backup> cur = res.backups().get(backupId).orElse(null);
+            if (cur == null || cur.value().status() != BackupStatus.CREATING || !host.equals(cur.value().host())
+                    || cur.value().outcome() != null) {
+                return;
+            }
+            String outcome = ok ? "ok" : "failed: " + (error == null || error.isBlank() ? "no reason given" : error);
+            var repo = res.repo(Kinds.BACKUPS);
+            TxnResult r = res.store().txn(Txn.builder().when(repo.unchanged(backupId, cur.revision()))
+                    .onSuccess(repo.put(cur.value().reported(outcome, res.clock().now()))).build());
+            if (r.succeeded()) {
+                res.awaitRevision(r.revision());
+                log.info("event=backup_reported backup_id={} host={} outcome=\"{}\"", backupId, host, outcome);
+                return;
+            }
+        }
+        throw ApiException.conflict("Backup " + backupId + " is changing too quickly; retry.");
     }
 
     /** The server's NICs whose ports exist, with their network's MTU. */

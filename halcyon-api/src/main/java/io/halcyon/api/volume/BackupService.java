@@ -85,10 +85,7 @@ public final class BackupService {
             if (v.status() == VolumeStatus.IN_USE && !force) {
                 throw ApiException.badRequest("Invalid volume: Backing up an in-use volume must use the force flag.");
             }
-            if (v.status() == VolumeStatus.IN_USE) {
-                throw ApiException.badRequest("Invalid volume: backing up an attached volume is not supported yet; detach it first.");
-            }
-            if (v.status() != VolumeStatus.AVAILABLE) {
+            if (v.status() != VolumeStatus.AVAILABLE && v.status() != VolumeStatus.IN_USE) {
                 throw ApiException.badRequest("Invalid volume: Volume to be backed up must be available or in-use, but the current status is \""
                         + v.status().wire() + "\".");
             }
@@ -99,7 +96,7 @@ public final class BackupService {
             }
             Instant now = res.clock().now();
             var b = new Backup(Ids.newId(), v.projectId(), ctx.userId(), volumeId, name, description, v.sizeGb(), BackupStatus.CREATING,
-                    null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now);
+                    null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null);
             TxnResult r = res.store().txn(Txn.builder().when(volumeRepo.unchanged(volumeId, cur.revision()), backups.absent(b.id()))
                     .onSuccess(volumeRepo.put(v.withStatus(VolumeStatus.BACKING_UP, now)), backups.put(b)).build());
             if (r.succeeded()) {

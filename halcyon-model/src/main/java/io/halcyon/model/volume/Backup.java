@@ -14,10 +14,13 @@ import static java.util.Objects.requireNonNull;
  *
  * @param bootable      and {@code imageMetadata}: the volume's, given back to the volume a restore writes
  * @param stats         what the backup read, stored and skipped, and how it found the changes; null until done
+ * @param host          the host taking the backup through the running guest's QEMU; null when the leader takes it
+ * @param outcome       that host's report: {@code ok}, or why it failed; null until it reports
  */
 public record Backup(String id, String projectId, String userId, String volumeId, String name, String description, int sizeGb,
                      BackupStatus status, String failReason, String parentId, boolean bootable, Map<String, String> imageMetadata,
-                     String restoreVolumeId, Stats stats, Instant createdAt, Instant updatedAt, Instant dataTimestamp) {
+                     String restoreVolumeId, Stats stats, Instant createdAt, Instant updatedAt, Instant dataTimestamp, String host,
+                     String outcome) {
     public Backup {
         requireNonNull(id, "id is null");
         requireNonNull(projectId, "projectId is null");
@@ -41,21 +44,32 @@ public record Backup(String id, String projectId, String userId, String volumeId
 
     public Backup withStatus(BackupStatus s, String reason, Instant now) {
         return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, s, reason, parentId, bootable, imageMetadata,
-                null, stats, createdAt, now, dataTimestamp);
+                null, stats, createdAt, now, dataTimestamp, null, null);
     }
 
     public Backup done(Stats st, Instant now) {
         return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, BackupStatus.AVAILABLE, null, parentId, bootable,
-                imageMetadata, null, st, createdAt, now, dataTimestamp);
+                imageMetadata, null, st, createdAt, now, dataTimestamp, null, null);
     }
 
     public Backup restoring(String volume, Instant now) {
         return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, BackupStatus.RESTORING, null, parentId, bootable,
-                imageMetadata, volume, stats, createdAt, now, dataTimestamp);
+                imageMetadata, volume, stats, createdAt, now, dataTimestamp, null, null);
     }
 
     public Backup withDetails(String n, String d, Instant now) {
         return new Backup(id, projectId, userId, volumeId, n, d, sizeGb, status, failReason, parentId, bootable, imageMetadata,
-                restoreVolumeId, stats, createdAt, now, dataTimestamp);
+                restoreVolumeId, stats, createdAt, now, dataTimestamp, host, outcome);
+    }
+
+    /** Given to a host to take through the guest's QEMU (or taken back: {@code h} null). */
+    public Backup onHost(String h, Instant now) {
+        return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, status, failReason, parentId, bootable, imageMetadata,
+                restoreVolumeId, stats, createdAt, now, dataTimestamp, h, null);
+    }
+
+    public Backup reported(String o, Instant now) {
+        return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, status, failReason, parentId, bootable, imageMetadata,
+                restoreVolumeId, stats, createdAt, now, dataTimestamp, host, o);
     }
 }
