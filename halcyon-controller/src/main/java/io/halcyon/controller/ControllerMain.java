@@ -248,8 +248,13 @@ public final class ControllerMain implements AutoCloseable {
         new ComputeApi(new FlavorApi(resources), new ServerApi(resources, servers),
                 new ComputeAdminApi(resources, quotas, p -> identity.project(p).isPresent()),
                 new VolumeAttachmentApi(resources, servers, Duration.ofSeconds(10))).register(router);
-        new VolumeApi(resources, volumeService, new BackupService(resources, volumeService, backupsOn),
-                p -> identity.project(p).isPresent()).register(router);
+        var backupService = new BackupService(resources, volumeService, backupsOn);
+        new VolumeApi(resources, volumeService, backupService, p -> identity.project(p).isPresent()).register(router);
+        new io.halcyon.api.volume.BackupPolicyApi(resources, volumeService).register(router);
+        if (backupsOn) {
+            var policyRunner = new BackupPolicyRunner(resources, backupService, elector);
+            housekeeping.scheduleWithFixedDelay(policyRunner::pass, 5, 5, TimeUnit.SECONDS);
+        }
         new NetworkApi(resources, networkService, routerService, networkQuotas, p -> identity.project(p).isPresent()).register(router);
         new ImageApi(resources, imageFiles, config.maxImageBytes()).register(router);
         new AgentApi(agents, feed, resources, imageFiles).register(router);

@@ -351,6 +351,27 @@ class ApiBadInputTest {
                 403, "forbidden"));
         list.add(c("backup: unknown action", "u1", "POST", bk + "/" + zero + "/action", Map.of("os-reset_status", Map.of()),
                 404, "itemNotFound"));
+        String bp = "/halcyon/v1/backup-policies";
+        list.add(c("backup policy: unknown volume", "u1", "POST", bp, Map.of("backup_policy", Map.of("volume_id", zero, "interval", "1d",
+                "keep_last", 3)), 404, "error"));
+        list.add(c("backup policy: another project's volume", "u2", "POST", bp, Map.of("backup_policy", Map.of("volume_id", "{vol}",
+                "interval", "1d", "keep_last", 3)), 404, "error"));
+        list.add(c("backup policy: keeps nothing", "u1", "POST", bp, Map.of("backup_policy", Map.of("volume_id", "{vol}", "interval", "1d")),
+                400, "error"));
+        list.add(c("backup policy: interval too short", "u1", "POST", bp, Map.of("backup_policy", Map.of("volume_id", "{vol}",
+                "interval", "1m", "keep_last", 3)), 400, "error"));
+        list.add(c("backup policy: interval not a duration", "u1", "POST", bp, Map.of("backup_policy", Map.of("volume_id", "{vol}",
+                "interval", "daily", "keep_last", 3)), 400, "error"));
+        list.add(c("backup policy: negative keep", "u1", "POST", bp, Map.of("backup_policy", Map.of("volume_id", "{vol}",
+                "interval", "1d", "keep_last", -1)), 400, "error"));
+        list.add(c("backup policy: full_every zero", "u1", "POST", bp, Map.of("backup_policy", Map.of("volume_id", "{vol}",
+                "interval", "1d", "keep_last", 1, "full_every", 0)), 400, "error"));
+        list.add(c("backup policy: unknown key", "u1", "POST", bp, Map.of("backup_policy", Map.of("volume_id", "{vol}",
+                "interval", "1d", "keep_last", 1, "cron", "* * *")), 400, "error"));
+        list.add(c("backup policy: without interval", "u1", "POST", bp, Map.of("backup_policy", Map.of("keep_last", 1)), 400, "error"));
+        list.add(c("backup policy: unknown id", "u1", "GET", bp + "/" + zero, null, 404, "error"));
+        list.add(c("backup policy: run unknown", "u1", "POST", bp + "/" + zero + "/run", null, 404, "error"));
+        list.add(c("backup policy: delete unknown", "u1", "DELETE", bp + "/" + zero, null, 404, "error"));
         list.add(c("volume type: unknown", "u1", "GET", "/volume/v3/{p1}/types/gold", null, 404, "itemNotFound"));
         list.add(c("volume quota: set by a member", "u1", "PUT", "/volume/v3/{p1}/os-quota-sets/{p1}",
                 Map.of("quota_set", Map.of("volumes", 100)), 403, "forbidden"));

@@ -228,6 +228,49 @@ class VolumeBackupCliE2EIT {
     }
 
     @Test
+    void aPolicyTakesBackupsOnScheduleAndPrunesWhatItsRetentionDropsKeepingTheRestWhole() throws Exception {
+        cli.ok("volume", "create", "--image", "tiny", "--size", "1", "pv");
+        awaitVolume("pv", "available");
+        String vol = volumeId("pv");
+        ApiClient api = cloud.admin();
+        var created = api.post("/halcyon/v1/backup-policies", Map.of("backup_policy", Map.of("volume_id", vol, "interval", "1d",
+                "keep_last", 1, "full_every", 7)));
+        assertThat(created.status()).as(created.raw()).isEqualTo(201);
+        String policy = created.body().path("backup_policy").path("id").asText();
+        assertThat(api.post("/halcyon/v1/backup-policies", Map.of("backup_policy", Map.of("volume_id", vol, "interval", "1d",
+                "keep_last", 1))).status()).isEqualTo(409);
+        // due at once: the leader takes the first (full) backup
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> available(api, vol).size() == 1);
+        JsonNode first = available(api, vol).get(0);
+        assertThat(first.path("is_incremental").asBoolean()).isFalse();
+        // run now: an incremental, then the retention (keep 1) drops the full one and the incremental stands alone
+        assertThat(api.post("/halcyon/v1/backup-policies/" + policy + "/run", null).status()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            var left = available(api, vol);
+            return left.size() == 1 && !left.get(0).path("id").asText().equals(first.path("id").asText())
+                    && api.get(api.volumes() + "/backups/detail?volume_id=" + vol).body().path("backups").size() == 1;
+        });
+        JsonNode second = available(api, vol).get(0);
+        assertThat(second.path("is_incremental").asBoolean()).isFalse();
+        assertThat(second.path("halcyon:mode").asText()).isEqualTo("bitmap");
+        assertThat(api.get("/halcyon/v1/backup-policies/" + policy).body().path("backup_policy").path("last_run_at").isNull()).isFalse();
+        assertThat(api.delete("/halcyon/v1/backup-policies/" + policy).status()).isEqualTo(204);
+        cli.ok("volume", "backup", "delete", second.path("id").asText());
+        await().atMost(Duration.ofSeconds(60)).until(() -> api.get(api.volumes() + "/backups/detail?volume_id=" + vol).body()
+                .path("backups").isEmpty());
+    }
+
+    static List<JsonNode> available(ApiClient api, String volumeId) throws Exception {
+        var out = new java.util.ArrayList<JsonNode>();
+        for (JsonNode b : api.get(api.volumes() + "/backups/detail?volume_id=" + volumeId).body().path("backups")) {
+            if (b.path("status").asText().equals("available")) {
+                out.add(b);
+            }
+        }
+        return out;
+    }
+
+    @Test
     void fullIncrementalRestoreAndTheRules() throws Exception {
         cli.ok("volume", "create", "--image", "tiny", "--size", "2", "src");
         awaitVolume("src", "available");

@@ -80,6 +80,17 @@ class VolumeCrashIT {
                 awaitStableAndConsistent(api, cloud.dir, vm, seen, "round " + round + " seed " + seed);
             }
             assertThat(volumes(api)).as("volumes were made").isNotEmpty();
+            // one volume the guest surely wrote on, whatever the random rounds left behind
+            ApiClient last = api;
+            String marked = createVolume(api, 1, null);
+            await().atMost(Duration.ofSeconds(60)).until(() -> "available".equals(status(last, marked)));
+            attach(api, vm, marked);
+            String serial = marked.substring(0, 20);
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> {
+                guestDisks(console(last, vm), seen);
+                return ("halcyon-" + serial).equals(seen.get(serial));
+            });
+            await().atMost(Duration.ofSeconds(60)).until(() -> "in-use".equals(status(last, marked)));
             for (String v : withStatus(volumes(api), "in-use")) {
                 assertThat(api.delete("/compute/v2.1/servers/" + vm + "/os-volume_attachments/" + v).status()).isEqualTo(202);
             }

@@ -34,6 +34,7 @@ import io.halcyon.model.network.SecurityGroupRule;
 import io.halcyon.model.network.SegmentAllocation;
 import io.halcyon.model.network.Subnet;
 import io.halcyon.model.volume.Backup;
+import io.halcyon.model.volume.BackupPolicy;
 import io.halcyon.model.volume.Snapshot;
 import io.halcyon.model.volume.Volume;
 import io.halcyon.model.volume.VolumeQuotaRecord;
@@ -65,6 +66,7 @@ public final class Kinds {
     public static final Kind<Volume> VOLUMES = new Kind<>("volumes", Volume.class, Volume::id);
     public static final Kind<Snapshot> SNAPSHOTS = new Kind<>("snapshots", Snapshot.class, Snapshot::id);
     public static final Kind<Backup> BACKUPS = new Kind<>("backups", Backup.class, Backup::id);
+    public static final Kind<BackupPolicy> BACKUP_POLICIES = new Kind<>("backup-policies", BackupPolicy.class, BackupPolicy::id);
     public static final Kind<VolumeType> VOLUME_TYPES = new Kind<>("volume-types", VolumeType.class, VolumeType::id);
     public static final Kind<VolumeQuotaRecord> VOLUME_QUOTAS = new Kind<>("volume-quotas", VolumeQuotaRecord.class,
             VolumeQuotaRecord::projectId);

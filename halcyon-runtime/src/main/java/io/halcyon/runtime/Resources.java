@@ -26,6 +26,7 @@ import io.halcyon.model.network.SecurityGroupRule;
 import io.halcyon.model.network.SegmentAllocation;
 import io.halcyon.model.network.Subnet;
 import io.halcyon.model.volume.Backup;
+import io.halcyon.model.volume.BackupPolicy;
 import io.halcyon.model.volume.Snapshot;
 import io.halcyon.model.volume.Volume;
 import io.halcyon.model.volume.VolumeQuotaRecord;
@@ -74,6 +75,7 @@ public final class Resources implements AutoCloseable {
     private final Informer<Volume> volumes;
     private final Informer<Snapshot> snapshots;
     private final Informer<Backup> backups;
+    private final Informer<BackupPolicy> backupPolicies;
     private final Informer<VolumeType> volumeTypes;
     private final Informer<VolumeQuotaRecord> volumeQuotas;
     private final Informer<Network> networks;
@@ -117,6 +119,7 @@ public final class Resources implements AutoCloseable {
         volumes = cache.informer(Kinds.VOLUMES);
         snapshots = cache.informer(Kinds.SNAPSHOTS);
         backups = cache.informer(Kinds.BACKUPS);
+        backupPolicies = cache.informer(Kinds.BACKUP_POLICIES);
         volumeTypes = cache.informer(Kinds.VOLUME_TYPES);
         volumeQuotas = cache.informer(Kinds.VOLUME_QUOTAS);
         networks = cache.informer(Kinds.NETWORKS);
@@ -282,6 +285,10 @@ public final class Resources implements AutoCloseable {
 
     public Informer<Backup> backups() {
         return backups;
+    }
+
+    public Informer<BackupPolicy> backupPolicies() {
+        return backupPolicies;
     }
 
     public Informer<VolumeType> volumeTypes() {

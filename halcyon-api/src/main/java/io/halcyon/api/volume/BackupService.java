@@ -108,6 +108,57 @@ public final class BackupService {
         throw ApiException.conflict("Volume " + volumeId + " is changing too quickly; retry.");
     }
 
+    /**
+     * A backup a policy takes: no caller to authorise, and nothing to refuse loudly: empty when the
+     * volume cannot be backed up now (not available or in use, or changing).
+     */
+    public Optional<Backup> createFor(String volumeId, String name, boolean incremental) {
+        res.sync();
+        Versioned<Volume> cur = res.volumes().get(volumeId).orElse(null);
+        if (cur == null || (cur.value().status() != VolumeStatus.AVAILABLE && cur.value().status() != VolumeStatus.IN_USE)) {
+            return Optional.empty();
+        }
+        Volume v = cur.value();
+        String parent = incremental ? latest(volumeId).map(Backup::id).orElse(null) : null;
+        Instant now = res.clock().now();
+        var b = new Backup(Ids.newId(), v.projectId(), null, volumeId, name, "taken by a backup policy", v.sizeGb(), BackupStatus.CREATING,
+                null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null);
+        TxnResult r = res.store().txn(Txn.builder().when(volumeRepo.unchanged(volumeId, cur.revision()), backups.absent(b.id()))
+                .onSuccess(volumeRepo.put(v.withStatus(VolumeStatus.BACKING_UP, now)), backups.put(b)).build());
+        if (!r.succeeded()) {
+            return Optional.empty();
+        }
+        res.awaitRevision(r.revision());
+        log.info("event=backup_by_policy backup_id={} volume_id={} parent={}", b.id(), volumeId, parent);
+        return Optional.of(b);
+    }
+
+    /**
+     * Deletes a backup a retention no longer keeps. Every backup is complete in the repository, so
+     * one that incrementals were taken relative to can go: they are re-parented to its parent.
+     */
+    public boolean prune(String id) {
+        res.sync();
+        Versioned<Backup> cur = res.backups().get(id).orElse(null);
+        if (cur == null || cur.value().status() != BackupStatus.AVAILABLE) {
+            return false;
+        }
+        Instant now = res.clock().now();
+        var txn = Txn.builder().when(backups.unchanged(id, cur.revision()))
+                .onSuccess(backups.put(cur.value().withStatus(BackupStatus.DELETING, null, now)));
+        for (Versioned<Backup> c : res.backups().byIndex(Resources.BY_VOLUME, cur.value().volumeId())) {
+            if (id.equals(c.value().parentId())) {
+                txn.when(backups.unchanged(c.value().id(), c.revision())).onSuccess(backups.put(c.value().withParent(cur.value().parentId(), now)));
+            }
+        }
+        TxnResult r = res.store().txn(txn.build());
+        if (r.succeeded()) {
+            res.awaitRevision(r.revision());
+            log.info("event=backup_pruned backup_id={} volume_id={}", id, cur.value().volumeId());
+        }
+        return r.succeeded();
+    }
+
     /** The newest backup of a volume that an incremental can be taken relative to. */
     private Optional<Backup> latest(String volumeId) {
         return res.backups().byIndex(Resources.BY_VOLUME, volumeId).stream().map(Versioned::value)

@@ -68,6 +68,11 @@ public record Backup(String id, String projectId, String userId, String volumeId
                 restoreVolumeId, stats, createdAt, now, dataTimestamp, h, null);
     }
 
+    public Backup withParent(String p, Instant now) {
+        return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, status, failReason, p, bootable, imageMetadata,
+                restoreVolumeId, stats, createdAt, now, dataTimestamp, host, outcome);
+    }
+
     public Backup reported(String o, Instant now) {
         return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, status, failReason, parentId, bootable, imageMetadata,
                 restoreVolumeId, stats, createdAt, now, dataTimestamp, host, o);
