@@ -63,7 +63,8 @@ final class HaInputs {
                 continue;
             }
             Claim c = claim(s);
-            boolean pending = res.haRecoveries().get(s.id()).isPresent();
+            // a record whose server has left its host is a recovery done, kept until every cache has seen the move
+            boolean pending = res.haRecoveries().get(s.id()).map(r -> r.value().fromHost().equals(s.status().host())).orElse(false);
             boolean wants = s.spec().power() == PowerIntent.ON
                     && (s.status().vmState() == VmState.ACTIVE || s.status().vmState() == VmState.BUILDING);
             String fault = pending && s.status().vmState() == VmState.ERROR && s.status().fault() != null ? s.status().fault().message() : null;

@@ -186,7 +186,13 @@ final class HaWrites {
         var to = res.allocations().get(e.to());
         Server next = ServerLifecycle.evacuated(s, e.to(), now);
         var txn = fenced().when(servers.unchanged(s.id(), v.get().revision()), recoveries.unchanged(s.id(), rec.get().revision()))
-                .onSuccess(servers.put(next), recoveries.deleteOp(s.id()));
+                .onSuccess(servers.put(next));
+        // The record stays until the move is seen everywhere (dropStaleRecoveries): caches apply a
+        // transaction's changes one at a time, and an old host that saw the record gone before the
+        // server moved would be told to start the guest where it was, beside its new host.
+        if (e.to().equals(rec.get().value().fromHost())) {
+            txn.onSuccess(recoveries.deleteOp(s.id()));
+        }
         from.ifPresent(a -> txn.when(allocations.unchanged(e.from(), a.revision())).onSuccess(allocations.put(a.value().without(s.id()))));
         HostAllocation target = to.map(Versioned::value).orElse(HostAllocation.empty(e.to()));
         txn.when(to.map(a -> allocations.unchanged(e.to(), a.revision())).orElse(allocations.absent(e.to())))
@@ -229,11 +235,11 @@ final class HaWrites {
         }
     }
 
-    /** Recovery records of servers that are gone or deleted. */
+    /** Recovery records of servers that are gone, deleted, or restarted elsewhere. */
     void dropStaleRecoveries() {
         for (var r : res.haRecoveries().list()) {
             var s = res.servers().get(r.value().serverId());
-            if (s.isEmpty() || s.get().value().spec().deleted()) {
+            if (s.isEmpty() || s.get().value().spec().deleted() || !r.value().fromHost().equals(s.get().value().status().host())) {
                 commit(fenced().when(recoveries.unchanged(r.value().serverId(), r.revision())).onSuccess(recoveries.deleteOp(r.value().serverId())),
                         "drop recovery " + r.value().serverId());
             }
