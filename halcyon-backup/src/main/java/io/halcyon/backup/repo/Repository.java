@@ -383,14 +383,14 @@ public final class Repository implements AutoCloseable {
 
         /** Makes the names of every chunk this writer stored durable; call before writing the index. */
         public void sync() {
-            java.util.BitSet todo;
+            java.util.BitSet dirty;
             synchronized (this) {
-                todo = (java.util.BitSet) shards.clone();
+                dirty = (java.util.BitSet) shards.clone();
                 shards.clear();
             }
             Path chunks = file.getParent().resolveSibling("chunks");
             try {
-                for (int i = todo.nextSetBit(0); i >= 0; i = todo.nextSetBit(i + 1)) {
+                for (int i = dirty.nextSetBit(0); i >= 0; i = dirty.nextSetBit(i + 1)) {
                     AtomicFiles.syncDirectory(chunks.resolve(String.format("%02x", i)));
                 }
             } catch (IOException e) {
