@@ -190,6 +190,11 @@ public final class HttpServer implements AutoCloseable {
             headers.put("x-openstack-request-id", requestId);
             extraHeaders.forEach(headers::put);
             reply.headers().forEach(headers::put);
+            if (!request.consumeAvailable()) {
+                // a body that was never read (a request refused before its body arrived): say the
+                // connection ends here, or a client reuses it and races the close that follows
+                headers.put(HttpHeader.CONNECTION, "close");
+            }
             if (io.halcyon.runtime.Resources.stale()) {
                 // RFC 7234's warning: what the client reads is the last state this controller saw
                 headers.put("Warning", "110 halcyon \"Response is stale: the store has no quorum; this is the last known state\"");
