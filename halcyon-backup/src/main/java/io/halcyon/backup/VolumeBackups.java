@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongConsumer;
@@ -53,15 +54,92 @@ public final class VolumeBackups {
      */
     public BackupIndex backup(Path image, String backupId, String source, Map<String, String> labels, String parentId,
                               LongConsumer progress) throws IOException {
-        requireNonNull(image, "image is null");
-        if (repo.hasIndex(backupId)) {
-            throw new RepositoryException("backup " + backupId + " exists already");
+        return backupAll(List.of(new Member(image, backupId, source, labels, parentId)), progress).get(0);
+    }
+
+    /**
+     * A volume to back up as part of {@link #backupAll}.
+     *
+     * @param parentId the backup to take an incremental relative to; null for a full backup
+     */
+    public record Member(Path image, String backupId, String source, Map<String, String> labels, String parentId) {
+        public Member {
+            requireNonNull(image, "image is null");
+            requireNonNull(backupId, "backupId is null");
         }
-        BackupIndex parent = parentId == null ? null : repo.readIndex(parentId);
-        QemuImage.Info info = qemuImg.info(image);
+    }
+
+    /** What was decided for a member before reading: the bitmap to read changes from, and why none. */
+    private record Plan(Member m, BackupIndex parent, String useBitmap, String note) {
+    }
+
+    /**
+     * Backs up several volumes at one point in time: qemu-nbd holds every one of them (and so
+     * QEMU's image lock on each) before any is read, so no guest writes to any of them between
+     * the first read and the last. Every backup is written or none is.
+     */
+    public List<BackupIndex> backupAll(List<Member> members, LongConsumer progress) throws IOException {
+        var plans = new ArrayList<Plan>();
+        for (Member m : members) {
+            if (repo.hasIndex(m.backupId())) {
+                throw new RepositoryException("backup " + m.backupId() + " exists already");
+            }
+            plans.add(plan(m));
+        }
+        var added = new ArrayList<Member>();
+        var servers = new ArrayList<QemuNbd>();
+        var written = new ArrayList<BackupIndex>();
+        try {
+            for (Plan p : plans) {
+                qemuImg.addBitmap(p.m().image(), bitmapOf(p.m().backupId()));
+                added.add(p.m());
+            }
+            for (Plan p : plans) {
+                servers.add(QemuNbd.serve(qemuNbd, p.m().image(), "qcow2", true, p.useBitmap(), threads + 1));
+            }
+            for (int i = 0; i < plans.size(); i++) {
+                Plan p = plans.get(i);
+                QemuNbd server = servers.get(i);
+                try (var src = new NbdSource(server.connect(NbdSource.contexts(p.useBitmap())), p.useBitmap(), null,
+                        () -> server.connect(List.of()))) {
+                    written.add(new BackupRunner(repo, threads).run(src, new BackupRunner.Request(p.m().backupId(), p.m().source(),
+                            p.m().labels(), p.parent(), p.note(), progress)));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            closeAll(servers, e);
+            for (BackupIndex w : written) {
+                try {
+                    repo.deleteIndex(w.id());
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            for (Member m : added) {
+                try {
+                    qemuImg.removeBitmap(m.image(), bitmapOf(m.backupId()));
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+        closeAll(servers, null);
+        for (Plan p : plans) {
+            if (p.useBitmap() != null) {
+                qemuImg.removeBitmap(p.m().image(), p.useBitmap());
+            }
+        }
+        return written;
+    }
+
+    private Plan plan(Member m) throws IOException {
+        BackupIndex parent = m.parentId() == null ? null : repo.readIndex(m.parentId());
+        QemuImage.Info info = qemuImg.info(m.image());
         String useBitmap = null;
         String note = null;
         if (parent != null) {
+            String parentId = m.parentId();
             QemuImage.Bitmap b = info.bitmap(bitmapOf(parentId));
             if (b == null) {
                 note = "no dirty bitmap since backup " + parentId + " on the volume: compared chunk hashes instead";
@@ -73,35 +151,31 @@ public final class VolumeBackups {
                 useBitmap = b.name();
             }
         }
-        String mine = bitmapOf(backupId);
         for (QemuImage.Bitmap b : info.bitmaps()) {
             // bitmaps of backups before the parent, or of backups that never finished, only cost writes
             if (b.name().startsWith(BITMAP_PREFIX) && !b.name().equals(useBitmap)) {
-                qemuImg.removeBitmap(image, b.name());
+                qemuImg.removeBitmap(m.image(), b.name());
             }
         }
-        qemuImg.addBitmap(image, mine);
-        BackupIndex index;
-        try {
-            QemuNbd server = QemuNbd.serve(qemuNbd, image, "qcow2", true, useBitmap, threads + 1);
-            try (var src = new NbdSource(server.connect(NbdSource.contexts(useBitmap)), useBitmap, server, () -> server.connect(List.of()))) {
-                index = new BackupRunner(repo, threads).run(src, new BackupRunner.Request(backupId, source, labels, parent, note, progress));
-            } catch (IOException | RuntimeException e) {
-                server.close();
-                throw e;
-            }
-        } catch (IOException | RuntimeException e) {
+        return new Plan(m, parent, useBitmap, note);
+    }
+
+    private static void closeAll(List<QemuNbd> servers, Exception failure) throws IOException {
+        IOException first = null;
+        for (QemuNbd s : servers) {
             try {
-                qemuImg.removeBitmap(image, mine);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
+                s.close();
+            } catch (IOException e) {
+                if (failure != null) {
+                    failure.addSuppressed(e);
+                } else if (first == null) {
+                    first = e;
+                }
             }
-            throw e;
         }
-        if (useBitmap != null) {
-            qemuImg.removeBitmap(image, useBitmap);
+        if (first != null) {
+            throw first;
         }
-        return index;
     }
 
     /**

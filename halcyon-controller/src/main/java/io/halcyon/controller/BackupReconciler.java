@@ -25,6 +25,9 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -89,14 +92,24 @@ final class BackupReconciler implements Reconciler {
         Backup b = cur.value();
         Instant now;
         BackupIndex index;
-        Optional<String> running = runningHost(b.volumeId());
+        if (b.group() != null && b.host() == null) {
+            return createGroup(cur);
+        }
+        Optional<String> running = b.group() != null ? serverHost(b.group().serverId()) : runningHost(b.volumeId());
         if (b.host() != null && b.outcome() == null) {
             if (running.isPresent() && running.get().equals(b.host())) {
                 return Result.after(Duration.ofSeconds(30));
             }
-            // the guest stopped or moved before its host reported: decide again
-            commit(Txn.builder().when(backups.unchanged(b.id(), cur.revision())).onSuccess(backups.put(b.onHost(null, res.clock().now()))));
-            log.info("event=backup_taken_back backup_id={} host={}", b.id(), b.host());
+            // the guest stopped or moved before its host reported: decide again (a server backup's
+            // volumes all together, so the host's report finds all of them or none)
+            var txn = Txn.builder();
+            List<Versioned<Backup>> back = b.group() == null ? List.of(cur) : groupMembers(b.group().id()).stream()
+                    .filter(v -> b.host().equals(v.value().host()) && v.value().outcome() == null).toList();
+            for (Versioned<Backup> v : back) {
+                txn.when(backups.unchanged(v.value().id(), v.revision())).onSuccess(backups.put(v.value().onHost(null, res.clock().now())));
+            }
+            commit(txn);
+            log.info("event=backup_taken_back backup_ids={} host={}", back.stream().map(v -> v.value().id()).toList(), b.host());
             return Result.done();
         }
         if (b.host() != null && !"ok".equals(b.outcome())) {
@@ -104,6 +117,12 @@ final class BackupReconciler implements Reconciler {
             now = res.clock().now();
             finish(cur, b.withStatus(BackupStatus.ERROR, "backup on " + b.host() + " " + b.outcome(), now), b.volumeId(),
                     VolumeStatus.BACKING_UP, null, now);
+            return Result.done();
+        }
+        if (b.host() != null && !repo.hasIndex(b.id())) {
+            now = res.clock().now();
+            finish(cur, b.withStatus(BackupStatus.ERROR, "backup on " + b.host() + " reported done, but its index is not in the repository",
+                    now), b.volumeId(), VolumeStatus.BACKING_UP, null, now);
             return Result.done();
         }
         if (b.host() == null && running.isPresent() && !repo.hasIndex(b.id())) {
@@ -135,13 +154,108 @@ final class BackupReconciler implements Reconciler {
             return Result.done();
         }
         var s = index.stats();
-        var stats = new Backup.Stats(s.bytesRead(), s.bytesStored(), s.bytesSkipped(), index.chunkIds().size(), s.chunksNew(), index.mode(),
-                index.note());
         now = res.clock().now();
-        finish(cur, b.done(stats, now), b.volumeId(), VolumeStatus.BACKING_UP, null, now);
+        finish(cur, b.done(stats(index), now), b.volumeId(), VolumeStatus.BACKING_UP, null, now);
         log.info("event=backup_created backup_id={} volume_id={} mode={} read={} stored={}", b.id(), b.volumeId(), index.mode(),
                 s.bytesRead(), s.bytesStored());
         return Result.done();
+    }
+
+    /** The backups of a server backup still being created, in id order; the first acts for all. */
+    private List<Versioned<Backup>> groupMembers(String groupId) {
+        return res.backups().list().stream()
+                .filter(v -> v.value().group() != null && v.value().group().id().equals(groupId) && v.value().status() == BackupStatus.CREATING)
+                .sorted(Comparator.comparing((Versioned<Backup> v) -> v.value().id())).toList();
+    }
+
+    /**
+     * A server backup: every volume at one instant. A running guest's are given to its host
+     * together (one QMP transaction there); a stopped server's are read here, with every volume
+     * held by qemu-nbd before any is read. Half a server backup is never kept: indexes of a
+     * member left by an attempt cut short are removed and the whole server backup taken again.
+     */
+    private Result createGroup(Versioned<Backup> cur) {
+        Backup b = cur.value();
+        List<Versioned<Backup>> members = groupMembers(b.group().id());
+        if (members.isEmpty() || !members.get(0).value().id().equals(b.id())) {
+            return Result.done();
+        }
+        if (members.stream().anyMatch(v -> v.value().host() != null)) {
+            // the others are still being taken back from a host
+            return Result.after(Duration.ofSeconds(2));
+        }
+        List<String> ids = members.stream().map(v -> v.value().id()).toList();
+        long indexed = ids.stream().filter(repo::hasIndex).count();
+        try {
+            if (indexed > 0 && indexed < ids.size()) {
+                for (String id : ids) {
+                    if (repo.hasIndex(id)) {
+                        repo.deleteIndex(id);
+                    }
+                }
+                log.info("event=server_backup_restarted server_backup_id={} reason=\"an earlier attempt wrote part of it\"", b.group().id());
+                indexed = 0;
+            }
+            Optional<String> running = serverHost(b.group().serverId());
+            if (indexed == 0 && running.isPresent()) {
+                var txn = Txn.builder();
+                Instant now = res.clock().now();
+                for (Versioned<Backup> v : members) {
+                    txn.when(backups.unchanged(v.value().id(), v.revision())).onSuccess(backups.put(v.value().onHost(running.get(), now)));
+                }
+                commit(txn);
+                log.info("event=server_backup_given server_backup_id={} backups={} host={}", b.group().id(), ids, running.get());
+                return Result.done();
+            }
+            var indexes = new ArrayList<BackupIndex>();
+            if (indexed == ids.size()) {
+                for (String id : ids) {
+                    indexes.add(repo.readIndex(id));
+                }
+                log.info("event=server_backup_adopted server_backup_id={}", b.group().id());
+            } else {
+                var list = new ArrayList<VolumeBackups.Member>();
+                for (Versioned<Backup> v : members) {
+                    Backup m = v.value();
+                    String parent = m.parentId() != null && repo.hasIndex(m.parentId()) ? m.parentId() : null;
+                    list.add(new VolumeBackups.Member(image(m.volumeId()), m.id(), m.volumeId(),
+                            Map.of("project", m.projectId(), "server", b.group().serverId(), "server_backup", b.group().id()), parent));
+                }
+                indexes.addAll(volumeBackups.backupAll(list, null));
+            }
+            Instant now = res.clock().now();
+            var txn = Txn.builder();
+            for (int i = 0; i < members.size(); i++) {
+                Backup m = members.get(i).value();
+                finishInto(txn, members.get(i), m.done(stats(indexes.get(i)), now), m.volumeId(), VolumeStatus.BACKING_UP, null, now);
+            }
+            commit(txn);
+            log.info("event=server_backup_created server_backup_id={} backups={}", b.group().id(), ids);
+        } catch (Exception e) {
+            if (inUse(e)) {
+                log.info("event=backup_waits server_backup_id={} reason=\"{}\"", b.group().id(), e.getMessage());
+                return Result.after(Duration.ofSeconds(5));
+            }
+            if (e instanceof ConflictException ce) {
+                throw ce;
+            }
+            log.warn("event=server_backup_failed server_backup_id={} error=\"{}\"", b.group().id(), e.getMessage());
+            Instant now = res.clock().now();
+            var txn = Txn.builder();
+            for (Versioned<Backup> v : members) {
+                Backup m = v.value();
+                finishInto(txn, v, m.withStatus(BackupStatus.ERROR, "server backup failed: " + e.getMessage(), now), m.volumeId(),
+                        VolumeStatus.BACKING_UP, null, now);
+            }
+            commit(txn);
+        }
+        return Result.done();
+    }
+
+    private static Backup.Stats stats(BackupIndex index) {
+        var s = index.stats();
+        return new Backup.Stats(s.bytesRead(), s.bytesStored(), s.bytesSkipped(), index.chunkIds().size(), s.chunksNew(), index.mode(),
+                index.note());
     }
 
     private Result restore(Versioned<Backup> cur) {
@@ -204,6 +318,15 @@ final class BackupReconciler implements Reconciler {
         }
     }
 
+    /** The host of a running server, whose QEMU has its volumes open. */
+    private Optional<String> serverHost(String serverId) {
+        var s = res.servers().get(serverId).map(Versioned::value).orElse(null);
+        if (s != null && s.status().host() != null && s.status().vmState() == io.halcyon.model.compute.VmState.ACTIVE) {
+            return Optional.of(s.status().host());
+        }
+        return Optional.empty();
+    }
+
     /** The host whose QEMU has the volume open: that of the running server it is attached to. */
     private Optional<String> runningHost(String volumeId) {
         Volume v = res.volumes().get(volumeId).map(Versioned::value).orElse(null);
@@ -233,7 +356,14 @@ final class BackupReconciler implements Reconciler {
     /** Moves the backup on and, if its volume is still in {@code volumeWas}, the volume too. */
     private void finish(Versioned<Backup> cur, Backup next, String volumeId, VolumeStatus volumeWas,
                         java.util.function.UnaryOperator<Volume> change, Instant now) {
-        var txn = Txn.builder().when(backups.unchanged(next.id(), cur.revision())).onSuccess(backups.put(next));
+        var txn = Txn.builder();
+        finishInto(txn, cur, next, volumeId, volumeWas, change, now);
+        commit(txn);
+    }
+
+    private void finishInto(Txn.Builder txn, Versioned<Backup> cur, Backup next, String volumeId, VolumeStatus volumeWas,
+                            java.util.function.UnaryOperator<Volume> change, Instant now) {
+        txn.when(backups.unchanged(next.id(), cur.revision())).onSuccess(backups.put(next));
         if (volumeId != null) {
             Optional<Versioned<Volume>> v = res.volumes().get(volumeId);
             if (v.isPresent() && v.get().value().status() == volumeWas) {
@@ -243,7 +373,6 @@ final class BackupReconciler implements Reconciler {
                 txn.when(volumes.unchanged(volumeId, v.get().revision())).onSuccess(volumes.put(moved));
             }
         }
-        commit(txn);
     }
 
     private void commit(Txn.Builder txn) {

@@ -251,6 +251,8 @@ public final class ControllerMain implements AutoCloseable {
         var backupService = new BackupService(resources, volumeService, backupsOn);
         new VolumeApi(resources, volumeService, backupService, p -> identity.project(p).isPresent()).register(router);
         new io.halcyon.api.volume.BackupPolicyApi(resources, volumeService).register(router);
+        new io.halcyon.api.volume.ServerBackupApi(new io.halcyon.api.volume.ServerBackupService(resources, backupService),
+                backupService).register(router);
         if (backupsOn) {
             var policyRunner = new BackupPolicyRunner(resources, backupService, elector);
             housekeeping.scheduleWithFixedDelay(policyRunner::pass, 5, 5, TimeUnit.SECONDS);
@@ -331,7 +333,8 @@ public final class ControllerMain implements AutoCloseable {
         log.info("event=backups_ready repository={} encrypted={}", dir, repo.config().encrypted());
         String key = bc.keyFile() == null ? null : Files.readString(bc.keyFile()).strip();
         String repoPath = dir.toAbsolutePath().toString();
-        return b -> new io.halcyon.model.agent.BackupTask(b.id(), b.volumeId(), b.parentId(), repoPath, key, bc.threads());
+        return b -> new io.halcyon.model.agent.BackupTask(b.id(), b.volumeId(), b.parentId(), repoPath, key, bc.threads(),
+                b.group() == null ? null : b.group().id(), b.group() == null ? 1 : b.group().size());
     }
 
     private static Backends backends(ControllerConfig config) throws StorageException {

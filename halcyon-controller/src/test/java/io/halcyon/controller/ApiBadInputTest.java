@@ -351,6 +351,23 @@ class ApiBadInputTest {
                 403, "forbidden"));
         list.add(c("backup: unknown action", "u1", "POST", bk + "/" + zero + "/action", Map.of("os-reset_status", Map.of()),
                 404, "itemNotFound"));
+        String sb = "/halcyon/v1/server-backups";
+        list.add(c("server backup: unknown server", "u1", "POST", sb, Map.of("server_backup", Map.of("server_id", zero)), 404, "error"));
+        list.add(c("server backup: another project's server", "u2", "POST", sb, Map.of("server_backup", Map.of("server_id", "{server}")),
+                404, "error"));
+        list.add(c("server backup: a server in error", "u1", "POST", sb, Map.of("server_backup", Map.of("server_id", "{server}",
+                "force", true)), 409, "error"));
+        list.add(c("server backup: without a server", "u1", "POST", sb, Map.of("server_backup", Map.of("name", "x")), 400, "error"));
+        list.add(c("server backup: unknown key", "u1", "POST", sb, Map.of("server_backup", Map.of("server_id", "{server}", "volumes", 2)),
+                400, "error"));
+        list.add(c("server backup: force not a boolean", "u1", "POST", sb, Map.of("server_backup", Map.of("server_id", "{server}",
+                "force", "maybe")), 400, "error"));
+        list.add(c("server backup: unknown id", "u1", "GET", sb + "/" + zero, null, 404, "error"));
+        list.add(c("server backup: delete unknown", "u1", "DELETE", sb + "/" + zero, null, 404, "error"));
+        list.add(c("server backup: restore unknown", "u1", "POST", sb + "/" + zero + "/restore", null, 404, "error"));
+        list.add(c("server backup: restore with an unknown key", "u1", "POST", sb + "/" + zero + "/restore",
+                Map.of("restore", Map.of("volume_id", zero)), 400, "error"));
+        list.add(c("server backup: every project's, by a member", "u1", "GET", sb + "?all_tenants=1", null, 403, "error"));
         String bp = "/halcyon/v1/backup-policies";
         list.add(c("backup policy: unknown volume", "u1", "POST", bp, Map.of("backup_policy", Map.of("volume_id", zero, "interval", "1d",
                 "keep_last", 3)), 404, "error"));

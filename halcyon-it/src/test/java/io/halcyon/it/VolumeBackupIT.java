@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -186,6 +187,34 @@ class VolumeBackupIT {
         BackupIndex b3 = backups.backup(vol, "b3", "vol", Map.of(), "b2", null);
         assertThat(b3.mode()).isEqualTo(BackupIndex.BITMAP);
         assertThat(b3.stats().bytesRead()).isPositive().isLessThanOrEqualTo(64 * 1024);
+    }
+
+    @Test
+    void severalVolumesAreBackedUpTogetherOrNotAtAll() throws Exception {
+        Path a = image("a.qcow2", 256 * MiB);
+        Path b = image("b.qcow2", 256 * MiB);
+        qemuIo(a, List.of("write -P 1 0 8M"));
+        qemuIo(b, List.of("write -P 2 64M 8M"));
+        var members = List.of(new VolumeBackups.Member(a, "ga", "a", Map.of("server_backup", "g"), null),
+                new VolumeBackups.Member(b, "gb", "b", Map.of("server_backup", "g"), null));
+        // b is held by a reader: its bitmap cannot be added, after a's was
+        try (var holder = io.halcyon.backup.nbd.QemuNbd.serve("qemu-nbd", b, "qcow2", true, null, 1)) {
+            assertThatThrownBy(() -> backups.backupAll(members, null)).hasMessageContaining("b.qcow2");
+        }
+        assertThat(repo.hasIndex("ga")).isFalse();
+        assertThat(repo.hasIndex("gb")).isFalse();
+        assertThat(new QemuImage("qemu-img").info(a).bitmaps()).as("a's bitmap is taken back").isEmpty();
+
+        List<BackupIndex> both = backups.backupAll(members, null);
+        assertThat(both).extracting(BackupIndex::id).containsExactly("ga", "gb");
+        assertThat(new QemuImage("qemu-img").info(a).bitmap(VolumeBackups.bitmapOf("ga"))).isNotNull();
+        assertThat(new QemuImage("qemu-img").info(b).bitmap(VolumeBackups.bitmapOf("gb"))).isNotNull();
+        for (String[] x : new String[][]{{"ga", a.toString()}, {"gb", b.toString()}}) {
+            Path out = dir.resolve(x[0] + "-restored.qcow2");
+            run("qemu-img", "create", "-q", "-f", "qcow2", out.toString(), Long.toString(256 * MiB)).orThrow();
+            backups.restore(x[0], out);
+            assertSameContent(Path.of(x[1]), out);
+        }
     }
 
     @Test

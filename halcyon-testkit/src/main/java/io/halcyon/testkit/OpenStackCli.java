@@ -24,6 +24,11 @@ public final class OpenStackCli {
         env.put("OS_INTERFACE", "public");
     }
 
+    /** The OS_* variables this client runs with, for other tools that read them (Halcyon's own CLI). */
+    public Map<String, String> env() {
+        return Map.copyOf(env);
+    }
+
     public OpenStackCli as(String user, String password, String project) {
         return new OpenStackCli(env.get("OS_AUTH_URL"), user, password, project);
     }

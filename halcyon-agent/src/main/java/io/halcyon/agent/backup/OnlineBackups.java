@@ -7,6 +7,9 @@ import io.halcyon.model.agent.BackupTask;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -44,34 +47,61 @@ public final class OnlineBackups implements AutoCloseable {
         this.controller = requireNonNull(controller, "controller is null");
     }
 
-    /** Starts the assignment's backups not started yet, and reports again the finished ones the leader still waits for. */
+    /**
+     * Starts the assignment's backups not started yet, the tasks of one server backup together,
+     * and reports again the finished ones the leader still waits for.
+     */
     public void offer(Assignment a) {
+        var units = new LinkedHashMap<String, List<BackupTask>>();
         for (BackupTask t : a.backups()) {
-            Outcome o = tasks.putIfAbsent(t.backupId(), RUNNING);
-            if (o == null) {
-                boolean root = a.rootDisk() != null && t.volumeId().equals(a.rootDisk().volumeId());
-                pool.submit(() -> run(a.serverId(), root, t));
-            } else if (o != RUNNING) {
-                pool.submit(() -> report(t.backupId(), o));
+            units.computeIfAbsent(t.groupId() != null ? t.groupId() : t.backupId(), k -> new ArrayList<>()).add(t);
+        }
+        for (List<BackupTask> unit : units.values()) {
+            boolean fresh = unit.stream().noneMatch(t -> tasks.containsKey(t.backupId()));
+            if (fresh && unit.size() < unit.get(0).groupSize()) {
+                // the rest of the server backup is on its way (the controller's view showed part of one transaction)
+                continue;
+            }
+            if (fresh) {
+                unit.forEach(t -> tasks.put(t.backupId(), RUNNING));
+                var disks = new ArrayList<GuestDriver.DiskBackup>();
+                for (BackupTask t : unit) {
+                    disks.add(new GuestDriver.DiskBackup(a.rootDisk() != null && t.volumeId().equals(a.rootDisk().volumeId()), t));
+                }
+                pool.submit(() -> run(a.serverId(), disks));
+                continue;
+            }
+            for (BackupTask t : unit) {
+                Outcome o = tasks.get(t.backupId());
+                if (o != null && o != RUNNING) {
+                    pool.submit(() -> report(t.backupId(), o));
+                }
             }
         }
     }
 
-    private void run(String serverId, boolean root, BackupTask t) {
+    private void run(String serverId, List<GuestDriver.DiskBackup> disks) {
         Outcome o;
+        List<String> ids = disks.stream().map(d -> d.task().backupId()).toList();
         try {
-            log.info("event=online_backup_started host={} server_id={} backup_id={} volume_id={} parent={}", host, serverId, t.backupId(),
-                    t.volumeId(), t.parentId());
-            var index = driver.backup(serverId, root, t);
-            log.info("event=online_backup_done host={} backup_id={} mode={} read={} stored={}", host, t.backupId(), index.mode(),
-                    index.stats().bytesRead(), index.stats().bytesStored());
+            log.info("event=online_backup_started host={} server_id={} backup_ids={} volume_ids={}", host, serverId, ids,
+                    disks.stream().map(d -> d.task().volumeId()).toList());
+            var indexes = driver.backup(serverId, disks);
+            for (var index : indexes) {
+                log.info("event=online_backup_done host={} backup_id={} mode={} read={} stored={}", host, index.id(), index.mode(),
+                        index.stats().bytesRead(), index.stats().bytesStored());
+            }
             o = new Outcome(true, null);
         } catch (Exception e) {
-            log.warn("event=online_backup_failed host={} backup_id={} error=\"{}\"", host, t.backupId(), e.getMessage());
+            log.warn("event=online_backup_failed host={} backup_ids={} error=\"{}\"", host, ids, e.getMessage());
             o = new Outcome(false, e.getMessage() == null ? e.toString() : e.getMessage());
         }
-        tasks.put(t.backupId(), o);
-        report(t.backupId(), o);
+        for (String id : ids) {
+            tasks.put(id, o);
+        }
+        for (String id : ids) {
+            report(id, o);
+        }
     }
 
     private void report(String backupId, Outcome o) {

@@ -45,13 +45,16 @@ public interface GuestDriver {
     void detach(String serverId, String volumeId) throws Exception;
 
     /**
-     * Takes a backup of one of a running guest's disks into the repository the task names, at
-     * one point in time while the guest keeps writing; returns what the repository recorded.
-     *
-     * @param rootDisk whether the disk is the guest's root disk (a boot volume) rather than an attached volume
+     * Takes a backup of some of a running guest's disks into the repository the tasks name, all at
+     * one point in time while the guest keeps writing; returns what the repository recorded, in
+     * the order of {@code disks}. Either every disk's backup is written or none is.
      */
-    default io.halcyon.backup.repo.BackupIndex backup(String serverId, boolean rootDisk, io.halcyon.model.agent.BackupTask task) throws Exception {
+    default java.util.List<io.halcyon.backup.repo.BackupIndex> backup(String serverId, java.util.List<DiskBackup> disks) throws Exception {
         throw new UnsupportedOperationException("this driver takes no backups of running guests");
+    }
+
+    /** @param rootDisk whether the disk is the guest's root disk (a boot volume) rather than an attached volume */
+    record DiskBackup(boolean rootDisk, io.halcyon.model.agent.BackupTask task) {
     }
 
     /** Hot-plugs a NIC (its tap made and plugged into the host's network first). */

@@ -23,99 +23,140 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A backup of a running guest's disk through its QEMU (pull mode, as libvirt does it):
+ * A backup of some of a running guest's disks through its QEMU (pull mode, as libvirt does it):
  * <ol>
- *   <li>a temporary qcow2 overlay of the disk ("fleece") and, in one QMP transaction, a
- *   {@code blockdev-backup sync=none} into it (from then on QEMU copies every block the guest
- *   overwrites into the fleece first, so the fleece reads as the disk at that instant), a new
- *   persistent dirty bitmap for the next backup, and the parent's bitmap frozen;</li>
- *   <li>the fleece exported over NBD on a UNIX socket, with the parent's bitmap, and read by
- *   {@link BackupRunner} as any other volume;</li>
- *   <li>everything removed again; the parent's bitmap is dropped on success, and on failure the
- *   new one is merged back into it so no change is ever forgotten.</li>
+ *   <li>per disk, a temporary qcow2 overlay ("fleece") and, in one QMP transaction for all the
+ *   disks, a {@code blockdev-backup sync=none} into it (from then on QEMU copies every block the
+ *   guest overwrites into the fleece first, so the fleece reads as the disk at that instant, the
+ *   same instant for every disk), a new persistent dirty bitmap for the next backup, and the
+ *   parent's bitmap frozen;</li>
+ *   <li>the fleeces exported over NBD on a UNIX socket, each with its parent's bitmap, and read by
+ *   {@link BackupRunner} as any other volume, one after the other;</li>
+ *   <li>everything removed again; the parents' bitmaps are dropped on success, and on failure the
+ *   new ones are merged back into them so no change is ever forgotten.</li>
  * </ol>
- * Leftovers of an attempt cut short (an agent killed mid-way) are removed before the next one.
+ * Every disk's backup is written or none is. Leftovers of an attempt cut short (an agent killed
+ * mid-way) are removed before the next one.
  */
 final class QemuBackup {
     private static final Logger log = LoggerFactory.getLogger(QemuBackup.class);
     private static final Duration T = Duration.ofSeconds(30);
     static final String BITMAP_PREFIX = "halcyon-";
 
+    /** A disk to back up: its block node in the guest's QEMU, and the task. */
+    record Member(String node, BackupTask task) {
+        String tag() {
+            String t = task.backupId().replaceAll("[^A-Za-z0-9]", "");
+            return t.substring(0, Math.min(8, t.length()));
+        }
+
+        String fleece() {
+            return "hfleece" + tag();
+        }
+
+        String job() {
+            return "hjob" + tag();
+        }
+
+        String export() {
+            return "hexp" + tag();
+        }
+
+        String mine() {
+            return BITMAP_PREFIX + task.backupId();
+        }
+
+        String parent() {
+            return task.parentId() == null ? null : BITMAP_PREFIX + task.parentId();
+        }
+    }
+
+    /** What the transaction decided for a member: whether its parent's bitmap is used, and why not. */
+    private static final class Plan {
+        final Member m;
+        final long size;
+        final boolean useBitmap;
+        final String note;
+
+        Plan(Member m, long size, boolean useBitmap, String note) {
+            this.m = m;
+            this.size = size;
+            this.useBitmap = useBitmap;
+            this.note = note;
+        }
+    }
+
     private final QmpClient qmp;
     private final Path runDir;
     private final String qemuImg;
-    private final String node;
-    private final BackupTask task;
-    private final String tag;
+    private final List<Member> members;
 
-    QemuBackup(QmpClient qmp, Path runDir, String qemuImg, String node, BackupTask task) {
+    QemuBackup(QmpClient qmp, Path runDir, String qemuImg, List<Member> members) {
         this.qmp = qmp;
         this.runDir = runDir;
         this.qemuImg = qemuImg;
-        this.node = node;
-        this.task = task;
-        this.tag = task.backupId().replaceAll("[^A-Za-z0-9]", "").substring(0, Math.min(8, task.backupId().replaceAll("[^A-Za-z0-9]", "").length()));
+        this.members = List.copyOf(members);
+        if (this.members.isEmpty()) {
+            throw new IllegalArgumentException("no disks to back up");
+        }
     }
 
-    private String fleece() {
-        return "hfleece" + tag;
-    }
-
-    private String job() {
-        return "hjob" + tag;
-    }
-
-    private String export() {
-        return "hexp" + tag;
-    }
-
-    private Path fleeceFile() {
-        return runDir.resolve("fleece-" + tag + ".qcow2");
+    private Path fleeceFile(Member m) {
+        return runDir.resolve("fleece-" + m.tag() + ".qcow2");
     }
 
     private Path socket() {
+        String tag = members.get(0).tag();
         return runDir.resolve("b" + tag.substring(0, Math.min(7, tag.length())));
     }
 
-    BackupIndex run() throws Exception {
+    List<BackupIndex> run() throws Exception {
         cleanUp();
-        JsonNode nodeInfo = namedNode(node);
-        if (nodeInfo == null) {
-            throw new IOException("the guest has no disk node " + node);
+        var plans = new ArrayList<Plan>();
+        for (Member m : members) {
+            JsonNode nodeInfo = namedNode(m.node());
+            if (nodeInfo == null) {
+                throw new IOException("the guest has no disk node " + m.node());
+            }
+            JsonNode parentBitmap = m.parent() == null ? null : bitmap(nodeInfo, m.parent());
+            if (bitmap(nodeInfo, m.mine()) != null) {
+                // an earlier attempt got as far as the transaction: give its changes back to the parent
+                giveBack(m, parentBitmap != null);
+                nodeInfo = namedNode(m.node());
+                parentBitmap = m.parent() == null ? null : bitmap(nodeInfo, m.parent());
+            }
+            String note = null;
+            boolean useBitmap = parentBitmap != null && !parentBitmap.path("inconsistent").asBoolean(false);
+            if (m.parent() != null && !useBitmap) {
+                String p = m.task().parentId();
+                note = parentBitmap == null ? "no dirty bitmap since backup " + p + " on the volume: compared chunk hashes instead"
+                        : "the dirty bitmap since backup " + p + " is inconsistent: compared chunk hashes instead";
+            }
+            plans.add(new Plan(m, nodeInfo.path("image").path("virtual-size").asLong(), useBitmap, note));
         }
-        long size = nodeInfo.path("image").path("virtual-size").asLong();
-        String mine = BITMAP_PREFIX + task.backupId();
-        String parent = task.parentId() == null ? null : BITMAP_PREFIX + task.parentId();
-        JsonNode parentBitmap = parent == null ? null : bitmap(nodeInfo, parent);
-        if (bitmap(nodeInfo, mine) != null) {
-            // an earlier attempt got as far as the transaction: give its changes back to the parent
-            giveBack(mine, parentBitmap != null ? parent : null);
-            nodeInfo = namedNode(node);
-            parentBitmap = parent == null ? null : bitmap(nodeInfo, parent);
-        }
-        String note = null;
-        boolean useBitmap = parentBitmap != null && !parentBitmap.path("inconsistent").asBoolean(false);
-        if (parent != null && !useBitmap) {
-            note = parentBitmap == null ? "no dirty bitmap since backup " + task.parentId() + " on the volume: compared chunk hashes instead"
-                    : "the dirty bitmap since backup " + task.parentId() + " is inconsistent: compared chunk hashes instead";
-        }
-        exec(List.of(qemuImg, "create", "-q", "-f", "qcow2", fleeceFile().toString(), Long.toString(size)));
-        var add = QmpClient.args();
-        add.put("driver", "qcow2");
-        add.put("node-name", fleece());
-        add.putObject("file").put("driver", "file").put("filename", fleeceFile().toString());
-        add.put("backing", node);
-        qmp.execute("blockdev-add", add, T);
         boolean transacted = false;
         boolean ok = false;
+        var out = new ArrayList<BackupIndex>();
         try {
             var tx = QmpClient.args();
             ArrayNode actions = tx.putArray("actions");
-            ObjectNode bk = actions.addObject().put("type", "blockdev-backup").putObject("data");
-            bk.put("device", node).put("target", fleece()).put("sync", "none").put("job-id", job());
-            actions.addObject().put("type", "block-dirty-bitmap-add").putObject("data").put("node", node).put("name", mine).put("persistent", true);
-            if (useBitmap) {
-                actions.addObject().put("type", "block-dirty-bitmap-disable").putObject("data").put("node", node).put("name", parent);
+            for (Plan p : plans) {
+                Member m = p.m;
+                exec(List.of(qemuImg, "create", "-q", "-f", "qcow2", fleeceFile(m).toString(), Long.toString(p.size)));
+                var add = QmpClient.args();
+                add.put("driver", "qcow2");
+                add.put("node-name", m.fleece());
+                add.putObject("file").put("driver", "file").put("filename", fleeceFile(m).toString());
+                add.put("backing", m.node());
+                qmp.execute("blockdev-add", add, T);
+                ObjectNode bk = actions.addObject().put("type", "blockdev-backup").putObject("data");
+                bk.put("device", m.node()).put("target", m.fleece()).put("sync", "none").put("job-id", m.job());
+                actions.addObject().put("type", "block-dirty-bitmap-add").putObject("data").put("node", m.node()).put("name", m.mine())
+                        .put("persistent", true);
+                if (p.useBitmap) {
+                    actions.addObject().put("type", "block-dirty-bitmap-disable").putObject("data").put("node", m.node())
+                            .put("name", m.parent());
+                }
             }
             qmp.execute("transaction", tx, T);
             transacted = true;
@@ -127,47 +168,74 @@ final class QemuBackup {
             var srv = QmpClient.args();
             srv.putObject("addr").put("type", "unix").putObject("data").put("path", socket().toString());
             qmp.execute("nbd-server-start", srv, T);
-            var exp = QmpClient.args();
-            exp.put("type", "nbd").put("id", export()).put("node-name", fleece()).put("name", "halcyon").put("writable", false);
-            if (useBitmap) {
-                exp.putArray("bitmaps").add(parent);
-            }
-            qmp.execute("block-export-add", exp, T);
-
-            Keys keys = task.key() == null ? null : Keys.fromBase64(task.key());
-            try (Repository repo = Repository.open(Path.of(task.repository()), keys)) {
-                BackupIndex parentIndex = task.parentId() != null && repo.hasIndex(task.parentId()) ? repo.readIndex(task.parentId()) : null;
-                String bitmapName = useBitmap ? parent : null;
-                NbdClient first = NbdClient.connect(socket(), "halcyon", NbdSource.contexts(bitmapName));
-                try (var src = new NbdSource(first, bitmapName, null, () -> NbdClient.connect(socket(), "halcyon", List.of()))) {
-                    BackupIndex index = new BackupRunner(repo, Math.max(1, task.threads())).run(src, new BackupRunner.Request(task.backupId(),
-                            task.volumeId(), Map.of(), parentIndex, note, null));
-                    ok = true;
-                    return index;
+            for (Plan p : plans) {
+                var exp = QmpClient.args();
+                exp.put("type", "nbd").put("id", p.m.export()).put("node-name", p.m.fleece()).put("name", p.m.export()).put("writable", false);
+                if (p.useBitmap) {
+                    exp.putArray("bitmaps").add(p.m.parent());
                 }
+                qmp.execute("block-export-add", exp, T);
             }
+
+            for (Plan p : plans) {
+                out.add(read(p));
+            }
+            ok = true;
+            return out;
         } finally {
             cleanUp();
-            if (transacted && !ok) {
-                giveBack(mine, useBitmap ? parent : null);
-            } else if (ok && useBitmap) {
-                removeBitmap(parent);
+            if (!ok) {
+                dropWritten(out);
+            }
+            for (Plan p : plans) {
+                if (transacted && !ok) {
+                    giveBack(p.m, p.useBitmap);
+                } else if (ok && p.useBitmap) {
+                    removeBitmap(p.m.node(), p.m.parent());
+                }
             }
         }
     }
 
-    /** Merges {@code mine} into {@code parent} (and lets it record again), then drops {@code mine}. */
-    private void giveBack(String mine, String parent) throws IOException {
-        if (parent != null) {
-            var m = QmpClient.args().put("node", node).put("target", parent);
-            m.putArray("bitmaps").add(mine);
-            qmp.execute("block-dirty-bitmap-merge", m, T);
-            qmp.execute("block-dirty-bitmap-enable", QmpClient.args().put("node", node).put("name", parent), T);
+    /** All or none: the indexes of the disks read before one failed go. */
+    private void dropWritten(List<BackupIndex> written) {
+        for (BackupIndex i : written) {
+            BackupTask task = members.get(0).task();
+            try (Repository repo = Repository.open(Path.of(task.repository()), task.key() == null ? null : Keys.fromBase64(task.key()))) {
+                repo.deleteIndex(i.id());
+            } catch (RuntimeException e) {
+                log.warn("event=backup_index_not_removed backup_id={} error=\"{}\"", i.id(), e.getMessage());
+            }
         }
-        removeBitmap(mine);
     }
 
-    private void removeBitmap(String name) {
+    private BackupIndex read(Plan p) throws IOException {
+        BackupTask task = p.m.task();
+        Keys keys = task.key() == null ? null : Keys.fromBase64(task.key());
+        try (Repository repo = Repository.open(Path.of(task.repository()), keys)) {
+            BackupIndex parentIndex = task.parentId() != null && repo.hasIndex(task.parentId()) ? repo.readIndex(task.parentId()) : null;
+            String bitmapName = p.useBitmap ? p.m.parent() : null;
+            String name = p.m.export();
+            NbdClient first = NbdClient.connect(socket(), name, NbdSource.contexts(bitmapName));
+            try (var src = new NbdSource(first, bitmapName, null, () -> NbdClient.connect(socket(), name, List.of()))) {
+                return new BackupRunner(repo, Math.max(1, task.threads())).run(src, new BackupRunner.Request(task.backupId(),
+                        task.volumeId(), Map.of(), parentIndex, p.note, null));
+            }
+        }
+    }
+
+    /** Merges the member's new bitmap into its parent's (and lets that record again), then drops the new one. */
+    private void giveBack(Member m, boolean toParent) throws IOException {
+        if (toParent && m.parent() != null) {
+            var merge = QmpClient.args().put("node", m.node()).put("target", m.parent());
+            merge.putArray("bitmaps").add(m.mine());
+            qmp.execute("block-dirty-bitmap-merge", merge, T);
+            qmp.execute("block-dirty-bitmap-enable", QmpClient.args().put("node", m.node()).put("name", m.parent()), T);
+        }
+        removeBitmap(m.node(), m.mine());
+    }
+
+    private void removeBitmap(String node, String name) {
         try {
             qmp.execute("block-dirty-bitmap-remove", QmpClient.args().put("node", node).put("name", name), T);
         } catch (IOException e) {
@@ -175,15 +243,21 @@ final class QemuBackup {
         }
     }
 
-    /** Removes this backup's export, job and fleece if they are there; waits for each to be gone. */
+    /** Removes the exports, jobs and fleeces of these backups if they are there; waits for each to be gone. */
     private void cleanUp() throws Exception {
-        quietly("block-export-del", QmpClient.args().put("id", export()).put("mode", "hard"));
-        waitUntil(() -> !contains(qmp.execute("query-block-exports", null, T), "id", export()));
-        quietly("block-job-cancel", QmpClient.args().put("device", job()).put("force", true));
-        waitUntil(() -> !contains(qmp.execute("query-block-jobs", null, T), "device", job()));
-        quietly("blockdev-del", QmpClient.args().put("node-name", fleece()));
+        for (Member m : members) {
+            quietly("block-export-del", QmpClient.args().put("id", m.export()).put("mode", "hard"));
+            waitUntil(() -> !contains(qmp.execute("query-block-exports", null, T), "id", m.export()));
+        }
+        for (Member m : members) {
+            quietly("block-job-cancel", QmpClient.args().put("device", m.job()).put("force", true));
+            waitUntil(() -> !contains(qmp.execute("query-block-jobs", null, T), "device", m.job()));
+            quietly("blockdev-del", QmpClient.args().put("node-name", m.fleece()));
+        }
         quietly("nbd-server-stop", null);
-        Files.deleteIfExists(fleeceFile());
+        for (Member m : members) {
+            Files.deleteIfExists(fleeceFile(m));
+        }
         Files.deleteIfExists(socket());
     }
 

@@ -256,11 +256,14 @@ public final class QemuDriver implements GuestDriver {
     }
 
     @Override
-    public io.halcyon.backup.repo.BackupIndex backup(String serverId, boolean rootDisk, io.halcyon.model.agent.BackupTask task) throws Exception {
-        String node = rootDisk ? "root" : QemuCommand.formatNode(task.volumeId());
+    public List<io.halcyon.backup.repo.BackupIndex> backup(String serverId, List<DiskBackup> disks) throws Exception {
+        var members = new ArrayList<QemuBackup.Member>();
+        for (DiskBackup d : disks) {
+            members.add(new QemuBackup.Member(d.rootDisk() ? "root" : QemuCommand.formatNode(d.task().volumeId()), d.task()));
+        }
         // one backup per guest at a time: QEMU has one NBD server
         synchronized (backupLock(serverId)) {
-            return new QemuBackup(qmp(serverId), socketRoot.resolve(serverId), settings.qemuImgBinary(), node, task).run();
+            return new QemuBackup(qmp(serverId), socketRoot.resolve(serverId), settings.qemuImgBinary(), members).run();
         }
     }
 

@@ -295,27 +295,50 @@ public final class AgentService {
         return out;
     }
 
-    /** A host's report on a backup it was given; ignored unless the backup still waits for that host. */
+    /**
+     * A host's report on a backup it was given; ignored unless the backup still waits for that
+     * host. The report stands for every backup of the same server backup the host was given (the
+     * host takes them together, all or none), recorded in one transaction, so the leader never
+     * sees part of a server backup reported and the rest taken back.
+     */
     public void backupOutcome(String host, String backupId, boolean ok, String error) {
         checkHostName(host);
         for (int attempt = 0; attempt < 10; attempt++) {
             res.sync();
             Versioned<Backup> cur = res.backups().get(backupId).orElse(null);
-            if (cur == null || cur.value().status() != BackupStatus.CREATING || !host.equals(cur.value().host())
-                    || cur.value().outcome() != null) {
+            if (cur == null || !waitsFor(cur.value(), host)) {
                 return;
             }
             String outcome = ok ? "ok" : "failed: " + (error == null || error.isBlank() ? "no reason given" : error);
             var repo = res.repo(Kinds.BACKUPS);
-            TxnResult r = res.store().txn(Txn.builder().when(repo.unchanged(backupId, cur.revision()))
-                    .onSuccess(repo.put(cur.value().reported(outcome, res.clock().now()))).build());
+            var txn = Txn.builder();
+            var members = new ArrayList<Versioned<Backup>>();
+            members.add(cur);
+            if (cur.value().group() != null) {
+                for (Versioned<Backup> v : res.backups().list()) {
+                    Backup o = v.value();
+                    if (!o.id().equals(backupId) && o.group() != null && o.group().id().equals(cur.value().group().id()) && waitsFor(o, host)) {
+                        members.add(v);
+                    }
+                }
+            }
+            Instant now = res.clock().now();
+            for (Versioned<Backup> v : members) {
+                txn.when(repo.unchanged(v.value().id(), v.revision())).onSuccess(repo.put(v.value().reported(outcome, now)));
+            }
+            TxnResult r = res.store().txn(txn.build());
             if (r.succeeded()) {
                 res.awaitRevision(r.revision());
-                log.info("event=backup_reported backup_id={} host={} outcome=\"{}\"", backupId, host, outcome);
+                log.info("event=backup_reported backup_ids={} host={} outcome=\"{}\"", members.stream().map(v -> v.value().id()).toList(),
+                        host, outcome);
                 return;
             }
         }
         throw ApiException.conflict("Backup " + backupId + " is changing too quickly; retry.");
+    }
+
+    private static boolean waitsFor(Backup b, String host) {
+        return b.status() == BackupStatus.CREATING && host.equals(b.host()) && b.outcome() == null;
     }
 
     /** The server's NICs whose ports exist, with their network's MTU. */

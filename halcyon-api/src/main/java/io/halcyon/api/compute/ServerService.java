@@ -434,7 +434,18 @@ public final class ServerService {
     }
 
     public void start(AuthContext ctx, String id, String requestId) {
-        act(ctx, id, requestId, InstanceAction.START, ServerLifecycle::requestStart);
+        act(ctx, id, requestId, InstanceAction.START, (s, now) -> {
+            // a stopped server's volumes are backed up or restored through qemu-nbd, which holds their locks
+            for (var d : s.spec().blockDevices()) {
+                var v = res.volumes().get(d.volumeId()).map(Versioned::value).orElse(null);
+                if (v != null && (v.status() == io.halcyon.model.volume.VolumeStatus.BACKING_UP
+                        || v.status() == io.halcyon.model.volume.VolumeStatus.RESTORING_BACKUP)) {
+                    throw ApiException.conflict("Cannot 'start' instance " + id + " while its volume " + v.id() + " is " + v.status().wire()
+                            + "; start it once that is done.");
+                }
+            }
+            return ServerLifecycle.requestStart(s, now);
+        });
     }
 
     public void reboot(AuthContext ctx, String id, RebootType type, String requestId) {

@@ -143,6 +143,9 @@ final class BackupApi {
         m.put("updated_at", ApiJson.micros(b.updatedAt()));
         m.put("data_timestamp", ApiJson.micros(b.dataTimestamp() == null ? b.createdAt() : b.dataTimestamp()));
         m.put("links", links(base, b));
+        if (b.group() != null) {
+            m.put("halcyon:server_backup_id", b.group().id());
+        }
         if (b.stats() != null) {
             m.put("halcyon:mode", b.stats().mode());
             m.put("halcyon:note", b.stats().note());

@@ -51,6 +51,12 @@ public final class BackupService {
         this.enabled = enabled;
     }
 
+    void requireRepository() {
+        if (!enabled) {
+            throw ApiException.badRequest("Invalid backup: this cloud has no backup repository (controller.backup.repository).");
+        }
+    }
+
     public static ApiException notFound(String id) {
         return ApiException.notFound("Backup " + id + " could not be found.");
     }
@@ -76,9 +82,7 @@ public final class BackupService {
 
     public Backup create(AuthContext ctx, String volumeId, String name, String description, boolean incremental, boolean force) {
         Policy.requireMember(ctx, "backup:create");
-        if (!enabled) {
-            throw ApiException.badRequest("Invalid backup: this cloud has no backup repository (controller.backup.repository).");
-        }
+        requireRepository();
         for (int attempt = 0; attempt < 20; attempt++) {
             Versioned<Volume> cur = volumes.visible(ctx, volumeId);
             Volume v = cur.value();
@@ -96,7 +100,7 @@ public final class BackupService {
             }
             Instant now = res.clock().now();
             var b = new Backup(Ids.newId(), v.projectId(), ctx.userId(), volumeId, name, description, v.sizeGb(), BackupStatus.CREATING,
-                    null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null);
+                    null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null, null);
             TxnResult r = res.store().txn(Txn.builder().when(volumeRepo.unchanged(volumeId, cur.revision()), backups.absent(b.id()))
                     .onSuccess(volumeRepo.put(v.withStatus(VolumeStatus.BACKING_UP, now)), backups.put(b)).build());
             if (r.succeeded()) {
@@ -122,7 +126,7 @@ public final class BackupService {
         String parent = incremental ? latest(volumeId).map(Backup::id).orElse(null) : null;
         Instant now = res.clock().now();
         var b = new Backup(Ids.newId(), v.projectId(), null, volumeId, name, "taken by a backup policy", v.sizeGb(), BackupStatus.CREATING,
-                null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null);
+                null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null, null);
         TxnResult r = res.store().txn(Txn.builder().when(volumeRepo.unchanged(volumeId, cur.revision()), backups.absent(b.id()))
                 .onSuccess(volumeRepo.put(v.withStatus(VolumeStatus.BACKING_UP, now)), backups.put(b)).build());
         if (!r.succeeded()) {
@@ -160,7 +164,7 @@ public final class BackupService {
     }
 
     /** The newest backup of a volume that an incremental can be taken relative to. */
-    private Optional<Backup> latest(String volumeId) {
+    Optional<Backup> latest(String volumeId) {
         return res.backups().byIndex(Resources.BY_VOLUME, volumeId).stream().map(Versioned::value)
                 .filter(b -> b.status() == BackupStatus.AVAILABLE).max(Comparator.comparing(Backup::createdAt).thenComparing(Backup::id));
     }
@@ -227,12 +231,8 @@ public final class BackupService {
                 txn.when(volumeRepo.unchanged(volumeId, vv.revision()));
             } else {
                 Policy.requireMember(ctx, "volume:create");
-                VolumeType type = volumes.type(null);
-                String n = name != null ? name : "restore_backup_" + id;
-                target = new Volume(Ids.newId(), ctx.projectId(), ctx.userId(), n, null, b.sizeGb(), type.name(), type.backend(),
-                        VolumeStatus.RESTORING_BACKUP, VolumeSource.blank(), Map.of(), false, List.of(), Map.of(), null, null, null, false,
-                        now, now);
-                volumes.checkQuota(ctx.projectId(), 1, b.sizeGb(), 0);
+                target = newRestoreTarget(ctx, b, name != null ? name : "restore_backup_" + id, now);
+                checkVolumeQuota(ctx.projectId(), 1, b.sizeGb());
                 txn.when(volumeRepo.absent(target.id()));
             }
             txn.onSuccess(volumeRepo.put(target), backups.put(b.restoring(target.id(), now)));
@@ -244,6 +244,17 @@ public final class BackupService {
             }
         }
         throw ApiException.conflict("Backup " + id + " is changing too quickly; retry.");
+    }
+
+    /** A new volume of the default type for a backup to be restored into. */
+    Volume newRestoreTarget(AuthContext ctx, Backup b, String name, Instant now) {
+        VolumeType type = volumes.type(null);
+        return new Volume(Ids.newId(), ctx.projectId(), ctx.userId(), name, null, b.sizeGb(), type.name(), type.backend(),
+                VolumeStatus.RESTORING_BACKUP, VolumeSource.blank(), Map.of(), false, List.of(), Map.of(), null, null, null, false, now, now);
+    }
+
+    void checkVolumeQuota(String projectId, int count, int gigabytes) {
+        volumes.checkQuota(projectId, count, gigabytes, 0);
     }
 
     public Backup update(AuthContext ctx, String id, String name, String description) {
