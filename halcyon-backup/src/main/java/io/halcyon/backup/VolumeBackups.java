@@ -187,7 +187,8 @@ public final class VolumeBackups {
     }
 
     /** @param size the new image's size, if larger than the backup's (a restore onto a larger volume) */
-    public RestoreRunner.Result restore(String backupId, Path target, long size) throws IOException {
+    public RestoreRunner.Result restore(String backupId, Path targetPath, long size) throws IOException {
+        Path target = targetPath.toAbsolutePath();
         BackupIndex index = repo.readIndex(backupId);
         if (size > 0 && size < index.size()) {
             throw new RepositoryException("backup " + backupId + " holds " + index.size() + " bytes, more than the " + size + " of the target");
@@ -197,9 +198,11 @@ public final class VolumeBackups {
         qemuImg.create(tmp, Math.max(size, index.size()));
         try {
             RestoreRunner.Result r;
-            try (QemuNbd server = QemuNbd.serve(qemuNbd, tmp, "qcow2", false, null, threads + 1)) {
+            // twice as many workers as threads: while one waits for its write, another unpacks
+            int workers = 2 * threads;
+            try (QemuNbd server = QemuNbd.serveForWriting(qemuNbd, tmp, "qcow2", workers + 1)) {
                 try (NbdClient nbd = server.connect(List.of())) {
-                    r = new RestoreRunner(repo, threads).run(index, BlockSink.of(nbd, server));
+                    r = new RestoreRunner(repo, workers).run(index, BlockSink.of(nbd, server));
                 }
                 server.awaitExit();
             }

@@ -215,6 +215,11 @@ class VolumeBackupIT {
             backups.restore(x[0], out);
             assertSameContent(Path.of(x[1]), out);
         }
+        // a target named relative to the working directory
+        Path rel = Path.of("").toAbsolutePath().relativize(dir.resolve("relative.qcow2"));
+        var r = halcyon("repo", "restore", repo.dir().toString(), "ga", rel.toString());
+        assertThat(r.exit()).as(r.stdout() + r.stderr()).isZero();
+        assertSameContent(a, dir.resolve("relative.qcow2"));
     }
 
     @Test

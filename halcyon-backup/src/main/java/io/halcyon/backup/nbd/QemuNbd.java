@@ -33,6 +33,25 @@ public final class QemuNbd implements AutoCloseable {
      */
     public static QemuNbd serve(String binary, Path image, String format, boolean readOnly, String bitmap, int connections)
             throws IOException {
+        return serve(binary, image, format, readOnly, bitmap, connections, java.util.List.of());
+    }
+
+    /**
+     * Serves an image to be written, with direct I/O ({@code --cache=none --aio=native}): writing a
+     * qcow2 through qemu-nbd's default write-back cache measured 2.5 times slower here, and the
+     * data is on disk when qemu-nbd exits. Falls back to the default on a file system without
+     * O_DIRECT (tmpfs).
+     */
+    public static QemuNbd serveForWriting(String binary, Path image, String format, int connections) throws IOException {
+        try {
+            return serve(binary, image, format, false, null, connections, java.util.List.of("--cache=none", "--aio=native"));
+        } catch (IOException e) {
+            return serve(binary, image, format, false, null, connections, java.util.List.of());
+        }
+    }
+
+    private static QemuNbd serve(String binary, Path image, String format, boolean readOnly, String bitmap, int connections,
+                                 java.util.List<String> options) throws IOException {
         requireNonNull(image, "image is null");
         // a short private directory: UNIX socket paths are limited to 107 bytes
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "hnbd");
@@ -49,6 +68,7 @@ public final class QemuNbd implements AutoCloseable {
         if (bitmap != null) {
             cmd.add("--bitmap=" + bitmap);
         }
+        cmd.addAll(options);
         cmd.add(image.toString());
         Path log = dir.resolve("log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
