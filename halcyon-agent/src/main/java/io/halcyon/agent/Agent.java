@@ -8,7 +8,6 @@ import io.halcyon.agent.ha.Watchdog;
 import io.halcyon.ha.RestartBudget;
 import io.halcyon.model.agent.Assignment;
 import io.halcyon.model.agent.Assignments;
-import io.halcyon.model.agent.DiskSpec;
 import io.halcyon.model.agent.GuestReport;
 import io.halcyon.model.agent.HostRegistration;
 import io.halcyon.model.agent.Registration;
@@ -45,7 +44,6 @@ import static java.util.Objects.requireNonNull;
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     private static final int SPAWN_ATTEMPTS = 3;
-    static final int VOLUME_ATTEMPTS = 3;
 
     /** {@code watchdog}: the host's watchdog device (null: none); it is armed once the agent has registered. */
     public record Settings(String host, Duration pollWait, Duration stopTimeout, Duration softRebootTimeout, Duration resyncInterval,
@@ -103,13 +101,7 @@ public final class Agent implements AutoCloseable {
     private volatile HaGuard guard;
     private final java.util.concurrent.atomic.AtomicLong beatSeq = new java.util.concurrent.atomic.AtomicLong();
 
-    /** A volume the agent stopped trying to plug in ({@code attach}) or unplug, and why; reported until the controller settles it. */
-    record GiveUp(boolean attach, String message) {
-    }
-
-    // per server and volume: failed tries so far, and what was given up (written by workers, pruned by the loop)
-    private final Map<String, Map<String, Integer>> volumeTries = new ConcurrentHashMap<>();
-    private final Map<String, Map<String, GiveUp>> giveUps = new ConcurrentHashMap<>();
+    private final DeviceSync devices;
 
     private volatile Registration lease;
     private volatile boolean closed;
@@ -134,6 +126,7 @@ public final class Agent implements AutoCloseable {
         this.controller = requireNonNull(controller, "controller is null");
         this.onlineBackups = new OnlineBackups(settings.host(), requireNonNull(driver, "driver is null"), controller);
         this.driver = requireNonNull(driver, "driver is null");
+        this.devices = new DeviceSync(driver);
         this.images = requireNonNull(images, "images is null");
         this.registration = requireNonNull(registration, "registration is null");
     }
@@ -287,7 +280,7 @@ public final class Agent implements AutoCloseable {
             assignedRevision = ae.assignments().revision();
             synced = true;
             killMovedGuests();
-            pruneGiveUps();
+            devices.pruneGiveUps(assigned);
             for (String id : List.copyOf(known)) {
                 plan(id);
             }
@@ -337,7 +330,7 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private static String message(Exception e) {
+    static String message(Exception e) {
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
@@ -389,7 +382,7 @@ public final class Agent implements AutoCloseable {
         }
         Assignment a = assigned.get(id);
         Observed o = driver.observe(id);
-        GuestPlanner.Step step = GuestPlanner.next(a, o, giveUps.getOrDefault(id, Map.of()).keySet());
+        GuestPlanner.Step step = GuestPlanner.next(a, o, devices.givenUp(id).keySet());
         if ((step == GuestPlanner.Step.SPAWN || step == GuestPlanner.Step.HARD_REBOOT) && a != null && a.ha()
                 && !guard.mayStartHaGuests(assignedRevision)) {
             // self-fenced: HA guests wait for an assignment list newer than the renewal that ended the isolation
@@ -458,8 +451,8 @@ public final class Agent implements AutoCloseable {
                 driver.kill(id);
                 spawn(a);
             }
-            case SYNC_VOLUMES -> syncVolumes(a, id);
-            case SYNC_NICS -> syncNics(a, id);
+            case SYNC_VOLUMES -> devices.syncVolumes(a, id);
+            case SYNC_NICS -> devices.syncNics(a, id);
             case DESTROY -> driver.destroy(id);
             case NONE -> { }
         }
@@ -472,114 +465,12 @@ public final class Agent implements AutoCloseable {
         driver.spawn(a);
     }
 
-    /** Unplugs the NICs the guest should no longer have, then plugs the ones it lacks; a failure is retried. */
-    private void syncNics(Assignment a, String id) throws Exception {
-        Observed o = driver.observe(id);
-        if (o == null || !o.alive()) {
-            return;
-        }
-        Set<String> wanted = GuestPlanner.wantedNics(a);
-        Exception retry = null;
-        for (String p : o.nics()) {
-            if (!wanted.contains(p)) {
-                try {
-                    driver.unplugNic(id, p);
-                } catch (Exception e) {
-                    retry = first(retry, e);
-                }
-            }
-        }
-        for (var n : a.nics()) {
-            if (!o.nics().contains(n.portId())) {
-                try {
-                    driver.plugNic(id, n);
-                } catch (Exception e) {
-                    retry = first(retry, e);
-                }
-            }
-        }
-        if (retry != null) {
-            throw retry;
-        }
-    }
-
-    /**
-     * Unplugs what the guest should no longer have, then plugs what it lacks. One volume failing
-     * does not hold up the others. A volume that fails {@link #VOLUME_ATTEMPTS} times is given up
-     * and reported, so the controller can put the attachment back as it was; other failures are
-     * raised so the step is retried.
-     */
-    private void syncVolumes(Assignment a, String id) throws Exception {
-        Observed o = driver.observe(id);
-        if (o == null || !o.alive()) {
-            return;
-        }
-        Set<String> skip = giveUps.getOrDefault(id, Map.of()).keySet();
-        Set<String> wanted = GuestPlanner.wantedVolumes(a);
-        Exception retry = null;
-        for (String v : o.volumes()) {
-            if (!wanted.contains(v) && !skip.contains(v)) {
-                retry = first(retry, volumeStep(id, v, false, () -> driver.detach(id, v)));
-            }
-        }
-        for (DiskSpec d : a.volumes()) {
-            if (!o.volumes().contains(d.volumeId()) && !skip.contains(d.volumeId())) {
-                retry = first(retry, volumeStep(id, d.volumeId(), true, () -> driver.attach(id, d)));
-            }
-        }
-        if (retry != null) {
-            throw retry;
-        }
-    }
-
-    private interface VolumeOp {
-        void run() throws Exception;
-    }
-
-    private static Exception first(Exception a, Exception b) {
-        return a != null ? a : b;
-    }
-
-    /** Runs one plug or unplug; returns the failure to retry on, or null when it worked or was given up. */
-    private Exception volumeStep(String serverId, String volumeId, boolean attach, VolumeOp op) {
-        var tries = volumeTries.computeIfAbsent(serverId, k -> new ConcurrentHashMap<>());
-        try {
-            op.run();
-            tries.remove(volumeId);
-            return null;
-        } catch (Exception e) {
-            int n = tries.merge(volumeId, 1, Integer::sum);
-            log.warn("event=volume_{}_failed server_id={} volume_id={} attempt={} error=\"{}\"", attach ? "attach" : "detach", serverId,
-                    volumeId, n, message(e));
-            if (n < VOLUME_ATTEMPTS) {
-                return e;
-            }
-            tries.remove(volumeId);
-            giveUps.computeIfAbsent(serverId, k -> new ConcurrentHashMap<>()).put(volumeId, new GiveUp(attach, message(e)));
-            return null;
-        }
-    }
-
-    /** Forgets what the controller has settled: a failed plug it took back, a failed unplug it restored. */
-    private void pruneGiveUps() {
-        for (var entry : giveUps.entrySet()) {
-            Assignment a = assigned.get(entry.getKey());
-            if (a == null) {
-                giveUps.remove(entry.getKey());
-                volumeTries.remove(entry.getKey());
-                continue;
-            }
-            Set<String> wanted = GuestPlanner.wantedVolumes(a);
-            entry.getValue().entrySet().removeIf(g -> g.getValue().attach() != wanted.contains(g.getKey()));
-        }
-    }
-
     private void report(String id, Assignment a, Observed o) {
         if (a == null) {
             return;
         }
         var faultsOfVolumes = new HashMap<String, String>();
-        giveUps.getOrDefault(id, Map.of()).forEach((v, g) -> faultsOfVolumes.put(v, g.message()));
+        devices.givenUp(id).forEach((v, g) -> faultsOfVolumes.put(v, g.message()));
         GuestReport r;
         if (o == null) {
             r = new GuestReport(id, a.epoch(), PowerState.NOSTATE, 0, a.deleted(), faults.remove(id), 0, attached(a, null),

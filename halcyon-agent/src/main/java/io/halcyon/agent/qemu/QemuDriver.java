@@ -27,10 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -50,10 +47,8 @@ import static java.util.Objects.requireNonNull;
 public final class QemuDriver implements GuestDriver {
     private static final Logger log = LoggerFactory.getLogger(QemuDriver.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_SOCKET_PATH = 107;
-    private static final Duration UNPLUG_TIMEOUT = Duration.ofSeconds(10);
-    private static final int UNPLUG_REQUESTS = 3;
 
     public record Settings(String qemuBinary, String qemuImgBinary, String accel, String machine, Path guestsDir) {
         public Settings {
@@ -77,7 +72,7 @@ public final class QemuDriver implements GuestDriver {
     private final Map<String, Set<String>> lastNics = new ConcurrentHashMap<>();
     private HostNetwork network = new HostNetwork("local", HostNetworkConfig.none(), null);
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
-    private final Map<String, CompletableFuture<Void>> unplugs = new ConcurrentHashMap<>();
+    private final QemuHotplug hotplug = new QemuHotplug(this);
 
     public QemuDriver(Settings settings) throws IOException {
         this.settings = requireNonNull(settings, "settings is null");
@@ -116,6 +111,15 @@ public final class QemuDriver implements GuestDriver {
 
     private Path socket(String serverId) {
         return socketRoot.resolve(serverId).resolve("qmp.sock");
+    }
+
+    HostNetwork network() {
+        return network;
+    }
+
+    /** The guest's NICs as last read from QEMU by {@link #plugged}. */
+    Set<String> nicsSeen(String serverId) {
+        return lastNics.getOrDefault(serverId, Set.of());
     }
 
     /** The host network NICs are plugged into (a bare tap without one). */
@@ -233,7 +237,8 @@ public final class QemuDriver implements GuestDriver {
     }
 
     /** Volumes whose device is in the guest now: a device stays listed until the guest has released it. */
-    private Set<String> plugged(String serverId) throws IOException {
+    /** The volumes plugged into the guest, read from QEMU (and its NICs, kept for {@link #nicsSeen}). */
+    Set<String> plugged(String serverId) throws IOException {
         var args = QmpClient.args();
         args.put("path", "/machine/peripheral");
         JsonNode r = qmp(serverId).execute("qom-list", args, QMP_TIMEOUT);
@@ -273,7 +278,7 @@ public final class QemuDriver implements GuestDriver {
         return backupLocks.computeIfAbsent(serverId, k -> new Object());
     }
 
-    private QmpClient qmp(String serverId) throws IOException {
+    QmpClient qmp(String serverId) throws IOException {
         QmpClient c = qmp.get(serverId);
         if (c != null && !c.isClosed()) {
             return c;
@@ -304,10 +309,7 @@ public final class QemuDriver implements GuestDriver {
         log.info("event=qmp_event server_id={} qmp_event={}", serverId, name);
         if (name.equals("DEVICE_DELETED")) {
             String device = ev.path("data").path("device").asText("");
-            CompletableFuture<Void> f = unplugs.get(serverId + "/" + device);
-            if (f != null) {
-                f.complete(null);
-            }
+            hotplug.deviceDeleted(serverId, device);
             if (device.startsWith(QemuCommand.DEVICE_PREFIX) || device.startsWith(QemuCommand.NIC_PREFIX)) {
                 changed(serverId);
             }
@@ -356,7 +358,7 @@ public final class QemuDriver implements GuestDriver {
         for (NicSpec n : a.nics()) {
             network.plug(id, n);
         }
-        recordNics(id, a.nics().stream().map(NicSpec::portId).toList(), List.of());
+        hotplug.recordNics(id, a.nics().stream().map(NicSpec::portId).toList(), List.of());
         dropQmp(id);
         Files.deleteIfExists(d.resolve("qmp.sock"));
         Files.deleteIfExists(d.resolve("qemu.pid"));
@@ -494,7 +496,7 @@ public final class QemuDriver implements GuestDriver {
     @Override
     public void destroy(String serverId) throws Exception {
         kill(serverId);
-        for (String port : recordedNics(serverId)) {
+        for (String port : hotplug.recordedNics(serverId)) {
             network.unplug(port);
         }
         Path d = dir(serverId);
@@ -513,193 +515,22 @@ public final class QemuDriver implements GuestDriver {
 
     @Override
     public void attach(String serverId, DiskSpec volume) throws Exception {
-        String vid = requireNonNull(volume.volumeId(), "volume id is null");
-        if (plugged(serverId).contains(vid)) {
-            return;
-        }
-        QmpClient c = qmp(serverId);
-        String file = QemuCommand.fileNode(vid);
-        String format = QemuCommand.formatNode(vid);
-        removeNodes(c, serverId, vid);
-        c.execute("blockdev-add", (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(QemuCommand.fileBlockdev(volume, file)),
-                QMP_TIMEOUT);
-        try {
-            c.execute("blockdev-add", (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(
-                    QemuCommand.formatBlockdev(volume, format, file)), QMP_TIMEOUT);
-        } catch (IOException e) {
-            removeNodes(c, serverId, vid);
-            throw new IOException("cannot open volume " + vid + ": " + e.getMessage(), e);
-        }
-        var dev = QmpClient.args();
-        dev.put("driver", "virtio-blk-pci");
-        dev.put("drive", format);
-        dev.put("id", QemuCommand.deviceId(vid));
-        if (volume.serial() != null) {
-            dev.put("serial", volume.serial());
-        }
-        try {
-            c.execute("device_add", dev, QMP_TIMEOUT);
-        } catch (IOException e) {
-            removeNodes(c, serverId, vid);
-            throw new IOException("cannot plug volume " + vid + " into the guest: " + e.getMessage(), e);
-        }
-        log.info("event=volume_attached server_id={} volume_id={}", serverId, vid);
+        hotplug.attach(serverId, volume);
     }
 
-    /**
-     * Unplugging needs the guest's consent: QEMU removes the device only once the guest has
-     * released it (DEVICE_DELETED). A request made while the guest is still booting can be
-     * dropped, so it is repeated; the block nodes go only after the device is gone, so a guest
-     * that never lets go keeps a working disk.
-     */
     @Override
     public void detach(String serverId, String volumeId) throws Exception {
-        QmpClient c = qmp(serverId);
-        if (plugged(serverId).contains(volumeId)) {
-            unplugDevice(c, serverId, QemuCommand.deviceId(volumeId), () -> plugged(serverId).contains(volumeId));
-        }
-        removeNodes(c, serverId, volumeId);
-        log.info("event=volume_detached server_id={} volume_id={}", serverId, volumeId);
-    }
-
-    /** Drops a volume's block nodes if they exist (left by a plug that failed half-way, or by an unplug). */
-    private void removeNodes(QmpClient c, String serverId, String volumeId) throws IOException {
-        for (String node : List.of(QemuCommand.formatNode(volumeId), QemuCommand.fileNode(volumeId))) {
-            var args = QmpClient.args();
-            args.put("node-name", node);
-            try {
-                c.execute("blockdev-del", args, QMP_TIMEOUT);
-            } catch (QmpClient.QmpException e) {
-                if (!e.getMessage().contains("Failed to find node") && !e.getMessage().contains("Cannot find node")) {
-                    log.warn("event=blockdev_del_failed server_id={} node={} error=\"{}\"", serverId, node, e.getMessage());
-                }
-            }
-        }
-    }
-
-    /** The ports whose taps this guest has on the host, kept beside it so a destroy finds them after any restart. */
-    private List<String> recordedNics(String serverId) {
-        Path f = dir(serverId).resolve("nics");
-        try {
-            return Files.exists(f) ? Files.readAllLines(f).stream().filter(x -> !x.isBlank()).toList() : List.of();
-        } catch (IOException e) {
-            return List.of();
-        }
-    }
-
-    private synchronized void recordNics(String serverId, List<String> add, List<String> remove) throws IOException {
-        var ports = new java.util.LinkedHashSet<>(recordedNics(serverId));
-        ports.addAll(add);
-        remove.forEach(ports::remove);
-        Files.createDirectories(dir(serverId));
-        Files.write(dir(serverId).resolve("nics"), ports);
+        hotplug.detach(serverId, volumeId);
     }
 
     @Override
     public void plugNic(String serverId, NicSpec nic) throws Exception {
-        plugged(serverId);
-        if (lastNics.getOrDefault(serverId, Set.of()).contains(nic.portId())) {
-            return;
-        }
-        network.plug(serverId, nic);
-        recordNics(serverId, List.of(nic.portId()), List.of());
-        QmpClient c = qmp(serverId);
-        var net = QmpClient.args();
-        net.put("type", "tap");
-        net.put("id", QemuCommand.netdevId(nic.portId()));
-        net.put("ifname", nic.tap());
-        net.put("script", "no");
-        net.put("downscript", "no");
-        net.put("vnet_hdr", false);
-        try {
-            c.execute("netdev_add", net, QMP_TIMEOUT);
-        } catch (QmpClient.QmpException e) {
-            if (!e.getMessage().contains("Duplicate ID")) {
-                throw e;
-            }
-        }
-        var dev = QmpClient.args();
-        dev.put("driver", "virtio-net-pci");
-        dev.put("netdev", QemuCommand.netdevId(nic.portId()));
-        dev.put("mac", nic.macAddress());
-        dev.put("id", QemuCommand.nicDevice(nic.portId()));
-        try {
-            c.execute("device_add", dev, QMP_TIMEOUT);
-        } catch (IOException e) {
-            deleteNetdev(c, serverId, nic.portId());
-            throw new IOException("cannot plug the NIC of port " + nic.portId() + " into the guest: " + e.getMessage(), e);
-        }
-        plugged(serverId);
-        log.info("event=nic_attached server_id={} port_id={}", serverId, nic.portId());
+        hotplug.plugNic(serverId, nic);
     }
 
     @Override
     public void unplugNic(String serverId, String portId) throws Exception {
-        QmpClient c = qmp(serverId);
-        plugged(serverId);
-        if (lastNics.getOrDefault(serverId, Set.of()).contains(portId)) {
-            unplugDevice(c, serverId, QemuCommand.nicDevice(portId), () -> {
-                plugged(serverId);
-                return lastNics.getOrDefault(serverId, Set.of()).contains(portId);
-            });
-        }
-        deleteNetdev(c, serverId, portId);
-        network.unplug(portId);
-        recordNics(serverId, List.of(), List.of(portId));
-        log.info("event=nic_detached server_id={} port_id={}", serverId, portId);
-    }
-
-    private void deleteNetdev(QmpClient c, String serverId, String portId) {
-        var args = QmpClient.args();
-        args.put("id", QemuCommand.netdevId(portId));
-        try {
-            c.execute("netdev_del", args, QMP_TIMEOUT);
-        } catch (IOException e) {
-            if (!e.getMessage().contains("not found")) {
-                log.warn("event=netdev_del_failed server_id={} port_id={} error=\"{}\"", serverId, portId, e.getMessage());
-            }
-        }
-    }
-
-    interface StillPlugged {
-        boolean check() throws IOException;
-    }
-
-    /** device_del, repeated while a booting guest may drop it, until DEVICE_DELETED or the device is gone. */
-    private void unplugDevice(QmpClient c, String serverId, String device, StillPlugged stillPlugged) throws Exception {
-        String key = serverId + "/" + device;
-        var done = new CompletableFuture<Void>();
-        unplugs.put(key, done);
-        try {
-            boolean gone = false;
-            for (int i = 0; i < UNPLUG_REQUESTS && !gone; i++) {
-                var args = QmpClient.args();
-                args.put("id", device);
-                try {
-                    c.execute("device_del", args, QMP_TIMEOUT);
-                } catch (QmpClient.QmpException e) {
-                    if (!stillPlugged.check()) {
-                        break; // it went between our look and the request
-                    }
-                    if (!e.getMessage().contains("is already in the process of unplug")) {
-                        throw e;
-                    }
-                }
-                try {
-                    done.get(UNPLUG_TIMEOUT.toMillis() / UNPLUG_REQUESTS, TimeUnit.MILLISECONDS);
-                    gone = true;
-                } catch (TimeoutException e) {
-                    gone = !stillPlugged.check();
-                } catch (ExecutionException e) {
-                    throw new IOException(e.getCause());
-                }
-            }
-            if (!gone && stillPlugged.check()) {
-                throw new IOException("the guest did not release " + device + " within " + UNPLUG_TIMEOUT.toSeconds() + " s");
-            }
-        } finally {
-            unplugs.remove(key);
-        }
+        hotplug.unplugNic(serverId, portId);
     }
 
     @Override

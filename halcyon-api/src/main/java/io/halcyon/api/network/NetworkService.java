@@ -367,20 +367,20 @@ public final class NetworkService {
         if (req.cidr() == null) {
             throw ApiException.badRequest("Bad subnet request: a cidr must be specified in the absence of a subnet pool.").withType("BadRequest");
         }
-        Ipv4.Cidr cidr = cidr(req.cidr());
+        Ipv4.Cidr cidr = SubnetRules.cidr(req.cidr());
         if (cidr.prefix() == 0) {
             throw NetworkErrors.invalid("0.0.0.0/0 is not allowed as a subnet CIDR.");
         }
         String gateway = req.gatewayGiven() ? req.gatewayIp() : (cidr.prefix() >= 31 ? null : Ipv4.format(cidr.firstHost()));
         if (gateway != null) {
-            checkGateway(cidr, gateway);
+            SubnetRules.checkGateway(cidr, gateway);
         }
-        List<Subnet.AllocationPool> pools = req.allocationPools() == null ? defaultPools(cidr, gateway) : req.allocationPools();
-        checkPools(cidr, pools, gateway);
+        List<Subnet.AllocationPool> pools = req.allocationPools() == null ? SubnetRules.defaultPools(cidr, gateway) : req.allocationPools();
+        SubnetRules.checkPools(cidr, pools, gateway);
         List<String> dns = req.dnsNameservers() == null ? List.of() : req.dnsNameservers();
-        checkDns(dns);
+        SubnetRules.checkDns(dns);
         List<Subnet.HostRoute> routes = req.hostRoutes() == null ? List.of() : req.hostRoutes();
-        checkRoutes(routes);
+        SubnetRules.checkRoutes(routes);
         String project = req.projectId() != null && ctx.isAdmin() ? req.projectId() : ctx.projectId();
         quotas.check(project, "subnet", 1);
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -410,104 +410,6 @@ public final class NetworkService {
         throw NetworkErrors.busy("Network " + req.networkId());
     }
 
-    static Ipv4.Cidr cidr(String text) {
-        try {
-            return Ipv4.Cidr.parse(text, true);
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest("Invalid input for cidr. Reason: " + e.getMessage() + ".").withType("InvalidInput");
-        }
-    }
-
-    static long address(String field, String text) {
-        try {
-            return Ipv4.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest("Invalid input for " + field + ". Reason: '" + text + "' is not a valid IP address.")
-                    .withType("InvalidInput");
-        }
-    }
-
-    static void checkGateway(Ipv4.Cidr cidr, String gateway) {
-        long g = address("gateway_ip", gateway);
-        if (!cidr.contains(g) || (cidr.prefix() < 31 && (g == cidr.network() || g == cidr.broadcast()))) {
-            throw NetworkErrors.invalid("Gateway IP " + gateway + " is not a valid host address of subnet " + cidr + ".");
-        }
-    }
-
-    static List<Subnet.AllocationPool> defaultPools(Ipv4.Cidr cidr, String gateway) {
-        long first = cidr.firstHost();
-        long last = cidr.lastHost();
-        if (gateway == null) {
-            return List.of(new Subnet.AllocationPool(Ipv4.format(first), Ipv4.format(last)));
-        }
-        long g = Ipv4.parse(gateway);
-        var out = new ArrayList<Subnet.AllocationPool>();
-        if (g > first) {
-            out.add(new Subnet.AllocationPool(Ipv4.format(first), Ipv4.format(g - 1)));
-        }
-        if (g < last) {
-            out.add(new Subnet.AllocationPool(Ipv4.format(g + 1), Ipv4.format(last)));
-        }
-        return out;
-    }
-
-    static void checkPools(Ipv4.Cidr cidr, List<Subnet.AllocationPool> pools, String gateway) {
-        var ranges = new ArrayList<long[]>();
-        for (Subnet.AllocationPool p : pools) {
-            long start = address("allocation_pools", p.start());
-            long end = address("allocation_pools", p.end());
-            if (start > end) {
-                throw NetworkErrors.invalid("The allocation pool " + p.start() + "-" + p.end() + " spans beyond the subnet cidr " + cidr
-                        + " or ends before it starts.");
-            }
-            if (!cidr.contains(start) || !cidr.contains(end) || (cidr.prefix() < 31 && (start == cidr.network() || end == cidr.broadcast()))) {
-                throw ApiException.badRequest("The allocation pool " + p.start() + "-" + p.end() + " spans beyond the subnet cidr " + cidr + ".")
-                        .withType("OutOfBoundsAllocationPool");
-            }
-            if (gateway != null) {
-                long g = Ipv4.parse(gateway);
-                if (g >= start && g <= end) {
-                    throw ApiException.conflict("Gateway ip " + gateway + " conflicts with allocation pool " + p.start() + "-" + p.end() + ".")
-                            .withType("GatewayConflictWithAllocationPools");
-                }
-            }
-            for (long[] o : ranges) {
-                if (start <= o[1] && o[0] <= end) {
-                    throw ApiException.badRequest("Found overlapping allocation pools: " + p.start() + "-" + p.end() + " and "
-                            + Ipv4.format(o[0]) + "-" + Ipv4.format(o[1]) + " for subnet " + cidr + ".").withType("OverlappingAllocationPools");
-                }
-            }
-            ranges.add(new long[]{start, end});
-        }
-    }
-
-    static void checkDns(List<String> dns) {
-        var seen = new HashSet<String>();
-        for (String d : dns) {
-            address("dns_nameservers", d);
-            if (!seen.add(d)) {
-                throw NetworkErrors.invalid("Duplicate nameserver '" + d + "'.");
-            }
-        }
-        if (dns.size() > 5) {
-            throw NetworkErrors.invalid("Too many DNS nameservers: at most 5.");
-        }
-    }
-
-    static void checkRoutes(List<Subnet.HostRoute> routes) {
-        for (Subnet.HostRoute r : routes) {
-            try {
-                Ipv4.Cidr.parse(r.destination(), true);
-            } catch (IllegalArgumentException e) {
-                throw ApiException.badRequest("Invalid input for host_routes. Reason: " + e.getMessage() + ".").withType("InvalidInput");
-            }
-            address("host_routes", r.nexthop());
-        }
-        if (routes.size() > 20) {
-            throw NetworkErrors.invalid("Too many host routes: at most 20.");
-        }
-    }
-
     public Subnet updateSubnet(AuthContext ctx, String id, String name, String description, boolean gatewayGiven, String gatewayIp,
                                List<String> dns, List<Subnet.HostRoute> routes, Boolean dhcp, List<Subnet.AllocationPool> pools) {
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -519,15 +421,15 @@ public final class NetworkService {
             Ipv4.Cidr cidr = Ipv4.Cidr.parse(s.cidr(), false);
             String gateway = gatewayGiven ? gatewayIp : s.gatewayIp();
             if (gatewayGiven && gateway != null) {
-                checkGateway(cidr, gateway);
+                SubnetRules.checkGateway(cidr, gateway);
             }
             List<Subnet.AllocationPool> newPools = pools == null ? s.allocationPools() : pools;
-            checkPools(cidr, newPools, gateway);
+            SubnetRules.checkPools(cidr, newPools, gateway);
             if (dns != null) {
-                checkDns(dns);
+                SubnetRules.checkDns(dns);
             }
             if (routes != null) {
-                checkRoutes(routes);
+                SubnetRules.checkRoutes(routes);
             }
             if (gatewayGiven && gateway != null && !gateway.equals(s.gatewayIp())) {
                 var holder = res.ipAllocations().get(IpAllocation.key(id, gateway));
@@ -740,7 +642,7 @@ public final class NetworkService {
                             "Invalid input for operation: Failed to create port on network " + n.id() + ", because fixed_ips included "
                                     + "invalid subnet " + f.subnetId() + ".").withType("InvalidInput"));
                 } else if (f.ipAddress() != null) {
-                    long ip = address("fixed_ips", f.ipAddress());
+                    long ip = SubnetRules.address("fixed_ips", f.ipAddress());
                     s = onNet.stream().filter(x -> Ipv4.Cidr.parse(x.cidr(), false).contains(ip)).findFirst()
                             .orElseThrow(() -> NetworkErrors.invalid("IP address " + f.ipAddress() + " is not a valid IP for any of the "
                                     + "subnets on the specified network."));
@@ -749,7 +651,7 @@ public final class NetworkService {
                 }
                 String ip;
                 if (f.ipAddress() != null) {
-                    long v = address("fixed_ips", f.ipAddress());
+                    long v = SubnetRules.address("fixed_ips", f.ipAddress());
                     Ipv4.Cidr c = Ipv4.Cidr.parse(s.cidr(), false);
                     if (!c.contains(v) || (c.prefix() < 31 && (v == c.network() || v == c.broadcast()))) {
                         throw NetworkErrors.invalid("IP address " + f.ipAddress() + " is not a valid IP for the specified subnet.");
