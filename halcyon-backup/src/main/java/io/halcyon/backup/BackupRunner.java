@@ -30,15 +30,17 @@ import static java.util.Objects.requireNonNull;
  * Backs up one volume into a repository, reading only what it must: nothing of a hole or of a
  * run the volume reports as zeros; with a dirty bitmap, only the chunks that changed since the
  * parent backup; without one, every allocated chunk, compared by hash with what the repository
- * holds. The calling thread plans; {@code threads} workers each read a chunk (over a connection
- * of their own where the source offers several), hash, compress, encrypt and store it.
+ * holds. The calling thread plans; twice {@code threads} workers each read a chunk (over a
+ * connection of their own where the source offers several), hash, compress, encrypt and store it
+ * (fsynced before it is named): twice as many as the CPUs they are meant to use, so that one
+ * computes while another waits for its read or its fsync.
  */
 public final class BackupRunner {
     private static final Logger log = LoggerFactory.getLogger(BackupRunner.class);
     private static final long REFRESH_NANOS = TimeUnit.SECONDS.toNanos(30);
 
     private final Repository repo;
-    private final int threads;
+    private final int workers;
 
     /**
      * What to back up.
@@ -58,7 +60,12 @@ public final class BackupRunner {
 
     public BackupRunner(Repository repo, int threads) {
         this.repo = requireNonNull(repo, "repo is null");
-        this.threads = Math.max(1, threads);
+        this.workers = 2 * Math.max(1, threads);
+    }
+
+    /** How many connections a source serving a runner of {@code threads} threads should accept: one per worker and the planner's. */
+    public static int connections(int threads) {
+        return 2 * Math.max(1, threads) + 1;
     }
 
     public BackupIndex run(BlockSource src, Request req) throws IOException {
@@ -86,11 +93,11 @@ public final class BackupRunner {
         var fresh = new AtomicLong();
         var reused = new AtomicLong();
         try (Repository.Writer writer = repo.startWriter(req.backupId())) {
-            BlockingQueue<byte[]> buffers = new ArrayBlockingQueue<>(threads + 2);
-            for (int i = 0; i < threads + 2; i++) {
+            BlockingQueue<byte[]> buffers = new ArrayBlockingQueue<>(workers + 2);
+            for (int i = 0; i < workers + 2; i++) {
                 buffers.add(new byte[cs]);
             }
-            ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+            ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
                 Thread t = new Thread(r, "backup-" + req.backupId());
                 t.setDaemon(true);
                 return t;

@@ -22,10 +22,11 @@ import java.util.concurrent.TimeUnit;
 import static java.util.Objects.requireNonNull;
 
 /**
- * Writes a backup onto a zero-filled target (a new image): {@code threads} workers each read a
- * chunk, check it against its id, unpack it and write it (over a connection of their own where
- * the target takes several); holes and all-zero runs are not written, so the target stays sparse. A chunk that is
- * missing or does not match its id stops the restore, naming the backup and the chunk.
+ * Writes a backup onto a zero-filled target (a new image): twice {@code threads} workers (one
+ * unpacks while another waits for its write) each read a chunk, check it against its id, unpack
+ * it and write it (over a connection of their own where the target takes several); holes and
+ * all-zero runs are not written, so the target stays sparse. A chunk that is missing or does not
+ * match its id stops the restore, naming the backup and the chunk.
  */
 public final class RestoreRunner {
     private static final Logger log = LoggerFactory.getLogger(RestoreRunner.class);
@@ -33,14 +34,19 @@ public final class RestoreRunner {
     static final int SPARSE_BLOCK = 64 * 1024;
 
     private final Repository repo;
-    private final int threads;
+    private final int workers;
 
     public record Result(long bytesWritten, long bytesSkipped, long chunks, long millis) {
     }
 
     public RestoreRunner(Repository repo, int threads) {
         this.repo = requireNonNull(repo, "repo is null");
-        this.threads = Math.max(1, threads);
+        this.workers = 2 * Math.max(1, threads);
+    }
+
+    /** How many connections a target serving a restore of {@code threads} threads should accept. */
+    public static int connections(int threads) {
+        return 2 * Math.max(1, threads) + 1;
     }
 
     public Result run(BackupIndex index, BlockSink target) throws IOException {
@@ -48,7 +54,7 @@ public final class RestoreRunner {
         if (target.size() < index.size()) {
             throw new RepositoryException("the target holds " + target.size() + " bytes, backup " + index.id() + " needs " + index.size());
         }
-        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+        ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "restore-" + index.id());
             t.setDaemon(true);
             return t;
@@ -87,7 +93,7 @@ public final class RestoreRunner {
                     return writeSparse(connections.get(), base, plain, len);
                 }));
                 chunks++;
-                while (window.size() > threads * 2) {
+                while (window.size() > workers * 2) {
                     written += take(window.poll(), index);
                 }
             }

@@ -95,7 +95,7 @@ public final class VolumeBackups {
                 added.add(p.m());
             }
             for (Plan p : plans) {
-                servers.add(QemuNbd.serve(qemuNbd, p.m().image(), "qcow2", true, p.useBitmap(), threads + 1));
+                servers.add(QemuNbd.serve(qemuNbd, p.m().image(), "qcow2", true, p.useBitmap(), BackupRunner.connections(threads)));
             }
             for (int i = 0; i < plans.size(); i++) {
                 Plan p = plans.get(i);
@@ -198,11 +198,9 @@ public final class VolumeBackups {
         qemuImg.create(tmp, Math.max(size, index.size()));
         try {
             RestoreRunner.Result r;
-            // twice as many workers as threads: while one waits for its write, another unpacks
-            int workers = 2 * threads;
-            try (QemuNbd server = QemuNbd.serveForWriting(qemuNbd, tmp, "qcow2", workers + 1)) {
+            try (QemuNbd server = QemuNbd.serveForWriting(qemuNbd, tmp, "qcow2", RestoreRunner.connections(threads))) {
                 try (NbdClient nbd = server.connect(List.of())) {
-                    r = new RestoreRunner(repo, workers).run(index, BlockSink.of(nbd, server));
+                    r = new RestoreRunner(repo, threads).run(index, BlockSink.of(nbd, server));
                 }
                 server.awaitExit();
             }
