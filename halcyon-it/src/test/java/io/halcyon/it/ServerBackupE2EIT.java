@@ -55,6 +55,8 @@ class ServerBackupE2EIT {
         cloud = TestCloud.startWithHost("h1");
         cli = cloud.adminCli();
         api = cloud.admin();
+        // more backups than Cinder's default quota of 10 live at once here
+        cli.ok("quota", "set", "--backups", "100", "--backup-gigabytes", "1000", "admin");
     }
 
     @AfterAll

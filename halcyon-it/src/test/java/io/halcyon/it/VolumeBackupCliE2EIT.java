@@ -38,6 +38,8 @@ class VolumeBackupCliE2EIT {
     static void up() throws Exception {
         cloud = TestCloud.startWithHost("h1");
         cli = cloud.adminCli();
+        // more backups than Cinder's default quota of 10 live at once here
+        cli.ok("quota", "set", "--backups", "100", "--backup-gigabytes", "1000", "admin");
     }
 
     @AfterAll

@@ -8,6 +8,7 @@ import io.halcyon.model.volume.Backup;
 import io.halcyon.model.volume.BackupStatus;
 import io.halcyon.model.volume.Volume;
 import io.halcyon.model.volume.VolumeSource;
+import io.halcyon.model.volume.VolumeQuota;
 import io.halcyon.model.volume.VolumeStatus;
 import io.halcyon.model.volume.VolumeType;
 import io.halcyon.runtime.Kinds;
@@ -98,6 +99,7 @@ public final class BackupService {
                 parent = latest(volumeId).map(Backup::id).orElseThrow(() -> ApiException.badRequest(
                         "Invalid backup: No backups available to do an incremental backup."));
             }
+            checkBackupQuota(v.projectId(), 1, v.sizeGb());
             Instant now = res.clock().now();
             var b = new Backup(Ids.newId(), v.projectId(), ctx.userId(), volumeId, name, description, v.sizeGb(), BackupStatus.CREATING,
                     null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null, null);
@@ -123,6 +125,12 @@ public final class BackupService {
             return Optional.empty();
         }
         Volume v = cur.value();
+        try {
+            checkBackupQuota(v.projectId(), 1, v.sizeGb());
+        } catch (ApiException e) {
+            log.warn("event=backup_policy_over_quota volume_id={} project_id={} reason=\"{}\"", volumeId, v.projectId(), e.getMessage());
+            return Optional.empty();
+        }
         String parent = incremental ? latest(volumeId).map(Backup::id).orElse(null) : null;
         Instant now = res.clock().now();
         var b = new Backup(Ids.newId(), v.projectId(), null, volumeId, name, "taken by a backup policy", v.sizeGb(), BackupStatus.CREATING,
@@ -251,6 +259,20 @@ public final class BackupService {
         VolumeType type = volumes.type(null);
         return new Volume(Ids.newId(), ctx.projectId(), ctx.userId(), name, null, b.sizeGb(), type.name(), type.backend(),
                 VolumeStatus.RESTORING_BACKUP, VolumeSource.blank(), Map.of(), false, List.of(), Map.of(), null, null, null, false, now, now);
+    }
+
+    /** Cinder's backup quotas: how many backups a project holds, and their gigabytes (each counts its volume's size). */
+    void checkBackupQuota(String projectId, int count, int gigabytes) {
+        VolumeQuota q = volumes.quotas().of(projectId);
+        var used = volumes.quotas().usage(projectId);
+        if (!VolumeQuota.allows(q.backups(), used.backups(), count)) {
+            throw ApiException.tooLarge("BackupLimitExceeded: Maximum number of backups allowed (" + q.backups() + ") exceeded");
+        }
+        if (!VolumeQuota.allows(q.backupGigabytes(), used.backupGigabytes(), gigabytes)) {
+            throw ApiException.tooLarge("VolumeBackupSizeExceedsAvailableQuota: Requested backup exceeds allowed Backup gigabytes quota. "
+                    + "Requested " + gigabytes + "G, quota is " + q.backupGigabytes() + "G and " + used.backupGigabytes()
+                    + "G has been consumed.");
+        }
     }
 
     void checkVolumeQuota(String projectId, int count, int gigabytes) {

@@ -159,6 +159,7 @@ public final class ServerBackupService {
                 txn.when(volumeRepo.unchanged(v.id(), cur.revision()), backups.absent(b.id()))
                         .onSuccess(volumeRepo.put(v.withStatus(VolumeStatus.BACKING_UP, now)), backups.put(b));
             }
+            backupService.checkBackupQuota(s.projectId(), made.size(), made.stream().mapToInt(Backup::sizeGb).sum());
             TxnResult r = res.store().txn(txn.build());
             if (r.succeeded()) {
                 res.awaitRevision(r.revision());

@@ -441,8 +441,8 @@ public final class VolumeApi {
         put(m, "volumes", q.volumes(), used == null ? null : used.volumes());
         put(m, "snapshots", q.snapshots(), used == null ? null : used.snapshots());
         put(m, "gigabytes", q.gigabytes(), used == null ? null : used.gigabytes());
-        put(m, "backups", q.backups(), used == null ? null : 0);
-        put(m, "backup_gigabytes", q.backupGigabytes(), used == null ? null : 0);
+        put(m, "backups", q.backups(), used == null ? null : used.backups());
+        put(m, "backup_gigabytes", q.backupGigabytes(), used == null ? null : used.backupGigabytes());
         put(m, "per_volume_gigabytes", q.perVolumeGigabytes(), used == null ? null : 0);
         put(m, "groups", q.groups(), used == null ? null : 0);
         for (var t : res.volumeTypes().list()) {
@@ -475,7 +475,7 @@ public final class VolumeApi {
         });
         var next = new VolumeQuota(limit(q, "volumes", cur.volumes(), used.volumes()), limit(q, "gigabytes", cur.gigabytes(), used.gigabytes()),
                 limit(q, "snapshots", cur.snapshots(), used.snapshots()), limit(q, "per_volume_gigabytes", cur.perVolumeGigabytes(), 0),
-                limit(q, "backups", cur.backups(), 0), limit(q, "backup_gigabytes", cur.backupGigabytes(), 0),
+                limit(q, "backups", cur.backups(), used.backups()), limit(q, "backup_gigabytes", cur.backupGigabytes(), used.backupGigabytes()),
                 limit(q, "groups", cur.groups(), 0));
         var repo = res.repo(Kinds.VOLUME_QUOTAS);
         var existing = res.volumeQuotas().get(target);

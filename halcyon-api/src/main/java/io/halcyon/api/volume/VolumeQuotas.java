@@ -1,6 +1,7 @@
 package io.halcyon.api.volume;
 
 import io.halcyon.model.volume.Snapshot;
+import io.halcyon.model.volume.Backup;
 import io.halcyon.model.volume.Volume;
 import io.halcyon.model.volume.VolumeQuota;
 import io.halcyon.model.volume.VolumeQuotaRecord;
@@ -17,9 +18,15 @@ import static java.util.Objects.requireNonNull;
  * usage is kept per project by informer handlers.
  */
 public final class VolumeQuotas {
-    public record Usage(int volumes, int gigabytes, int snapshots) {
+    /** What a project holds: volumes and snapshots (with their gigabytes), and backups (with theirs). */
+    public record Usage(int volumes, int gigabytes, int snapshots, int backups, int backupGigabytes) {
+        Usage(int volumes, int gigabytes, int snapshots) {
+            this(volumes, gigabytes, snapshots, 0, 0);
+        }
+
         Usage plus(Usage o) {
-            return new Usage(volumes + o.volumes, gigabytes + o.gigabytes, snapshots + o.snapshots);
+            return new Usage(volumes + o.volumes, gigabytes + o.gigabytes, snapshots + o.snapshots, backups + o.backups,
+                    backupGigabytes + o.backupGigabytes);
         }
     }
 
@@ -46,6 +53,17 @@ public final class VolumeQuotas {
                 add(now.value().projectId(), new Usage(0, now.value().sizeGb(), 1));
             }
         });
+        res.backups().addHandler((id, old, now) -> {
+            if (old != null) {
+                add(old.value().projectId(), new Usage(0, 0, 0, -1, -old.value().sizeGb()));
+            }
+            if (now != null) {
+                add(now.value().projectId(), new Usage(0, 0, 0, 1, now.value().sizeGb()));
+            }
+        });
+        for (Versioned<Backup> b : res.backups().list()) {
+            add(b.value().projectId(), new Usage(0, 0, 0, 1, b.value().sizeGb()));
+        }
         for (Versioned<Volume> v : res.volumes().list()) {
             add(v.value().projectId(), new Usage(1, v.value().sizeGb(), 0));
         }
@@ -67,6 +85,6 @@ public final class VolumeQuotas {
     }
 
     public Usage usage(String projectId) {
-        return usage.getOrDefault(projectId, new Usage(0, 0, 0));
+        return usage.getOrDefault(projectId, new Usage(0, 0, 0, 0, 0));
     }
 }
