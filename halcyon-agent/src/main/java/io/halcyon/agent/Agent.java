@@ -460,7 +460,7 @@ public final class Agent implements AutoCloseable {
 
     private void spawn(Assignment a) throws Exception {
         if (driver.needsImage() && a.rootDisk() != null && a.rootDisk().base() != null) {
-            images.ensure(a.rootDisk().base());
+            images.prepareRoot(a.rootDisk(), a.image() == null ? null : a.image().diskFormat());
         }
         driver.spawn(a);
     }

@@ -50,7 +50,7 @@ public final class AgentMain implements AutoCloseable {
         var registration = new HostRegistration(config.name(), info.cpus(), info.ramMb(), info.diskGb(), config.reservedCpus(),
                 config.reservedRamMb(), config.reservedDiskGb(), accel, info.arch(), info.cpuModel(), info.qemuVersion(), endpoint,
                 VERSION, UUID.randomUUID().toString(), config.watchdog().device() == null ? 0 : config.watchdog().timeout().toMillis());
-        var images = new ImageCache(controller);
+        var images = new ImageCache(controller, config.dataDir().resolve("images"), config.qemuImgBinary());
         agent = new Agent(new Agent.Settings(config.name(), config.pollWait(), config.stopTimeout(), config.softRebootTimeout(),
                 config.resyncInterval(), config.watchdog().device(), config.watchdog().timeout()), controller, driver, images, registration);
         closeables.add(0, agent);

@@ -118,8 +118,22 @@ public record ControllerConfig(
             if (!backendNames.add(b.name())) {
                 throw new ConfigException("controller.storage.backends: two backends are named " + b.name());
             }
-            if (!"file".equals(b.type())) {
-                throw new ConfigException("controller.storage.backends." + b.name() + ".type must be file (rbd comes later), not " + b.type());
+            if (!"file".equals(b.type()) && !"rbd".equals(b.type())) {
+                throw new ConfigException("controller.storage.backends." + b.name() + ".type must be file or rbd, not " + b.type());
+            }
+            if ("rbd".equals(b.type())) {
+                if (!b.pool().matches("[A-Za-z0-9_.-]{1,64}")) {
+                    throw new ConfigException("controller.storage.backends." + b.name() + ".pool must be 1 to 64 letters, digits, '.', '-' or '_'");
+                }
+                if (!b.cephUser().matches("[A-Za-z0-9_.-]{1,64}")) {
+                    throw new ConfigException("controller.storage.backends." + b.name() + ".cephUser must be 1 to 64 letters, digits, '.', '-' or '_'");
+                }
+                if (b.cephConf().toString().matches(".*[\\s:,=@].*")) {
+                    throw new ConfigException("controller.storage.backends." + b.name() + ".cephConf must not contain whitespace or any of : , = @");
+                }
+                if (b.capacityGb() < 0) {
+                    throw new ConfigException("controller.storage.backends." + b.name() + ".capacityGb must not be negative");
+                }
             }
             if (b.overSubscriptionRatio() < 1.0) {
                 throw new ConfigException("controller.storage.backends." + b.name() + ".overSubscriptionRatio must be at least 1.0");
@@ -271,13 +285,28 @@ public record ControllerConfig(
         }
     }
 
+    /**
+     * A backend: {@code file} (qcow2 files under {@code path}) or {@code rbd} (images in Ceph pool
+     * {@code pool}, reached with {@code cephConf} as {@code cephUser}; {@code capacityGb} is what
+     * admission counts on when the cluster reports no usage, as one without a ceph-mgr does).
+     */
     public record Backend(@JsonProperty("name") String name, @JsonProperty("type") String type, @JsonProperty("path") Path path,
                           @JsonProperty("overSubscriptionRatio") Double overSubscriptionRatio,
-                          @JsonProperty("reservedPercent") Double reservedPercent) {
+                          @JsonProperty("reservedPercent") Double reservedPercent,
+                          @JsonProperty("pool") String pool, @JsonProperty("cephConf") Path cephConf,
+                          @JsonProperty("cephUser") String cephUser, @JsonProperty("capacityGb") Long capacityGb) {
         public Backend {
             type = type == null ? "file" : type;
             overSubscriptionRatio = overSubscriptionRatio == null ? 20.0 : overSubscriptionRatio;
             reservedPercent = reservedPercent == null ? 0.0 : reservedPercent;
+            pool = pool == null ? "rbd" : pool;
+            cephConf = cephConf == null ? Path.of("/etc/ceph/ceph.conf") : cephConf;
+            cephUser = cephUser == null ? "admin" : cephUser;
+            capacityGb = capacityGb == null ? 0L : capacityGb;
+        }
+
+        public Backend(String name, String type, Path path, Double overSubscriptionRatio, Double reservedPercent) {
+            this(name, type, path, overSubscriptionRatio, reservedPercent, null, null, null, null);
         }
     }
 

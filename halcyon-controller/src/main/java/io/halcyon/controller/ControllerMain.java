@@ -37,6 +37,8 @@ import io.halcyon.model.network.NetworkQuota;
 import io.halcyon.model.volume.VolumeQuota;
 import io.halcyon.storage.Backends;
 import io.halcyon.storage.FileBackend;
+import io.halcyon.storage.Rbd;
+import io.halcyon.storage.RbdBackend;
 import io.halcyon.storage.QemuImg;
 import io.halcyon.storage.StorageException;
 import io.halcyon.storage.VolumeBackend;
@@ -341,7 +343,12 @@ public final class ControllerMain implements AutoCloseable {
         var qemuImg = new QemuImg(config.storage().qemuImgBinary());
         var list = new ArrayList<VolumeBackend>();
         for (ControllerConfig.Backend b : config.storage().backends()) {
-            list.add(new FileBackend(b.name(), config.storagePath(b), b.overSubscriptionRatio(), b.reservedPercent() / 100.0, qemuImg));
+            if ("rbd".equals(b.type())) {
+                list.add(new RbdBackend(b.name(), new Rbd(b.pool(), b.cephConf(), b.cephUser(), 600), qemuImg, b.overSubscriptionRatio(),
+                        b.reservedPercent() / 100.0, b.capacityGb() << 30));
+            } else {
+                list.add(new FileBackend(b.name(), config.storagePath(b), b.overSubscriptionRatio(), b.reservedPercent() / 100.0, qemuImg));
+            }
         }
         return new Backends(list, config.storage().rootDiskBackend());
     }

@@ -64,7 +64,17 @@ public final class QemuImg {
 
     /** A standalone copy of a whole chain; only allocated data is written, so the copy stays sparse. */
     public void convert(Path from, String fromFormat, Path to, String toFormat) throws StorageException {
-        run(List.of("convert", "-q", "-f", fromFormat, "-O", toFormat, from.toString(), to.toString()), 3600);
+        convert(from.toString(), fromFormat, to.toString(), toFormat);
+    }
+
+    /** As {@link #convert(Path, String, Path, String)} for any names qemu-img opens ({@code rbd:...} included). */
+    public void convert(String from, String fromFormat, String to, String toFormat) throws StorageException {
+        run(List.of("convert", "-q", "-f", fromFormat, "-O", toFormat, from, to), 3600);
+    }
+
+    /** Writes into an existing target (an RBD image made beforehand) rather than creating it. */
+    public void convertInto(String from, String fromFormat, String to, String toFormat) throws StorageException {
+        run(List.of("convert", "-q", "-n", "-f", fromFormat, "-O", toFormat, from, to), 3600);
     }
 
     public void resize(Path file, String format, long sizeBytes) throws StorageException {
@@ -72,7 +82,11 @@ public final class QemuImg {
     }
 
     public Info info(Path file, String format) throws StorageException {
-        String out = run(List.of("info", "--output=json", "-f", format, file.toString()), 60);
+        return info(file.toString(), format);
+    }
+
+    public Info info(String file, String format) throws StorageException {
+        String out = run(List.of("info", "--output=json", "-f", format, file), 60);
         try {
             JsonNode n = JSON.readTree(out);
             return new Info(n.path("virtual-size").asLong(), n.path("actual-size").asLong(),

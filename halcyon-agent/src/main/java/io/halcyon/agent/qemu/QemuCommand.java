@@ -94,10 +94,16 @@ public final class QemuCommand {
     }
 
     /**
-     * The protocol node of a disk. Only the {@code file} driver exists so far; a backend that
-     * needs another (rbd) adds its case here, the one place agents know about storage.
+     * The protocol node of a disk: a file, or an RBD image that QEMU opens with its own librbd
+     * (never a kernel mapping). This is the one place agents know how storage is reached.
      */
     static String fileBlockdev(DiskSpec d, String node) {
+        if (d.rbd()) {
+            var o = d.options();
+            return "{\"driver\":\"rbd\",\"pool\":\"" + json(o.getOrDefault("pool", "rbd")) + "\",\"image\":\"" + json(d.rbdImage())
+                    + "\",\"conf\":\"" + json(o.getOrDefault("conf", "/etc/ceph/ceph.conf")) + "\",\"user\":\"" + json(o.getOrDefault("user", "admin"))
+                    + "\",\"node-name\":\"" + node + "\"" + (d.readOnly() ? ",\"read-only\":true" : ",\"discard\":\"unmap\"") + "}";
+        }
         if (!"file".equals(d.driver())) {
             throw new IllegalArgumentException("disk driver " + d.driver() + " is not supported by this agent");
         }

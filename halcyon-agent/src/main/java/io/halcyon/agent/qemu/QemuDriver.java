@@ -341,7 +341,7 @@ public final class QemuDriver implements GuestDriver {
         Files.createDirectories(d);
         Files.deleteIfExists(d.resolve(STOPPED));
         writeState(new State(id, a.epoch(), a.rebootGeneration(), 0));
-        if (!Files.exists(Path.of(root.path()))) {
+        if (!root.rbd() && !Files.exists(Path.of(root.path()))) {
             if (root.base() == null) {
                 throw new IOException("the root disk " + root.path() + " is missing and there is no image to make it from");
             }

@@ -58,9 +58,20 @@ class QemuCommandTest {
 
     @Test
     void anUnknownDiskDriverIsRefused() {
-        var rbd = new DiskSpec("7c1e4f3a-2d5b-4e6f-8a9b-0c1d2e3f4a5b", "rbd", "volumes/x", "raw", "7c1e4f3a-2d5b-4e6f-8", "vdb", false, null, 0);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> QemuCommand.argv(spec("tcg", ROOT, List.of(rbd), null)))
-                .hasMessageContaining("disk driver rbd is not supported");
+        var iscsi = new DiskSpec("7c1e4f3a-2d5b-4e6f-8a9b-0c1d2e3f4a5b", "iscsi", "volumes/x", "raw", "7c1e4f3a-2d5b-4e6f-8", "vdb", false, null, 0);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> QemuCommand.argv(spec("tcg", ROOT, List.of(iscsi), null)))
+                .hasMessageContaining("disk driver iscsi is not supported");
+    }
+
+    @Test
+    void rbdDisksAreOpenedByQemusLibrbd() {
+        var rbd = new DiskSpec("7c1e4f3a-2d5b-4e6f-8a9b-0c1d2e3f4a5b", "rbd", "volumes/volume-7c1e4f3a-2d5b-4e6f-8a9b-0c1d2e3f4a5b", "raw",
+                "7c1e4f3a-2d5b-4e6f-8", "vdb", false, null, 0, java.util.Map.of("pool", "volumes", "conf", "/etc/ceph/ceph.conf", "user", "halcyon"));
+        String argv = String.join(" ", QemuCommand.argv(spec("tcg", ROOT, List.of(rbd), null)));
+        assertThat(argv).contains("{\"driver\":\"rbd\",\"pool\":\"volumes\",\"image\":\"volume-7c1e4f3a-2d5b-4e6f-8a9b-0c1d2e3f4a5b\","
+                + "\"conf\":\"/etc/ceph/ceph.conf\",\"user\":\"halcyon\",\"node-name\":\"" + QemuCommand.fileNode(rbd.volumeId()) + "\","
+                + "\"discard\":\"unmap\"}");
+        assertThat(argv).contains("{\"driver\":\"raw\",\"node-name\":\"" + QemuCommand.formatNode(rbd.volumeId()) + "\"");
     }
 
     @Test
