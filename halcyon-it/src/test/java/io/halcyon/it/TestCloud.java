@@ -76,7 +76,11 @@ final class TestCloud implements AutoCloseable {
 
     /** An in-process controller with one in-process agent, {@code host}, already up. */
     static TestCloud startWithHost(String host) throws Exception {
-        TestCloud c = start("");
+        return startWithHost(host, "");
+    }
+
+    static TestCloud startWithHost(String host, String extraControllerYaml) throws Exception {
+        TestCloud c = start(extraControllerYaml);
         try {
             c.agentInProcess(host, "");
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).until(() -> c.controller.resources().hostUp(host));
@@ -85,6 +89,22 @@ final class TestCloud implements AutoCloseable {
             c.close();
             throw e;
         }
+    }
+
+    /**
+     * Controller configuration for a cloud with Ceph beside files: backends {@code file} and
+     * {@code ceph}, volume types of the same names, {@code ceph} the default and root disks on it.
+     */
+    static String cephStorageYaml(io.halcyon.testkit.TestCeph ceph) {
+        return "  storage:\n"
+                + "    backends:\n"
+                + "      - {name: ceph, type: rbd, pool: " + ceph.pool() + ", cephConf: " + ceph.conf() + ", capacityGb: 1000}\n"
+                + "      - {name: file, type: file}\n"
+                + "    volumeTypes:\n"
+                + "      - {name: ceph, backend: ceph, description: Ceph RBD}\n"
+                + "      - {name: file, backend: file, description: qcow2 files}\n"
+                + "    defaultVolumeType: ceph\n"
+                + "    rootDiskBackend: ceph\n";
     }
 
     /** The real CLI as the cloud's admin. */

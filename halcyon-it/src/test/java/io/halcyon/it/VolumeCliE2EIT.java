@@ -7,11 +7,13 @@ import io.halcyon.testkit.OpenStackCli;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -25,25 +27,41 @@ import static org.awaitility.Awaitility.await;
  * hot-plugged into running guests that write and read a pattern, snapshots, clones, extend, the
  * Cinder delete rules, volume to image, and boot from volume. The guests run {@code disk-probe.sh}
  * as user data, which reports on the console every disk as the guest sees it come and go; that is
- * how the test knows what QEMU really gave the guest.
+ * how the test knows what QEMU really gave the guest. {@link VolumeCephCliE2EIT} runs the same
+ * tests with everything on Ceph.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class VolumeCliE2EIT {
-    private static TestCloud cloud;
-    private static OpenStackCli admin;
+    TestCloud cloud;
+    OpenStackCli admin;
 
     @BeforeAll
-    static void up() throws Exception {
-        cloud = TestCloud.startWithHost("h1");
+    void up() throws Exception {
+        cloud = startCloud();
         admin = cloud.adminCli();
     }
 
     @AfterAll
-    static void down() {
+    void down() {
         if (cloud != null) {
             cloud.close();
         }
     }
 
+    /** The cloud under test: one host, volumes and root disks on the {@code file} backend. */
+    TestCloud startCloud() throws Exception {
+        return TestCloud.startWithHost("h1");
+    }
+
+    /** The volume type new volumes get by default. */
+    String defaultType() {
+        return "default";
+    }
+
+    /** Ids of what the backend holds: {@code volumes}, {@code snapshots} or {@code servers} (root disks). */
+    Set<String> stored(String kind) throws Exception {
+        return StorageFiles.ids(cloud.dir, kind);
+    }
 
     static String serial(String volumeId) {
         return volumeId.substring(0, 20);
@@ -87,7 +105,7 @@ class VolumeCliE2EIT {
         assertThat(admin.ok("volume", "list", "-f", "value", "-c", "Name", "-c", "Status")).contains("data1 available");
         JsonNode shown = json(admin.ok("volume", "show", "data1", "-f", "json"));
         assertThat(shown.path("description").asText()).isEqualTo("first");
-        assertThat(shown.path("type").asText()).isEqualTo("default");
+        assertThat(shown.path("type").asText()).isEqualTo(defaultType());
         assertThat(shown.path("bootable").asText()).isEqualTo("false");
 
         // the guest of vmA sees the disk appear and writes the pattern; vmB later reads it
@@ -181,10 +199,10 @@ class VolumeCliE2EIT {
         admin.ok("server", "delete", "--wait", "vmA");
         await().atMost(Duration.ofSeconds(60)).until(() -> admin.ok("volume", "list", "-f", "value").isBlank());
         for (String id : new String[]{data1, fromSnap, clone}) {
-            assertThat(StorageFiles.ids(cloud.dir, "volumes")).doesNotContain(id);
+            assertThat(stored("volumes")).doesNotContain(id);
         }
-        assertThat(StorageFiles.ids(cloud.dir, "snapshots")).isEmpty();
-        assertThat(StorageFiles.ids(cloud.dir, "servers")).doesNotContain(vmA, vmB);
+        assertThat(stored("snapshots")).isEmpty();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(stored("servers")).doesNotContain(vmA, vmB));
     }
 
     @Test
