@@ -79,7 +79,7 @@ public final class BackupRunner {
             parent = null;
         }
         boolean bitmap = parent != null && src.hasBitmap();
-        String mode = parent == null ? BackupIndex.FULL : bitmap ? BackupIndex.BITMAP : BackupIndex.HASH_COMPARE;
+        String mode = parent == null ? BackupIndex.FULL : bitmap ? src.changesMode() : BackupIndex.HASH_COMPARE;
         String note = req.note();
         if (req.parent() != null && parent == null) {
             note = "the volume's size changed since backup " + req.parent().id() + ": read as a full backup";

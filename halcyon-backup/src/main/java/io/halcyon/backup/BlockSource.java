@@ -15,6 +15,11 @@ public interface BlockSource extends AutoCloseable {
     /** Whether {@link #dirty} can answer: the source carries a dirty bitmap. */
     boolean hasBitmap();
 
+    /** What the changes come from, as a backup's mode names it. */
+    default String changesMode() {
+        return io.halcyon.backup.repo.BackupIndex.BITMAP;
+    }
+
     /** Changed bytes from {@code offset}, flag {@link Extent#DIRTY}: at least one extent. */
     List<Extent> dirty(long offset, long length) throws IOException;
 

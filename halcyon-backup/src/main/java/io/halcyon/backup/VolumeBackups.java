@@ -1,5 +1,6 @@
 package io.halcyon.backup;
 
+import io.halcyon.backup.nbd.Extent;
 import io.halcyon.backup.nbd.NbdClient;
 import io.halcyon.backup.nbd.QemuNbd;
 import io.halcyon.backup.repo.BackupIndex;
@@ -131,6 +132,114 @@ public final class VolumeBackups {
             }
         }
         return written;
+    }
+
+    /**
+     * Backs up a point-in-time image that qemu-nbd opens by name (an RBD snapshot,
+     * {@code rbd:pool/image@snap:conf=...}). {@code changed}, when not null, lists every byte range
+     * written since {@code parentId}'s point in time (from {@code rbd diff --from-snap}): only the
+     * chunks it touches are read, the others are the parent's. Without it, an incremental reads
+     * every allocated chunk and compares hashes, and {@code note} says why.
+     */
+    public BackupIndex backupSnapshot(String name, String backupId, String source, Map<String, String> labels, String parentId,
+                                      List<Extent> changed, String note, LongConsumer progress) throws IOException {
+        if (repo.hasIndex(backupId)) {
+            throw new RepositoryException("backup " + backupId + " exists already");
+        }
+        BackupIndex parent = parentId == null ? null : repo.readIndex(parentId);
+        try (QemuNbd server = QemuNbd.serveName(qemuNbd, name, "raw", true, BackupRunner.connections(threads));
+             var nbd = new NbdSource(server.connect(NbdSource.contexts(null)), null, null, () -> server.connect(List.of()));
+             var src = parent == null || changed == null ? nbd : new ChangedSource(nbd, changed)) {
+            return new BackupRunner(repo, threads).run(src, new BackupRunner.Request(backupId, source, labels, parent,
+                    parent == null ? null : note, progress));
+        }
+    }
+
+    /** A source whose changes since the parent are a list of byte ranges known beforehand. */
+    private static final class ChangedSource implements BlockSource {
+        private final BlockSource inner;
+        private final List<Extent> changed;
+
+        ChangedSource(BlockSource inner, List<Extent> changed) {
+            this.inner = inner;
+            this.changed = changed.stream().sorted(java.util.Comparator.comparingLong(Extent::offset)).toList();
+        }
+
+        @Override
+        public long size() {
+            return inner.size();
+        }
+
+        @Override
+        public List<Extent> allocation(long offset, long length) throws IOException {
+            return inner.allocation(offset, length);
+        }
+
+        @Override
+        public boolean hasBitmap() {
+            return true;
+        }
+
+        @Override
+        public String changesMode() {
+            return BackupIndex.RBD_DIFF;
+        }
+
+        /** Every range from {@code offset} to the end: the changed ones flagged dirty, the gaps between them clean. */
+        @Override
+        public List<Extent> dirty(long offset, long length) {
+            long end = offset + length;
+            var out = new ArrayList<Extent>();
+            long at = offset;
+            for (Extent e : changed) {
+                if (e.end() <= at || e.offset() >= end) {
+                    continue;
+                }
+                long from = Math.max(at, e.offset());
+                if (from > at) {
+                    out.add(new Extent(at, from - at, 0));
+                }
+                long to = Math.min(end, e.end());
+                out.add(new Extent(from, to - from, Extent.DIRTY));
+                at = to;
+            }
+            if (at < end) {
+                out.add(new Extent(at, end - at, 0));
+            }
+            return out;
+        }
+
+        @Override
+        public long read(long offset, byte[] buf, int off, int len) throws IOException {
+            return inner.read(offset, buf, off, len);
+        }
+
+        @Override
+        public Reader reader() throws IOException {
+            return inner.reader();
+        }
+
+        @Override
+        public void close() {
+            // the caller closes the source this one wraps
+        }
+    }
+
+    /**
+     * Restores a backup into a new, empty image that qemu-nbd opens by name and writes (an RBD
+     * image made for it); renaming it into place is the caller's.
+     */
+    public RestoreRunner.Result restoreInto(String backupId, String name) throws IOException {
+        BackupIndex index = repo.readIndex(backupId);
+        RestoreRunner.Result r;
+        try (QemuNbd server = QemuNbd.serveName(qemuNbd, name, "raw", false, RestoreRunner.connections(threads))) {
+            try (NbdClient nbd = server.connect(List.of())) {
+                r = new RestoreRunner(repo, threads).run(index, BlockSink.of(nbd, server));
+            }
+            server.awaitExit();
+        }
+        log.info("event=volume_restored backup={} target={}", backupId, name.replaceAll(":.*", ""));
+        return r;
     }
 
     private Plan plan(Member m) throws IOException {

@@ -16,7 +16,8 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "halcyon", mixinStandardHelpOptions = true, version = "halcyon 0.1.0",
         description = "A private IaaS cloud for KVM/QEMU that speaks the OpenStack APIs.",
         subcommands = {Main.Serve.class, Main.StoreCommand.class, Main.ClusterCommand.class, HostCommands.HostCommand.class,
-                HostCommands.HaCommand.class, RepoCommands.RepoCommand.class, ServerBackupCommands.ServerBackupCommand.class})
+                HostCommands.HaCommand.class, RepoCommands.RepoCommand.class, ServerBackupCommands.ServerBackupCommand.class,
+                TestCephCommands.TestCephCommand.class})
 public final class Main implements Callable<Integer> {
     public static void main(String[] args) {
         System.exit(new CommandLine(new Main()).setExecutionExceptionHandler((ex, cmd, parsed) -> {

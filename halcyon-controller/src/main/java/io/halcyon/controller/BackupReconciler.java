@@ -17,6 +17,7 @@ import io.halcyon.runtime.Resources;
 import io.halcyon.runtime.Result;
 import io.halcyon.runtime.Versioned;
 import io.halcyon.storage.Backends;
+import io.halcyon.storage.RbdBackend;
 import io.halcyon.store.Txn;
 import io.halcyon.store.TxnResult;
 import org.slf4j.Logger;
@@ -125,6 +126,10 @@ final class BackupReconciler implements Reconciler {
                     now), b.volumeId(), VolumeStatus.BACKING_UP, null, now);
             return Result.done();
         }
+        Optional<RbdBackend> ceph = rbdBackend(b.volumeId());
+        if (ceph.isPresent()) {
+            return createFromSnapshot(cur, ceph.get());
+        }
         if (b.host() == null && running.isPresent() && !repo.hasIndex(b.id())) {
             // a running guest's volume is read through its QEMU, on its host
             commit(Txn.builder().when(backups.unchanged(b.id(), cur.revision()))
@@ -147,18 +152,74 @@ final class BackupReconciler implements Reconciler {
                 log.info("event=backup_waits backup_id={} reason=\"{}\"", b.id(), e.getMessage());
                 return Result.after(Duration.ofSeconds(5));
             }
-            log.warn("event=backup_failed backup_id={} volume_id={} error=\"{}\"", b.id(), b.volumeId(), e.getMessage());
-            now = res.clock().now();
-            finish(cur, b.withStatus(BackupStatus.ERROR, "backup failed: " + e.getMessage(), now), b.volumeId(), VolumeStatus.BACKING_UP,
-                    null, now);
-            return Result.done();
+            return failed(cur, e);
         }
-        var s = index.stats();
-        now = res.clock().now();
-        finish(cur, b.done(stats(index), now), b.volumeId(), VolumeStatus.BACKING_UP, null, now);
-        log.info("event=backup_created backup_id={} volume_id={} mode={} read={} stored={}", b.id(), b.volumeId(), index.mode(),
-                s.bytesRead(), s.bytesStored());
+        return created(cur, index, "volume");
+    }
+
+    private Result failed(Versioned<Backup> cur, Exception e) {
+        Backup b = cur.value();
+        log.warn("event=backup_failed backup_id={} volume_id={} error=\"{}\"", b.id(), b.volumeId(), e.getMessage());
+        Instant now = res.clock().now();
+        finish(cur, b.withStatus(BackupStatus.ERROR, "backup failed: " + e.getMessage(), now), b.volumeId(), VolumeStatus.BACKING_UP,
+                null, now);
         return Result.done();
+    }
+
+    private Result created(Versioned<Backup> cur, BackupIndex index, String from) {
+        Backup b = cur.value();
+        var s = index.stats();
+        Instant now = res.clock().now();
+        finish(cur, b.done(stats(index), now), b.volumeId(), VolumeStatus.BACKING_UP, null, now);
+        log.info("event=backup_created backup_id={} volume_id={} mode={} read={} stored={} from={}", b.id(), b.volumeId(), index.mode(),
+                s.bytesRead(), s.bytesStored(), from);
+        return Result.done();
+    }
+
+    private Optional<RbdBackend> rbdBackend(String volumeId) {
+        return res.volumes().get(volumeId).flatMap(v -> backends.get(v.value().backend()))
+                .filter(be -> be instanceof RbdBackend).map(be -> (RbdBackend) be);
+    }
+
+    /**
+     * A volume on Ceph, attached or not: its backup reads an RBD snapshot (taken here, crash
+     * consistent while a guest writes), and an incremental reads only the ranges {@code rbd diff}
+     * reports changed since the parent's snapshot. Each volume keeps one backup snapshot: the
+     * latest backup's, which the next incremental starts from.
+     */
+    private Result createFromSnapshot(Versioned<Backup> cur, RbdBackend ceph) {
+        Backup b = cur.value();
+        BackupIndex index;
+        try {
+            if (repo.hasIndex(b.id())) {
+                index = repo.readIndex(b.id());
+                log.info("event=backup_adopted backup_id={}", b.id());
+            } else {
+                String parent = b.parentId() != null && repo.hasIndex(b.parentId()) ? b.parentId() : null;
+                String snapshot = ceph.snapshotForBackup(b.volumeId(), b.id());
+                List<io.halcyon.backup.nbd.Extent> changed = null;
+                String note = null;
+                if (parent != null) {
+                    var c = ceph.changedSince(b.volumeId(), parent, b.id());
+                    note = c.reason();
+                    if (c.ranges() != null) {
+                        changed = c.ranges().stream().map(r -> new io.halcyon.backup.nbd.Extent(r[0], r[1], io.halcyon.backup.nbd.Extent.DIRTY))
+                                .toList();
+                    }
+                }
+                try {
+                    index = volumeBackups.backupSnapshot(snapshot, b.id(), b.volumeId(), Map.of("project", b.projectId()), parent, changed,
+                            note, null);
+                } catch (Exception e) {
+                    ceph.dropBackupSnapshot(b.volumeId(), b.id());
+                    throw e;
+                }
+            }
+            ceph.keepOnlyBackupSnapshot(b.volumeId(), b.id());
+        } catch (Exception e) {
+            return failed(cur, e);
+        }
+        return created(cur, index, "rbd_snapshot");
     }
 
     /** The backups of a server backup still being created, in id order; the first acts for all. */
@@ -268,7 +329,20 @@ final class BackupReconciler implements Reconciler {
             return Result.done();
         }
         try {
-            volumeBackups.restore(b.id(), image(target), (long) vol.get().value().sizeGb() * GIB);
+            Optional<RbdBackend> ceph = rbdBackend(target);
+            if (ceph.isPresent()) {
+                long size = Math.max((long) vol.get().value().sizeGb() * GIB, repo.readIndex(b.id()).size());
+                String scratch = ceph.get().restoreScratch(target, size);
+                try {
+                    volumeBackups.restoreInto(b.id(), ceph.get().qemuName(scratch));
+                    ceph.get().replaceWithRestored(target, scratch);
+                } catch (Exception e) {
+                    ceph.get().removeScratch(scratch);
+                    throw e;
+                }
+            } else {
+                volumeBackups.restore(b.id(), image(target), (long) vol.get().value().sizeGb() * GIB);
+            }
         } catch (Exception e) {
             if (inUse(e)) {
                 return Result.after(Duration.ofSeconds(5));

@@ -240,7 +240,7 @@ public final class ControllerMain implements AutoCloseable {
         var credentials = config.ha().credentialKeyFile() == null ? null
                 : io.halcyon.api.ha.Credentials.fromFile(config.ha().credentialKeyFile());
         var ha = new io.halcyon.controller.ha.HaController(resources, elector, haSettings, schedulerConfig, credentials,
-                new io.halcyon.controller.ha.BmcFencer(config.ha().ipmitool(), 10_000), agents, config.ha().tickInterval());
+                new io.halcyon.controller.ha.BmcFencer(config.ha().ipmitool(), 10_000), agents, config.ha().tickInterval(), backends);
         closeables.add(0, ha);
         ha.start();
 
@@ -253,7 +253,8 @@ public final class ControllerMain implements AutoCloseable {
         var backupService = new BackupService(resources, volumeService, backupsOn);
         new VolumeApi(resources, volumeService, backupService, p -> identity.project(p).isPresent()).register(router);
         new io.halcyon.api.volume.BackupPolicyApi(resources, volumeService).register(router);
-        new io.halcyon.api.volume.ServerBackupApi(new io.halcyon.api.volume.ServerBackupService(resources, backupService),
+        new io.halcyon.api.volume.ServerBackupApi(new io.halcyon.api.volume.ServerBackupService(resources, backupService,
+                backends.all().stream().filter(b -> b instanceof RbdBackend).map(VolumeBackend::name).collect(java.util.stream.Collectors.toSet())),
                 backupService).register(router);
         if (backupsOn) {
             var policyRunner = new BackupPolicyRunner(resources, backupService, elector);

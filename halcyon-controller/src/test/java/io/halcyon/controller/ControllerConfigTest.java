@@ -143,7 +143,17 @@ class ControllerConfigTest {
         assertThatThrownBy(() -> parse(secrets + "  apii: {}\n")).hasMessageContaining("unknown key 'controller.apii'");
         assertThatThrownBy(() -> parse(secrets + "  storage: {volumeTypes: [{name: x, backend: nope}]}\n").validate())
                 .hasMessageContaining("controller.storage.volumeTypes");
-        assertThatThrownBy(() -> parse(secrets + "  storage: {backends: [{name: b, type: rbd}]}\n").validate())
-                .hasMessageContaining("controller.storage.backends.b.type");
+        assertThatThrownBy(() -> parse(secrets + "  storage: {backends: [{name: b, type: iscsi}]}\n").validate())
+                .hasMessageContaining("controller.storage.backends.b.type must be file or rbd");
+        assertThatThrownBy(() -> parse(secrets + "  storage: {backends: [{name: b, type: rbd, pool: \"a/b\"}]}\n").validate())
+                .hasMessageContaining("controller.storage.backends.b.pool");
+        assertThatThrownBy(() -> parse(secrets + "  storage: {backends: [{name: b, type: rbd, cephConf: \"/etc/ceph/a,b.conf\"}]}\n").validate())
+                .hasMessageContaining("controller.storage.backends.b.cephConf");
+        assertThatThrownBy(() -> parse(secrets + "  storage: {backends: [{name: b, type: rbd, capacityGb: -1}]}\n").validate())
+                .hasMessageContaining("controller.storage.backends.b.capacityGb");
+        var rbd = parse(secrets + "  storage: {backends: [{name: ceph, type: rbd}]}\n");
+        rbd.validate();
+        assertThat(rbd.storage().backends().get(0).cephConf()).isEqualTo(java.nio.file.Path.of("/etc/ceph/ceph.conf"));
+        assertThat(rbd.storage().backends().get(0).pool()).isEqualTo("rbd");
     }
 }

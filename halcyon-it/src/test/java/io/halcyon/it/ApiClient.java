@@ -35,6 +35,10 @@ final class ApiClient {
         return token;
     }
 
+    String projectId() {
+        return projectId;
+    }
+
     /** The block storage API's root for the project the token is scoped to. */
     String volumes() {
         return "/volume/v3/" + projectId;

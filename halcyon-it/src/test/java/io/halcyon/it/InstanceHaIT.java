@@ -32,7 +32,8 @@ import static org.awaitility.Awaitility.await;
  * For the whole class, {@link QemuWatch} looks at every QEMU process of the lab twenty times a
  * second: at no instant may two hosts run one instance. Each HA guest writes a marker near the end
  * of its root disk when it first boots and prints it when it finds it, so a recovered guest shows
- * its disk came along. Failures: power-off (the BMC fences), kill -9 of the agent (the watchdog
+ * its disk came along. Failures: power-off (the BMC fences; for a guest whose root disk is on
+ * Ceph, the old host's address also goes on Ceph's blocklist first), kill -9 of the agent (the watchdog
  * fences), SIGSTOP of the agent (watchdog; BMC without watchdog; neither: nothing moves and the
  * agent carries on), a frozen host (neither: unfenceable; BMC: fenced), a cut management link
  * (self-fence and watchdog), and two hosts lost at once without room for all (priorities).
@@ -40,7 +41,7 @@ import static org.awaitility.Awaitility.await;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class InstanceHaIT {
     @RegisterExtension
-    static final LabCluster cluster = LabCluster.hosts(4).withHa(2);
+    static final LabCluster cluster = LabCluster.hosts(4).withHa(2).withCeph();
 
     static ApiClient api;
     static String image;
@@ -150,6 +151,11 @@ class InstanceHaIT {
 
     /** Boots an HA guest (or a plain one, priority null) on {@code host}: the other hosts are in maintenance meanwhile. */
     String boot(String name, String host, Integer priority) throws Exception {
+        return boot(name, host, priority, null);
+    }
+
+    /** As {@link #boot(String, String, Integer)}, booted from {@code rootVolume} when it is not null. */
+    String boot(String name, String host, Integer priority, String rootVolume) throws Exception {
         for (String h : cluster.lab.hosts()) {
             assertThat(api.put("/halcyon/v1/hosts/" + h + "/maintenance", Map.of("enabled", !h.equals(host))).status()).isEqualTo(200);
         }
@@ -159,8 +165,15 @@ class InstanceHaIT {
             md.put("ha:priority", priority.toString());
         }
         String mark = "m" + UUID.randomUUID().toString().substring(0, 8);
-        var r = api.post("/compute/v2.1/servers", Map.of("server", Map.of("name", name, "flavorRef", "1", "imageRef", image, "metadata", md,
-                "user_data", Base64.getEncoder().encodeToString(marker(mark).getBytes(StandardCharsets.UTF_8)))));
+        var server = new HashMap<String, Object>(Map.of("name", name, "flavorRef", "1", "metadata", md,
+                "user_data", Base64.getEncoder().encodeToString(marker(mark).getBytes(StandardCharsets.UTF_8))));
+        if (rootVolume == null) {
+            server.put("imageRef", image);
+        } else {
+            server.put("block_device_mapping_v2", List.of(Map.of("uuid", rootVolume, "source_type", "volume", "destination_type", "volume",
+                    "boot_index", 0)));
+        }
+        var r = api.post("/compute/v2.1/servers", Map.of("server", server));
         assertThat(r.status()).as(r.raw()).isEqualTo(202);
         String id = r.body().path("server").path("id").asText();
         servers.add(id);
@@ -233,8 +246,42 @@ class InstanceHaIT {
         assertThat(events("host1")).contains("rejoined empty");
     }
 
+    /**
+     * Root disk on Ceph: the host is powered off, its address goes on Ceph's blocklist before the
+     * guest restarts elsewhere with its data, and a client of the old host can no longer write.
+     */
     @Test
     @Order(2)
+    void aGuestOnCephRestartsElsewhereAfterItsHostIsBlocklistedByCeph() throws Exception {
+        var v = api.post(api.volumes() + "/volumes", Map.of("volume", Map.of("name", "ceph-root", "size", 1, "imageRef", image,
+                "volume_type", "ceph")));
+        assertThat(v.status()).as(v.raw()).isEqualTo(202);
+        String volume = v.body().path("volume").path("id").asText();
+        await().atMost(Duration.ofSeconds(60)).until(() -> api.get(api.volumes() + "/volumes/" + volume).body().path("volume")
+                .path("status").asText().equals("available"));
+        String c = boot("c", "host4", 10, volume);
+        String ip = ip(c);
+        String oldAddress = cluster.lab.managementIp("host4");
+        Instant t0 = Instant.now();
+        cluster.lab.powerOff("host4");
+        awaitRecovered(c, "host4", ip, t0, Duration.ofSeconds(60));
+        assertThat(events("host4")).contains("storage-fenced").contains(oldAddress + ":0/0");
+        assertThat(cluster.ceph.ceph("osd", "blocklist", "ls").orThrow().stdout() + cluster.ceph.ceph("osd", "blocklist", "ls").stderr())
+                .contains(oldAddress + ":0/0");
+        // a client on the old host's address: refused by the OSDs
+        var write = io.halcyon.testkit.Command.run(List.of("ip", "netns", "exec", cluster.lab.prefix() + "-host4", "timeout", "30", "qemu-io",
+                "-f", "raw", "-c", "write -P 0x66 0 64k", "rbd:" + cluster.ceph.pool() + "/volume-" + volume + ":conf=" + cluster.ceph.conf()),
+                Map.of(), Duration.ofSeconds(60));
+        assertThat(write.exit()).as(write.stdout() + write.stderr()).isNotZero();
+        assertThat(write.stdout()).doesNotContain("wrote 65536/65536");
+        heal("host4");
+        assertThat(events("host4")).contains("rejoined empty");
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> events("host4").contains("storage-unfenced"));
+        assertThat(cluster.ceph.ceph("osd", "blocklist", "ls").stdout()).doesNotContain(oldAddress + ":0/0");
+    }
+
+    @Test
+    @Order(3)
     void killOfTheAgentLeavesTheWatchdogToFenceTheHost() throws Exception {
         bmc("host2", false);
         try {
@@ -253,7 +300,7 @@ class InstanceHaIT {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void aStoppedAgentIsFencedByTheWatchdog() throws Exception {
         bmc("host3", false);
         long agent = 0;
@@ -271,7 +318,7 @@ class InstanceHaIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void aStoppedAgentWithoutWatchdogIsFencedByTheBmc() throws Exception {
         restartWithoutWatchdog("host4");
         try {
@@ -293,7 +340,7 @@ class InstanceHaIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void withNeitherBmcNorWatchdogNothingMovesTheApiSaysWhyAndTheHostCarriesOn() throws Exception {
         restartWithoutWatchdog("host1");
         bmc("host1", false);
@@ -334,7 +381,7 @@ class InstanceHaIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aFrozenHostIsFencedByItsBmc() throws Exception {
         String f = boot("f", "host2", 10);
         String ip = ip(f);
@@ -348,7 +395,7 @@ class InstanceHaIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void aCutManagementLinkSelfFencesAndTheWatchdogResetsTheHost() throws Exception {
         bmc("host3", false);
         try {
@@ -372,7 +419,7 @@ class InstanceHaIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void twoHostsLostAtOnceWithoutRoomForAllRestartTheHighestPrioritiesFirst() throws Exception {
         String p10 = boot("p10", "host1", 10);
         String p1 = boot("p1", "host1", 1);

@@ -29,9 +29,12 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
 
     private final int size;
     private boolean ha;
+    private boolean withCeph;
     private int guestSlots;
     private final java.util.Set<String> noWatchdog = new java.util.HashSet<>();
     Lab lab;
+    /** The test Ceph on the lab's management network, with {@link #withCeph()}. */
+    io.halcyon.testkit.TestCeph ceph;
     OvnCentral ovn;
     TestCloud cloud;
     private final List<Path> ovsDirs = new ArrayList<>();
@@ -51,6 +54,12 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
     LabCluster withHa(int slots) {
         this.ha = true;
         this.guestSlots = slots;
+        return this;
+    }
+
+    /** With a test Ceph the hosts reach: backend and volume type {@code ceph} beside {@code file} (still the default). */
+    LabCluster withCeph() {
+        this.withCeph = true;
         return this;
     }
 
@@ -75,8 +84,19 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
             io.halcyon.api.ha.Credentials.generate(key);
             haYaml = "  ha: {credentialKeyFile: \"" + key + "\"}\n";
         }
+        String storageYaml = "";
+        if (withCeph) {
+            ceph = io.halcyon.testkit.TestCeph.start(Files.createTempDirectory(Paths.work(), "ceph"), lab.controllerIp(), 1, 4L << 30);
+            storageYaml = "  storage:\n"
+                    + "    backends:\n"
+                    + "      - {name: file, type: file}\n"
+                    + "      - {name: ceph, type: rbd, pool: " + ceph.pool() + ", cephConf: " + ceph.conf() + ", capacityGb: 1000}\n"
+                    + "    volumeTypes:\n"
+                    + "      - {name: default, backend: file}\n"
+                    + "      - {name: ceph, backend: ceph}\n";
+        }
         cloud = TestCloud.startBound("  network: {ovnNorthbound: \"" + ovn.nbUnix() + "\", physicalNetworks: [" + PHYSNET + "]}\n"
-                + "  scheduler: {hostSubsetSize: 1}\n" + haYaml, "0.0.0.0");
+                + "  scheduler: {hostSubsetSize: 1}\n" + haYaml + storageYaml, "0.0.0.0");
         for (String h : lab.hosts()) {
             ovsDirs.add(LabAgents.ovsDir(lab, h));
             writeAgentConfig(h);
@@ -124,6 +144,9 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
         }
         if (ovn != null) {
             ovn.close();
+        }
+        if (ceph != null) {
+            ceph.close();
         }
         ovsDirs.forEach(Files2::deleteTree);
     }

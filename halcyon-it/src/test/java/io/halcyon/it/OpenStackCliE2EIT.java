@@ -192,12 +192,26 @@ class OpenStackCliE2EIT {
                 Paths.jar().toString());
         String script = Paths.root().resolve("halcyon").toString();
         try {
-            var up = Command.run(List.of(script, "up"), env2, Duration.ofMinutes(5));
+            // the second one on a throw-away local Ceph
+            var up = Command.run(List.of(script, "up", "--ceph"), env2, Duration.ofMinutes(5));
             assertThat(up.exit()).as(up.stderr()).isZero();
             assertThat(Command.run(List.of(script, "status"), env2, Duration.ofMinutes(1)).stdout()).contains("running").contains("\"hostsUp\":1");
             assertThat(Command.run(List.of(script, "status"), env, Duration.ofMinutes(1)).stdout()).contains("running");
             var again = Command.run(List.of(script, "up"), env2, Duration.ofMinutes(5));
             assertThat(again.stdout()).contains("already running");
+            var m = Pattern.compile("OS_PASSWORD='([^']*)'").matcher(Files.readString(second.resolve("admin-openrc.sh")));
+            assertThat(m.find()).isTrue();
+            var admin2 = new OpenStackCli("http://127.0.0.1:" + env2.get("HALCYON_PORT") + "/identity/v3", "admin", m.group(1), "admin");
+            String vol = json(admin2.ok("volume", "create", "--size", "1", "oncephvol", "-f", "json")).path("id").asText();
+            assertThat(json(admin2.ok("volume", "show", vol, "-f", "json")).path("type").asText()).isEqualTo("ceph");
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+                    .until(() -> admin2.ok("volume", "show", vol, "-f", "value", "-c", "status").trim().equals("available"));
+            var images = Command.run(List.of("rbd", "-c", second.resolve("ceph/ceph.conf").toString(), "ls"), Map.of(), Duration.ofMinutes(1));
+            assertThat(images.stdout()).contains("volume-" + vol);
+            // the first cloud has no Ceph: --ceph refuses to change it
+            var refused = Command.run(List.of(script, "up", "--ceph"), env, Duration.ofMinutes(1));
+            assertThat(refused.exit()).isNotZero();
+            assertThat(refused.stderr()).contains("--ceph makes a new cloud");
         } finally {
             Command.run(List.of(script, "down"), env2, Duration.ofMinutes(2));
             GuestProcesses.killAll(second.resolve("agent"));
@@ -205,6 +219,8 @@ class OpenStackCliE2EIT {
         }
         var stopped = Command.run(List.of(script, "status"), env2, Duration.ofMinutes(1));
         assertThat(stopped.exit()).isEqualTo(3);
+        assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(second.resolve("ceph").toString())))
+                .as("down stops the test Ceph").isEmpty();
         assertThat(Command.run(List.of(script, "up", "--port", "x"), env2, Duration.ofMinutes(1)).exit()).isNotZero();
         Files2.deleteTree(second);
     }

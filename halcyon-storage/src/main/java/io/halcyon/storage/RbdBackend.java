@@ -9,7 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -317,6 +319,107 @@ public final class RbdBackend implements VolumeBackend {
                 log.info("event=storage_temp_removed backend={} image={}", name, i);
             }
         }
+    }
+
+    // ---- backups: one snapshot per volume, the point in time of its latest backup ----------------
+
+    static String backupSnapshot(String backupId) {
+        return "backup-" + backupId;
+    }
+
+    /** The point in time of a backup: a snapshot of the volume, made if it is not there. */
+    public String snapshotForBackup(String volumeId, String backupId) throws StorageException {
+        String v = RbdImages.volume(volumeId);
+        if (!rbd.imageExists(v)) {
+            throw new StorageException("volume " + volumeId + " has no data on backend " + name);
+        }
+        rbd.createSnapshot(v, backupSnapshot(backupId));
+        return rbd.qemuFilename(v, backupSnapshot(backupId));
+    }
+
+    /**
+     * What changed between two backups' snapshots, as {@code [offset, length]} ranges ({@code rbd
+     * diff --from-snap}, which fast-diff answers from the object map without reading data); or the
+     * reason it cannot be trusted: the older snapshot is gone, or the object map is flagged invalid.
+     */
+    public record Changes(List<long[]> ranges, String reason) {
+    }
+
+    public Changes changedSince(String volumeId, String parentBackupId, String backupId) throws StorageException {
+        String v = RbdImages.volume(volumeId);
+        String from = backupSnapshot(parentBackupId);
+        if (!rbd.snapshots(v).contains(from)) {
+            return new Changes(null, "no RBD snapshot of backup " + parentBackupId + " on the volume: compared chunk hashes instead");
+        }
+        JsonNode info = rbd.info(v).orElseThrow(() -> new StorageException("volume " + volumeId + " has no data on backend " + name));
+        boolean fastDiff = false;
+        for (JsonNode f : info.path("features")) {
+            fastDiff |= f.asText().equals("fast-diff");
+        }
+        for (JsonNode f : info.path("flags")) {
+            if (f.asText().contains("invalid")) {
+                return new Changes(null, "the volume's " + f.asText() + " flag is set: compared chunk hashes instead");
+            }
+        }
+        if (!fastDiff) {
+            return new Changes(null, "the volume's image has no fast-diff feature: compared chunk hashes instead");
+        }
+        var out = new ArrayList<long[]>();
+        for (JsonNode e : rbd.rbdJson("diff", "--from-snap", from, rbd.spec(v) + "@" + backupSnapshot(backupId))) {
+            out.add(new long[]{e.path("offset").asLong(), e.path("length").asLong()});
+        }
+        return new Changes(out, null);
+    }
+
+    /** Keeps only the snapshot of {@code backupId} among the volume's backup snapshots. */
+    public void keepOnlyBackupSnapshot(String volumeId, String backupId) throws StorageException {
+        String v = RbdImages.volume(volumeId);
+        for (String s : rbd.snapshots(v)) {
+            if (s.startsWith("backup-") && !s.equals(backupSnapshot(backupId))) {
+                rbd.removeSnapshot(v, s);
+            }
+        }
+    }
+
+    public void dropBackupSnapshot(String volumeId, String backupId) throws StorageException {
+        String v = RbdImages.volume(volumeId);
+        if (rbd.imageExists(v)) {
+            rbd.removeSnapshot(v, backupSnapshot(backupId));
+        }
+    }
+
+    /** A new empty image of {@code sizeBytes} for a restore to write (named for qemu-nbd), not yet the volume. */
+    public String restoreScratch(String volumeId, long sizeBytes) throws StorageException {
+        String tmp = RbdImages.temp("restore");
+        rbd.create(tmp, sizeBytes);
+        return tmp;
+    }
+
+    public String qemuName(String image) {
+        return rbd.qemuFilename(image, null);
+    }
+
+    /**
+     * Puts a restored image in the volume's place. A volume with Cinder snapshots keeps them on
+     * its image, so it is refused rather than replaced.
+     */
+    public void replaceWithRestored(String volumeId, String scratch) throws StorageException {
+        String v = RbdImages.volume(volumeId);
+        if (rbd.imageExists(v)) {
+            for (String s : rbd.snapshots(v)) {
+                if (s.startsWith("snapshot-")) {
+                    rbd.remove(scratch);
+                    throw new StorageException("volume " + volumeId + " has snapshots on Ceph, which a restore over it would lose; "
+                            + "delete them or restore to a new volume");
+                }
+            }
+            rbd.remove(v);
+        }
+        rbd.rename(scratch, v);
+    }
+
+    public void removeScratch(String scratch) throws StorageException {
+        rbd.remove(scratch);
     }
 
     @Override

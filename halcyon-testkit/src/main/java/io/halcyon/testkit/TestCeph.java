@@ -80,6 +80,52 @@ public final class TestCeph implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts again the cluster a stopped {@code dir} holds (memstore OSDs keep their data across a
+     * clean stop), on the address and ports it was made with; makes a new one of one OSD of
+     * {@code osdBytes} on {@code address} if {@code dir} holds none.
+     */
+    public static TestCeph startOrResume(Path dir, String address, long osdBytes) {
+        Path conf = dir.toAbsolutePath().resolve("ceph.conf");
+        if (!Files.exists(dir.toAbsolutePath().resolve("mon"))) {
+            return start(dir, address, 1, osdBytes);
+        }
+        String text;
+        try {
+            text = Files.readString(conf);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + conf, e);
+        }
+        String addr = text.replaceAll("(?s).*\npublic addr = (\\S+)\n.*", "$1");
+        var c = new TestCeph(dir.toAbsolutePath(), addr);
+        c.hook = new Thread(c::stopDaemons, "test-ceph-stop");
+        Runtime.getRuntime().addShutdownHook(c.hook);
+        try {
+            try (var osds = Files.list(c.dir.resolve("osd"))) {
+                var ids = osds.map(p -> p.getFileName().toString()).filter(n -> n.matches("osd\\.\\d+")).sorted().toList();
+                c.spawn("mon.a", List.of("ceph-mon", "-i", "a"));
+                c.await("the monitor to form a quorum", () -> c.ceph("mon", "stat").exit() == 0);
+                for (String id : ids) {
+                    c.spawn(id, List.of("ceph-osd", "-i", id.substring(4)));
+                }
+                c.await(ids.size() + " OSD(s) to come up", () -> {
+                    var r = c.ceph("osd", "stat", "-f", "json");
+                    return r.exit() == 0 && r.stdout().replaceAll("(?s).*\"num_up_osds\":(\\d+).*", "$1").equals(Integer.toString(ids.size()));
+                });
+            }
+            c.rbd("create", "--size", "1M", POOL + "/.probe").orThrow();
+            c.rbd("rm", "--no-progress", POOL + "/.probe").orThrow();
+            log.info("event=test_ceph_resumed dir={} address={}", c.dir, addr);
+            return c;
+        } catch (IOException e) {
+            c.stopDaemons();
+            throw new UncheckedIOException("cannot start the Ceph in " + dir, e);
+        } catch (RuntimeException e) {
+            c.stopDaemons();
+            throw e;
+        }
+    }
+
     public Path dir() {
         return dir;
     }
@@ -209,7 +255,9 @@ public final class TestCeph implements AutoCloseable {
     }
 
     private void spawn(String name, List<String> argv) throws IOException {
-        var cmd = new ArrayList<>(argv);
+        // its own session: a terminal's Ctrl-C for whoever started the cloud does not reach it
+        var cmd = new ArrayList<>(List.of("setsid"));
+        cmd.addAll(argv);
         cmd.addAll(List.of("-c", conf.toString(), "-f"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("log/" + name + ".stdout").toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();

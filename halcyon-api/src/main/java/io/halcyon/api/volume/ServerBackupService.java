@@ -64,12 +64,20 @@ public final class ServerBackupService {
     }
 
     public ServerBackupService(Resources res, BackupService backupService) {
+        this(res, backupService, java.util.Set.of());
+    }
+
+    /** @param snapshotBackends backends whose volumes are backed up from their own snapshots (Ceph), one volume at a time */
+    public ServerBackupService(Resources res, BackupService backupService, java.util.Set<String> snapshotBackends) {
+        this.snapshotBackends = java.util.Set.copyOf(snapshotBackends);
         this.res = requireNonNull(res, "res is null");
         this.backupService = requireNonNull(backupService, "backupService is null");
         this.backups = res.repo(Kinds.BACKUPS);
         this.volumeRepo = res.repo(Kinds.VOLUMES);
         this.servers = res.repo(Kinds.SERVERS);
     }
+
+    private final java.util.Set<String> snapshotBackends;
 
     public static ApiException notFound(String id) {
         return ApiException.notFound("Server backup " + id + " could not be found.");
@@ -143,6 +151,11 @@ public final class ServerBackupService {
                 Versioned<Volume> cur = res.volumes().get(d.volumeId()).orElseThrow(() -> ApiException.conflict(
                         "Volume " + d.volumeId() + " of instance " + serverId + " is gone; retry once the instance has settled."));
                 Volume v = cur.value();
+                if (v.backend() != null && snapshotBackends.contains(v.backend())) {
+                    throw ApiException.badRequest("Invalid backup: volume " + v.id() + " of instance " + serverId + " is on Ceph (backend "
+                            + v.backend() + "), whose volumes are backed up one at a time from their own snapshots; back them up with "
+                            + "volume backups.");
+                }
                 if (v.status() != VolumeStatus.IN_USE && v.status() != VolumeStatus.AVAILABLE) {
                     throw ApiException.badRequest("Invalid volume: every volume of the instance must be in-use to be backed up, but volume "
                             + v.id() + " is \"" + v.status().wire() + "\".");

@@ -53,6 +53,19 @@ public final class QemuNbd implements AutoCloseable {
     private static QemuNbd serve(String binary, Path image, String format, boolean readOnly, String bitmap, int connections,
                                  java.util.List<String> options) throws IOException {
         requireNonNull(image, "image is null");
+        return serve(binary, image.toString(), format, readOnly, bitmap, connections, options);
+    }
+
+    /**
+     * Serves any image qemu-nbd opens by name, an RBD image or snapshot included
+     * ({@code rbd:pool/image@snap:conf=...}); read-only, or written with QEMU's default cache.
+     */
+    public static QemuNbd serveName(String binary, String name, String format, boolean readOnly, int connections) throws IOException {
+        return serve(binary, name, format, readOnly, null, connections, java.util.List.of());
+    }
+
+    private static QemuNbd serve(String binary, String image, String format, boolean readOnly, String bitmap, int connections,
+                                 java.util.List<String> options) throws IOException {
         // a short private directory: UNIX socket paths are limited to 107 bytes
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "hnbd");
         Path socket = dir.resolve("s");
@@ -69,7 +82,7 @@ public final class QemuNbd implements AutoCloseable {
             cmd.add("--bitmap=" + bitmap);
         }
         cmd.addAll(options);
-        cmd.add(image.toString());
+        cmd.add(image);
         Path log = dir.resolve("log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         var nbd = new QemuNbd(p, dir, socket);
@@ -93,7 +106,7 @@ public final class QemuNbd implements AutoCloseable {
         return nbd;
     }
 
-    private static String explain(Path image, String out) {
+    private static String explain(String image, String out) {
         String line = out.lines().filter(l -> !l.isBlank()).findFirst().orElse(out);
         if (out.contains("lock")) {
             return image + " is in use (a running guest holds it): " + line;

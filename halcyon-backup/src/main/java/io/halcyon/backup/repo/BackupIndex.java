@@ -17,13 +17,15 @@ import static java.util.Objects.requireNonNull;
  *
  * @param source what was backed up (a volume id), the unit of retention
  * @param parent the backup this one was taken relative to, or null for a full backup
- * @param mode   how the changes were found: {@code full}, {@code bitmap} or {@code hash-compare}
+ * @param mode   how the changes were found: {@code full}, {@code bitmap}, {@code rbd-diff} or {@code hash-compare}
  * @param note   why the mode is what it is, when that is worth saying (a lost bitmap, for one)
  */
 public record BackupIndex(String id, String source, Map<String, String> labels, Instant createdAt, String parent, long size,
                           int chunkSize, String mode, String note, Stats stats, List<String> chunks) {
     public static final String FULL = "full";
     public static final String BITMAP = "bitmap";
+    /** An incremental that read only the ranges Ceph reported changed between two RBD snapshots. */
+    public static final String RBD_DIFF = "rbd-diff";
     public static final String HASH_COMPARE = "hash-compare";
 
     public BackupIndex {

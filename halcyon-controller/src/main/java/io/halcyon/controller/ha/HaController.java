@@ -54,8 +54,58 @@ public final class HaController implements AutoCloseable {
     private final ConcurrentLinkedQueue<BmcOutcome> outcomes = new ConcurrentLinkedQueue<>();
     private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "ha-tick"));
     private final Executor bmcPool;
+    private final StorageFence storage;
+    /** Hosts this leader has put on the storage blocklist since it was elected. */
+    private final java.util.Set<String> storageFenced = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService storageSweeper = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "ha-storage-fence"));
     private HaMonitor monitor;
     private long term;
+
+    /**
+     * A fence below the hosts: their clients are refused by the storage itself (Ceph's OSD
+     * blocklist). Applied to a host when it is declared fenced, and always before one of its
+     * guests with disks on that storage is restarted elsewhere; lifted when it has rejoined empty.
+     */
+    public interface StorageFence {
+        StorageFence NONE = new StorageFence() {
+            @Override
+            public boolean enabled() {
+                return false;
+            }
+
+            @Override
+            public boolean needed(io.halcyon.model.compute.Server s) {
+                return false;
+            }
+
+            @Override
+            public String fence(io.halcyon.model.host.Host h) {
+                return "no storage fence";
+            }
+
+            @Override
+            public String unfence(io.halcyon.model.host.Host h) {
+                return "no storage fence";
+            }
+
+            @Override
+            public boolean fenced(io.halcyon.model.host.Host h) {
+                return false;
+            }
+        };
+
+        boolean enabled();
+
+        /** Whether the server has disks on the fenced storage, so it may not restart elsewhere before the fence is up. */
+        boolean needed(io.halcyon.model.compute.Server s);
+
+        /** Puts the host's clients on the blocklist; returns what was done, for the host's events. */
+        String fence(io.halcyon.model.host.Host h) throws Exception;
+
+        String unfence(io.halcyon.model.host.Host h) throws Exception;
+
+        boolean fenced(io.halcyon.model.host.Host h) throws Exception;
+    }
 
     /** Powers a host off through its BMC and says how that ended (the evidence included). */
     public interface Fencer {
@@ -65,12 +115,18 @@ public final class HaController implements AutoCloseable {
     public HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Credentials credentials,
                         Fencer bmc, AgentService agents, Duration tick) {
         this(res, leadership, settings, scheduler, credentials, bmc, agents::report, tick,
-                Executors.newCachedThreadPool(r -> daemon(r, "ha-bmc")));
+                Executors.newCachedThreadPool(r -> daemon(r, "ha-bmc")), StorageFence.NONE);
+    }
+
+    public HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Credentials credentials,
+                        Fencer bmc, AgentService agents, Duration tick, io.halcyon.storage.Backends backends) {
+        this(res, leadership, settings, scheduler, credentials, bmc, agents::report, tick,
+                Executors.newCachedThreadPool(r -> daemon(r, "ha-bmc")), new CephFence(res, backends));
     }
 
     /** @param reportGone finishes the deletion of servers on a fenced host, as their agent's "gone" report would */
     HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Credentials credentials,
-                 Fencer bmc, BiConsumer<String, List<GuestReport>> reportGone, Duration tick, Executor bmcPool) {
+                 Fencer bmc, BiConsumer<String, List<GuestReport>> reportGone, Duration tick, Executor bmcPool, StorageFence storage) {
         this.res = requireNonNull(res, "res is null");
         this.leadership = requireNonNull(leadership, "leadership is null");
         this.settings = requireNonNull(settings, "settings is null").validated();
@@ -80,6 +136,7 @@ public final class HaController implements AutoCloseable {
         this.reportGone = requireNonNull(reportGone, "reportGone is null");
         this.tick = requireNonNull(tick, "tick is null");
         this.bmcPool = requireNonNull(bmcPool, "bmcPool is null");
+        this.storage = requireNonNull(storage, "storage is null");
         this.writes = new HaWrites(res, leadership, settings);
     }
 
@@ -91,6 +148,9 @@ public final class HaController implements AutoCloseable {
 
     public void start() {
         ticker.scheduleWithFixedDelay(this::safeTick, tick.toMillis(), tick.toMillis(), TimeUnit.MILLISECONDS);
+        if (storage.enabled()) {
+            storageSweeper.scheduleWithFixedDelay(this::sweepStorageFences, 10, 10, TimeUnit.SECONDS);
+        }
     }
 
     private void safeTick() {
@@ -114,6 +174,7 @@ public final class HaController implements AutoCloseable {
             monitor = new HaMonitor(settings, epoch);
             term = epoch;
             outcomes.clear();
+            storageFenced.clear();
             log.info("event=ha_monitor_started term={} watch_ms={}", epoch, settings.leaseTtl().toMillis());
         }
         var bmcOutcomes = new ArrayList<BmcOutcome>();
@@ -138,12 +199,25 @@ public final class HaController implements AutoCloseable {
 
     private void apply(HaAction a) {
         if (a instanceof HaAction.Transition t) {
-            writes.transition(t);
+            if (writes.transition(t) && storage.enabled()) {
+                if (t.to() == io.halcyon.ha.HostHaState.FENCED) {
+                    storageFence(t.host());
+                } else if (t.from() == io.halcyon.ha.HostHaState.FENCED) {
+                    storageUnfence(t.host());
+                }
+            }
         } else if (a instanceof HaAction.PowerOff p) {
             powerOff(p);
         } else if (a instanceof HaAction.Dispose d) {
             writes.dispose(d);
         } else if (a instanceof HaAction.Evacuate e) {
+            var s = res.servers().get(e.serverId());
+            if (storage.enabled() && s.isPresent() && storage.needed(s.get().value()) && !storageFenced.contains(e.from())
+                    && !storageFence(e.from())) {
+                log.warn("event=ha_restart_held server_id={} host={} reason=\"its disks are on Ceph and the host is not on the blocklist yet\"",
+                        e.serverId(), e.from());
+                return;
+            }
             writes.evacuate(e);
         } else if (a instanceof HaAction.Unplaceable u) {
             writes.unplaceable(u);
@@ -173,6 +247,65 @@ public final class HaController implements AutoCloseable {
         bmcPool.execute(() -> outcomes.add(bmc.powerOff(target, p.token())));
     }
 
+    private boolean storageFence(String host) {
+        var h = res.hosts().get(host);
+        if (h.isEmpty()) {
+            log.warn("event=storage_fence_failed host={} error=\"the host is not registered\"", host);
+            return false;
+        }
+        try {
+            String done = storage.fence(h.get().value());
+            storageFenced.add(host);
+            writes.storageEvent(host, "storage-fenced", done);
+            log.warn("event=storage_fenced host={} detail=\"{}\"", host, done);
+            return true;
+        } catch (Exception e) {
+            log.warn("event=storage_fence_failed host={} error=\"{}\"", host, e.getMessage());
+            return false;
+        }
+    }
+
+    private void storageUnfence(String host) {
+        storageFenced.remove(host);
+        var h = res.hosts().get(host);
+        if (h.isEmpty()) {
+            return;
+        }
+        try {
+            String done = storage.unfence(h.get().value());
+            writes.storageEvent(host, "storage-unfenced", done + ": the host rejoined empty");
+            log.info("event=storage_unfenced host={} detail=\"{}\"", host, done);
+        } catch (Exception e) {
+            // the sweep tries again
+            log.warn("event=storage_unfence_failed host={} error=\"{}\"", host, e.getMessage());
+        }
+    }
+
+    /**
+     * Lifts the storage fence of hosts that rejoined while it could not be lifted (Ceph
+     * unreachable, or a leader that died in between); only hosts up or in maintenance qualify.
+     */
+    private void sweepStorageFences() {
+        if (!leadership.isLeader()) {
+            return;
+        }
+        for (var st : res.hostHa().list()) {
+            String state = st.value().state();
+            String host = st.value().host();
+            if (!"up".equals(state) && !"maintenance".equals(state) || storageFenced.contains(host)) {
+                continue;
+            }
+            var h = res.hosts().get(host);
+            try {
+                if (h.isPresent() && storage.fenced(h.get().value())) {
+                    storageUnfence(host);
+                }
+            } catch (Exception e) {
+                log.warn("event=storage_fence_sweep_failed host={} error=\"{}\"", host, e.getMessage());
+            }
+        }
+    }
+
     /** Servers deleted while their host is fenced: nothing runs there, so their deletion is completed for the absent agent. */
     private void finishDeletions() {
         for (var h : res.hostHa().list()) {
@@ -196,6 +329,7 @@ public final class HaController implements AutoCloseable {
     @Override
     public void close() {
         ticker.shutdownNow();
+        storageSweeper.shutdownNow();
         if (bmcPool instanceof ExecutorService e) {
             e.shutdownNow();
         }

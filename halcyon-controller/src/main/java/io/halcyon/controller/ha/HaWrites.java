@@ -123,6 +123,11 @@ final class HaWrites {
         return ok;
     }
 
+    /** A storage fence put up or taken down, as a host event. */
+    void storageEvent(String host, String to, String detail) {
+        commit(fenced().onSuccess(events.put(event(host, "fenced", to, detail))), "storage fence record for " + host);
+    }
+
     void bmcOutcome(io.halcyon.ha.BmcOutcome o) {
         var e = event(o.host(), "power-off", o.result().name().toLowerCase(java.util.Locale.ROOT), "token " + o.token() + ": " + o.detail());
         commit(fenced().onSuccess(events.put(e)), "bmc outcome for " + o.host());

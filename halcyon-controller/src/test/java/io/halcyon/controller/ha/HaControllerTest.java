@@ -87,7 +87,8 @@ class HaControllerTest {
             return new BmcOutcome(t.host(), token, bmcAnswer, "Chassis Power is off");
         };
         ha = new HaController(res, leader, HaSettings.defaults(), SchedulerConfig.defaults(), credentials, fencer,
-                (host, reports) -> reports.forEach(r -> gone.add(host + ":" + r.serverId())), Duration.ofMillis(100), Runnable::run);
+                (host, reports) -> reports.forEach(r -> gone.add(host + ":" + r.serverId())), Duration.ofMillis(100), Runnable::run,
+                HaController.StorageFence.NONE);
     }
 
     @AfterEach
@@ -185,6 +186,73 @@ class HaControllerTest {
         assertThat(evac.events()).extracting(InstanceAction.Event::event).containsExactly("ha_host_fenced", "ha_restart_elsewhere");
         assertThat(res.hostHa().get("h1").orElseThrow().value().reason()).contains("self-fence deadline passed");
         assertThat(fenced).isEmpty();
+    }
+
+    /** A storage fence that records what it was asked, and fails while {@code up} is false. */
+    static final class FakeStorageFence implements HaController.StorageFence {
+        final List<String> calls = new ArrayList<>();
+        boolean up;
+        final java.util.Set<String> listed = new java.util.HashSet<>();
+
+        public boolean enabled() {
+            return true;
+        }
+
+        public boolean needed(Server s) {
+            return s.spec().metadata().containsKey("ceph");
+        }
+
+        public String fence(Host h) {
+            calls.add("fence " + h.name());
+            if (!up) {
+                throw new IllegalStateException("ceph unreachable");
+            }
+            listed.add(h.name());
+            return "blocklisted " + h.name();
+        }
+
+        public String unfence(Host h) {
+            calls.add("unfence " + h.name());
+            listed.remove(h.name());
+            return "removed " + h.name();
+        }
+
+        public boolean fenced(Host h) {
+            return listed.contains(h.name());
+        }
+    }
+
+    @Test
+    void aGuestOnCephRestartsElsewhereOnlyOnceItsHostIsOnTheBlocklistWhichIsLiftedWhenTheHostRejoinsEmpty() {
+        ha.close();
+        var storage = new FakeStorageFence();
+        ha = new HaController(res, leader, HaSettings.defaults(), SchedulerConfig.defaults(), credentials, (t, token) -> {
+            throw new AssertionError("no BMC here");
+        }, (host, reports) -> { }, Duration.ofMillis(100), Runnable::run, storage);
+        host("h1", 4000);
+        host("h2", 4000);
+        server("onceph", "h1", Map.of("HA_Enabled", "True", "ceph", "yes"));
+        server("onfile", "h1", Map.of("HA_Enabled", "True"));
+        res.sync();
+        ha.tick();
+        run(11.5, "h2");
+        assertThat(state("h1")).isEqualTo("fenced");
+        // Ceph refused: the guest on Ceph waits, the other one (self-fence is enough for it) does not
+        assertThat(storage.calls).contains("fence h1");
+        assertThat(server("onceph").status().host()).isEqualTo("h1");
+        assertThat(server("onfile").status().host()).isEqualTo("h2");
+        storage.up = true;
+        run(0.3, "h2");
+        assertThat(server("onceph").status().host()).isEqualTo("h2");
+        assertThat(events("h1")).endsWith("fencing->fenced", "fenced->storage-fenced");
+        assertThat(storage.listed).containsExactly("h1");
+
+        // back, with nothing running: it rejoins and may write again
+        run(1.5, "h1", "h2");
+        assertThat(state("h1")).isEqualTo("up");
+        assertThat(storage.calls).last().isEqualTo("unfence h1");
+        assertThat(storage.listed).isEmpty();
+        assertThat(events("h1")).contains("fenced->storage-unfenced");
     }
 
     @Test
