@@ -57,7 +57,11 @@ public final class HaController implements AutoCloseable {
     private final StorageFence storage;
     /** Hosts this leader has put on the storage blocklist since it was elected. */
     private final java.util.Set<String> storageFenced = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Hosts whose storage fence has been asked for and has not ended yet. */
+    private final java.util.Set<String> storageFencing = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService storageSweeper = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "ha-storage-fence"));
+    /** Runs the storage fence's calls, one at a time and in order, off the tick (a Ceph that hangs must not stall HA). */
+    private final Executor storagePool;
     private HaMonitor monitor;
     private long term;
 
@@ -115,18 +119,19 @@ public final class HaController implements AutoCloseable {
     public HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Credentials credentials,
                         Fencer bmc, AgentService agents, Duration tick) {
         this(res, leadership, settings, scheduler, credentials, bmc, agents::report, tick,
-                Executors.newCachedThreadPool(r -> daemon(r, "ha-bmc")), StorageFence.NONE);
+                Executors.newCachedThreadPool(r -> daemon(r, "ha-bmc")), StorageFence.NONE, null);
     }
 
     public HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Credentials credentials,
                         Fencer bmc, AgentService agents, Duration tick, io.halcyon.storage.Backends backends) {
         this(res, leadership, settings, scheduler, credentials, bmc, agents::report, tick,
-                Executors.newCachedThreadPool(r -> daemon(r, "ha-bmc")), new CephFence(res, backends));
+                Executors.newCachedThreadPool(r -> daemon(r, "ha-bmc")), new CephFence(res, backends), null);
     }
 
     /** @param reportGone finishes the deletion of servers on a fenced host, as their agent's "gone" report would */
     HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Credentials credentials,
-                 Fencer bmc, BiConsumer<String, List<GuestReport>> reportGone, Duration tick, Executor bmcPool, StorageFence storage) {
+                 Fencer bmc, BiConsumer<String, List<GuestReport>> reportGone, Duration tick, Executor bmcPool, StorageFence storage,
+                 Executor storagePool) {
         this.res = requireNonNull(res, "res is null");
         this.leadership = requireNonNull(leadership, "leadership is null");
         this.settings = requireNonNull(settings, "settings is null").validated();
@@ -137,6 +142,7 @@ public final class HaController implements AutoCloseable {
         this.tick = requireNonNull(tick, "tick is null");
         this.bmcPool = requireNonNull(bmcPool, "bmcPool is null");
         this.storage = requireNonNull(storage, "storage is null");
+        this.storagePool = storagePool == null ? storageSweeper : storagePool;
         this.writes = new HaWrites(res, leadership, settings);
     }
 
@@ -201,9 +207,10 @@ public final class HaController implements AutoCloseable {
         if (a instanceof HaAction.Transition t) {
             if (writes.transition(t) && storage.enabled()) {
                 if (t.to() == io.halcyon.ha.HostHaState.FENCED) {
-                    storageFence(t.host());
+                    requestStorageFence(t.host());
                 } else if (t.from() == io.halcyon.ha.HostHaState.FENCED) {
-                    storageUnfence(t.host());
+                    storageFenced.remove(t.host());
+                    storagePool.execute(() -> storageUnfence(t.host()));
                 }
             }
         } else if (a instanceof HaAction.PowerOff p) {
@@ -212,10 +219,12 @@ public final class HaController implements AutoCloseable {
             writes.dispose(d);
         } else if (a instanceof HaAction.Evacuate e) {
             var s = res.servers().get(e.serverId());
-            if (storage.enabled() && s.isPresent() && storage.needed(s.get().value()) && !storageFenced.contains(e.from())
-                    && !storageFence(e.from())) {
-                log.warn("event=ha_restart_held server_id={} host={} reason=\"its disks are on Ceph and the host is not on the blocklist yet\"",
-                        e.serverId(), e.from());
+            if (storage.enabled() && s.isPresent() && storage.needed(s.get().value()) && !storageFenced.contains(e.from())) {
+                // planned again on the next tick, by when the blocklist may be in place
+                if (requestStorageFence(e.from())) {
+                    log.warn("event=ha_restart_held server_id={} host={} reason=\"its disks are on Ceph and the host is not on the "
+                            + "blocklist yet\"", e.serverId(), e.from());
+                }
                 return;
             }
             writes.evacuate(e);
@@ -247,6 +256,21 @@ public final class HaController implements AutoCloseable {
         bmcPool.execute(() -> outcomes.add(bmc.powerOff(target, p.token())));
     }
 
+    /** Asks for the host's storage fence unless it is up or under way; true when this call asked. */
+    private boolean requestStorageFence(String host) {
+        if (storageFenced.contains(host) || !storageFencing.add(host)) {
+            return false;
+        }
+        storagePool.execute(() -> {
+            try {
+                storageFence(host);
+            } finally {
+                storageFencing.remove(host);
+            }
+        });
+        return true;
+    }
+
     private boolean storageFence(String host) {
         var h = res.hosts().get(host);
         if (h.isEmpty()) {
@@ -266,7 +290,6 @@ public final class HaController implements AutoCloseable {
     }
 
     private void storageUnfence(String host) {
-        storageFenced.remove(host);
         var h = res.hosts().get(host);
         if (h.isEmpty()) {
             return;

@@ -88,7 +88,7 @@ class HaControllerTest {
         };
         ha = new HaController(res, leader, HaSettings.defaults(), SchedulerConfig.defaults(), credentials, fencer,
                 (host, reports) -> reports.forEach(r -> gone.add(host + ":" + r.serverId())), Duration.ofMillis(100), Runnable::run,
-                HaController.StorageFence.NONE);
+                HaController.StorageFence.NONE, Runnable::run);
     }
 
     @AfterEach
@@ -228,7 +228,7 @@ class HaControllerTest {
         var storage = new FakeStorageFence();
         ha = new HaController(res, leader, HaSettings.defaults(), SchedulerConfig.defaults(), credentials, (t, token) -> {
             throw new AssertionError("no BMC here");
-        }, (host, reports) -> { }, Duration.ofMillis(100), Runnable::run, storage);
+        }, (host, reports) -> { }, Duration.ofMillis(100), Runnable::run, storage, Runnable::run);
         host("h1", 4000);
         host("h2", 4000);
         server("onceph", "h1", Map.of("HA_Enabled", "True", "ceph", "yes"));
