@@ -94,6 +94,15 @@ class RbdBackendIT {
         String server = id();
         images.cloneBase(image.imageId(), RbdImages.server(server), 2L << 30);
         assertThat(backend.rootDiskIds()).contains(server);
+        assertThat(backend.rbd().info(RbdImages.server(server)).orElseThrow().path("size").asLong()).isEqualTo(2L << 30);
+        // a flavor smaller than the image: the disk keeps the image's size
+        String small = id();
+        images.cloneBase(image.imageId(), RbdImages.server(small), 1 << 20);
+        assertThat(backend.rbd().info(RbdImages.server(small)).orElseThrow().path("size").asLong()).isEqualTo(image.virtualSize());
+        backend.deleteRootDisk(small);
+        images.cloneBase(image.imageId(), RbdImages.server(small), image.virtualSize());
+        assertThat(backend.rbd().info(RbdImages.server(small)).orElseThrow().path("size").asLong()).isEqualTo(image.virtualSize());
+        backend.deleteRootDisk(small);
         backend.deleteRootDisk(server);
         backend.deleteRootDisk(server);
         assertThat(backend.rootDiskIds()).doesNotContain(server);

@@ -270,6 +270,17 @@ public final class Rbd {
         rbd("resize", "--no-progress", "--size", bytes + "B", spec(image));
     }
 
+    /** Resizes to {@code bytes} unless the image is that large or larger already (then it stays as it is). */
+    public void growTo(String image, long bytes) throws StorageException {
+        try {
+            resize(image, bytes);
+        } catch (RbdException e) {
+            if (!e.output().contains("allow-shrink") && !e.output().contains("equal to original size")) {
+                throw e;
+            }
+        }
+    }
+
     public void flatten(String image) throws StorageException {
         rbd("flatten", "--no-progress", spec(image));
     }

@@ -102,13 +102,13 @@ public final class RbdImages {
 
     /** A clone of the image's base named {@code target}, at least {@code sizeBytes} large; nothing when it exists. */
     public void cloneBase(String imageId, String target, long sizeBytes) throws StorageException {
-        if (rbd.imageExists(target)) {
-            return;
-        }
+        // three commands, no lookups: a target that exists already makes the rename fail, which counts as done
         String tmp = temp("clone");
         try {
             rbd.clone(base(imageId), BASE_SNAPSHOT, tmp);
-            growTo(tmp, sizeBytes);
+            if (sizeBytes > 0) {
+                rbd.growTo(tmp, sizeBytes);
+            }
             rbd.rename(tmp, target);
         } catch (Rbd.RbdException e) {
             rbd.remove(tmp);
