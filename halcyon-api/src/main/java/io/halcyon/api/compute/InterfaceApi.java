@@ -109,7 +109,7 @@ public final class InterfaceApi {
             ServerPorts ports = servers.serverPorts();
             ports.validate(ctx, List.of(request), 1);
             if (portId == null) {
-                ports.network().checkPortQuota(s.projectId(), 1);
+                ports.network().ports().checkPortQuota(s.projectId(), 1);
             }
             Instant now = res.clock().now();
             var txn = Txn.builder().when(serverRepo.unchanged(s.id(), sv.revision()));

@@ -3,6 +3,7 @@ package io.halcyon.api.compute;
 import io.halcyon.api.auth.AuthContext;
 import io.halcyon.api.http.ApiException;
 import io.halcyon.api.network.NetworkService;
+import io.halcyon.api.network.PortService;
 import io.halcyon.model.compute.Nic;
 import io.halcyon.model.compute.Server;
 import io.halcyon.model.network.FloatingIp;
@@ -43,7 +44,7 @@ public final class ServerPorts {
     public ServerPorts(Resources res, NetworkService net) {
         this.res = requireNonNull(res, "res is null");
         this.net = requireNonNull(net, "net is null");
-        this.ports = net.portRepo();
+        this.ports = net.ports().portRepo();
     }
 
     public NetworkService network() {
@@ -118,11 +119,11 @@ public final class ServerPorts {
                 out.add(new Nic(p.value().id(), true));
                 continue;
             }
-            var fixed = n.fixedIp() == null ? null : List.of(new NetworkService.FixedIpRequest(null, n.fixedIp()));
-            var req = new NetworkService.PortRequest(n.networkId(), "", null, null, null, fixed, Port.OWNER_COMPUTE, serverId,
+            var fixed = n.fixedIp() == null ? null : List.of(new PortService.FixedIpRequest(null, n.fixedIp()));
+            var req = new PortService.PortRequest(n.networkId(), "", null, null, null, fixed, Port.OWNER_COMPUTE, serverId,
                     securityGroups, null, null, null, null);
-            NetworkService.PreparedPort prepared = translate(() -> net.preparePort(ctx, req, ctx.projectId(), taken));
-            prepared.addTo(txn, net);
+            PortService.PreparedPort prepared = translate(() -> net.ports().preparePort(ctx, req, ctx.projectId(), taken));
+            prepared.addTo(txn, net.ports());
             prepared.ips().forEach(a -> taken.add(a.ipAddress()));
             out.add(new Nic(prepared.port().id(), false));
         }
@@ -158,7 +159,7 @@ public final class ServerPorts {
             }
             if (made.contains(p.id())) {
                 txn.when(ports.unchanged(p.id(), vp.revision()));
-                net.releaseOps(p, txn);
+                net.ports().releaseOps(p, txn);
             } else if (preserved.contains(p.id())) {
                 txn.when(ports.unchanged(p.id(), vp.revision())).onSuccess(ports.put(p.withDevice("", "", "", now).withStatus("DOWN", now)));
             }
@@ -176,7 +177,7 @@ public final class ServerPorts {
         if (nic.preserveOnDelete()) {
             txn.onSuccess(ports.put(p.withDevice("", "", "", now).withStatus("DOWN", now)));
         } else {
-            net.releaseOps(p, txn);
+            net.ports().releaseOps(p, txn);
         }
     }
 

@@ -169,7 +169,7 @@ public final class ServerService {
         serverPorts.validate(ctx, nicRequests, count);
         long newPorts = nicRequests.stream().filter(n -> n.portId() == null).count() * count;
         if (newPorts > 0) {
-            serverPorts.network().checkPortQuota(ctx.projectId(), (int) newPorts);
+            serverPorts.network().ports().checkPortQuota(ctx.projectId(), (int) newPorts);
         }
         List<String> groups = req.securityGroups() == null || req.securityGroups().isEmpty() ? null : req.securityGroups();
         Instant now = res.clock().now();

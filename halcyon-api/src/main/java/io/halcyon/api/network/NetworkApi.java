@@ -138,7 +138,7 @@ public final class NetworkApi {
         g.get("/ports/{id}", r -> one(r, "port", NetworkViews.port(net.visiblePort(r.auth(), r.param("id")).value(), r.auth())));
         g.put("/ports/{id}", this::updatePort);
         g.delete("/ports/{id}", r -> {
-            net.deletePort(r.auth(), r.param("id"));
+            net.ports().deletePort(r.auth(), r.param("id"));
             return Reply.empty(204);
         });
 
@@ -298,10 +298,10 @@ public final class NetworkApi {
     private Reply createPort(ApiRequest r) {
         JsonNode o = resource(r, "port", PORT_KEYS);
         vnicType(o);
-        var req = new NetworkService.PortRequest(str(o, "network_id"), str(o, "name"), str(o, "description"), bool(o, "admin_state_up"),
+        var req = new PortService.PortRequest(str(o, "network_id"), str(o, "name"), str(o, "description"), bool(o, "admin_state_up"),
                 str(o, "mac_address"), fixedIps(o), str(o, "device_owner"), str(o, "device_id"), strings(o, "security_groups"),
                 bool(o, "port_security_enabled"), pairs(o), str(o, "binding:host_id"), project(o));
-        return Reply.json(201, Map.of("port", NetworkViews.port(net.createPort(r.auth(), req), r.auth())));
+        return Reply.json(201, Map.of("port", NetworkViews.port(net.ports().createPort(r.auth(), req), r.auth())));
     }
 
     private static void vnicType(JsonNode o) {
@@ -317,10 +317,10 @@ public final class NetworkApi {
         if (o.has("network_id") || o.has("tenant_id") || o.has("project_id")) {
             throw NetworkErrors.invalid("network_id and project_id of a port cannot be updated.");
         }
-        var u = new NetworkService.PortUpdate(str(o, "name"), str(o, "description"), bool(o, "admin_state_up"),
+        var u = new PortService.PortUpdate(str(o, "name"), str(o, "description"), bool(o, "admin_state_up"),
                 strings(o, "security_groups"), bool(o, "port_security_enabled"), pairs(o), fixedIps(o), str(o, "device_owner"),
                 str(o, "device_id"), str(o, "mac_address"), str(o, "binding:host_id"));
-        return Reply.ok(Map.of("port", NetworkViews.port(net.updatePort(r.auth(), r.param("id"), u), r.auth())));
+        return Reply.ok(Map.of("port", NetworkViews.port(net.ports().updatePort(r.auth(), r.param("id"), u), r.auth())));
     }
 
     // ---- security groups -----------------------------------------------------------------------

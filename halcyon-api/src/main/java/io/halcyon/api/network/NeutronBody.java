@@ -163,12 +163,12 @@ final class NeutronBody {
         return out;
     }
 
-    static List<NetworkService.FixedIpRequest> fixedIps(JsonNode o) {
+    static List<PortService.FixedIpRequest> fixedIps(JsonNode o) {
         List<JsonNode> list = objects(o, "fixed_ips");
         if (list == null) {
             return null;
         }
-        var out = new ArrayList<NetworkService.FixedIpRequest>();
+        var out = new ArrayList<PortService.FixedIpRequest>();
         for (JsonNode f : list) {
             var unknown = new ArrayList<String>();
             f.fieldNames().forEachRemaining(k -> {
@@ -184,7 +184,7 @@ final class NeutronBody {
             if (subnet == null && ip == null) {
                 throw NetworkErrors.invalid("each fixed_ips entry needs a subnet_id or an ip_address.");
             }
-            out.add(new NetworkService.FixedIpRequest(subnet, ip));
+            out.add(new PortService.FixedIpRequest(subnet, ip));
         }
         return out;
     }

@@ -157,12 +157,12 @@ public final class RouterService {
                 gw.ifPresent(p -> {
                     var pv = res.ports().get(p.id()).orElseThrow();
                     txn.when(ports.unchanged(p.id(), pv.revision()));
-                    net.releaseOps(p, txn);
+                    net.ports().releaseOps(p, txn);
                 });
                 if (networkId != null) {
-                    var prep = net.preparePort(AuthContext.system(""), new NetworkService.PortRequest(networkId, "", null, true, null, null,
+                    var prep = net.ports().preparePort(AuthContext.system(""), new PortService.PortRequest(networkId, "", null, true, null, null,
                             Port.OWNER_ROUTER_GATEWAY, id, List.of(), false, null, null, ""), "", Set.of());
-                    prep.addTo(txn, net);
+                    prep.addTo(txn, net.ports());
                 }
             }
             TxnResult t = res.store().txn(txn.build());
@@ -187,7 +187,7 @@ public final class RouterService {
                 throw ApiException.conflict("Router " + id + " still has floating IPs associated through it").withType("RouterInUse");
             }
             var txn = Txn.builder().when(routers.unchanged(id, cur.revision())).onSuccess(routers.deleteOp(id));
-            gatewayPort(id).ifPresent(p -> net.releaseOps(p, txn));
+            gatewayPort(id).ifPresent(p -> net.ports().releaseOps(p, txn));
             TxnResult t = res.store().txn(txn.build());
             if (t.succeeded()) {
                 res.awaitRevision(t.revision());
@@ -262,10 +262,10 @@ public final class RouterService {
                     throw ApiException.conflict("IP address " + subnet.gatewayIp() + " already allocated in subnet " + subnet.id()
                             + "; the subnet's gateway is taken by another port.").withType("IpAddressAlreadyAllocated");
                 }
-                var prep = net.preparePort(AuthContext.system(cur.value().projectId()), new NetworkService.PortRequest(network.id(), "", null,
-                        true, null, List.of(new NetworkService.FixedIpRequest(subnet.id(), subnet.gatewayIp())), Port.OWNER_ROUTER_INTERFACE,
+                var prep = net.ports().preparePort(AuthContext.system(cur.value().projectId()), new PortService.PortRequest(network.id(), "", null,
+                        true, null, List.of(new PortService.FixedIpRequest(subnet.id(), subnet.gatewayIp())), Port.OWNER_ROUTER_INTERFACE,
                         id, List.of(), false, null, null, cur.value().projectId()), cur.value().projectId(), Set.of());
-                prep.addTo(txn, net);
+                prep.addTo(txn, net.ports());
                 result = prep.port();
             }
             TxnResult t = res.store().txn(txn.build());
@@ -317,7 +317,7 @@ public final class RouterService {
             var txn = Txn.builder().when(routers.unchanged(id, cur.revision()), ports.unchanged(iface.id(), pv.revision()))
                     .onSuccess(routers.put(cur.value().withDetails(cur.value().name(), cur.value().description(), cur.value().adminStateUp(),
                             res.clock().now())));
-            net.releaseOps(iface, txn);
+            net.ports().releaseOps(iface, txn);
             TxnResult t = res.store().txn(txn.build());
             if (t.succeeded()) {
                 res.awaitRevision(t.revision());
@@ -357,8 +357,8 @@ public final class RouterService {
         quotas.check(ctx.projectId(), "floatingip", 1);
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
             String fipId = Ids.newId();
-            var prep = net.preparePort(AuthContext.system(""), new NetworkService.PortRequest(networkId, "", null, true, null,
-                    address == null ? null : List.of(new NetworkService.FixedIpRequest(null, address)), Port.OWNER_FLOATING_IP, fipId, List.of(),
+            var prep = net.ports().preparePort(AuthContext.system(""), new PortService.PortRequest(networkId, "", null, true, null,
+                    address == null ? null : List.of(new PortService.FixedIpRequest(null, address)), Port.OWNER_FLOATING_IP, fipId, List.of(),
                     false, null, null, ""), "", Set.of());
             if (prep.port().fixedIps().isEmpty()) {
                 throw ApiException.badRequest("Bad floatingip request: external network " + networkId + " has no subnet to take an address from.")
@@ -368,7 +368,7 @@ public final class RouterService {
             var fip = new FloatingIp(fipId, ctx.projectId(), networkId, prep.port().fixedIps().get(0).ipAddress(), prep.port().id(), null, null,
                     null, description, now, now, 0);
             var txn = Txn.builder().when(fips.absent(fipId));
-            prep.addTo(txn, net);
+            prep.addTo(txn, net.ports());
             if (portId != null) {
                 fip = associateInto(ctx, fip, networkId, portId, fixedIp, txn, now);
             }
@@ -383,7 +383,7 @@ public final class RouterService {
                 res.sync();
                 for (Port.FixedIp f : prep.port().fixedIps()) {
                     if (res.ipAllocations().get(IpAllocation.key(f.subnetId(), f.ipAddress())).isPresent()) {
-                        throw NetworkService.ipInUse(f.ipAddress(), f.subnetId());
+                        throw PortService.ipInUse(f.ipAddress(), f.subnetId());
                     }
                 }
             }
@@ -472,7 +472,7 @@ public final class RouterService {
             var port = res.ports().get(cur.value().floatingPortId());
             port.ifPresent(p -> {
                 txn.when(ports.unchanged(p.value().id(), p.revision()));
-                net.releaseOps(p.value(), txn);
+                net.ports().releaseOps(p.value(), txn);
             });
             TxnResult t = res.store().txn(txn.build());
             if (t.succeeded()) {
