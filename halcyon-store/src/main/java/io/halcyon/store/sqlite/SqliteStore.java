@@ -7,7 +7,6 @@ import io.halcyon.store.LeaseNotFoundException;
 import io.halcyon.store.Op;
 import io.halcyon.store.Prefixes;
 import io.halcyon.store.RangeResult;
-import io.halcyon.store.SerialExecutor;
 import io.halcyon.store.Store;
 import io.halcyon.store.StoreException;
 import io.halcyon.store.StoreLockedException;
@@ -38,12 +37,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -68,7 +64,8 @@ import static java.util.Objects.requireNonNull;
  */
 public final class SqliteStore implements Store {
     private static final Logger log = LoggerFactory.getLogger(SqliteStore.class);
-    private static final int PUT = 0;
+    /** The log's record types. */
+    static final int PUT = 0;
     private static final int DELETE = 1;
     private static final int READERS = 4;
     private static final int MAX_BATCH = 256;
@@ -96,9 +93,8 @@ public final class SqliteStore implements Store {
     private final Thread committer;
     private final ReentrantLock mutex = new ReentrantLock();
     private final Map<Long, LeaseState> leases = new java.util.concurrent.ConcurrentHashMap<>();
-    private final List<SqliteWatch> watches = new CopyOnWriteArrayList<>();
+    private final SqliteWatches watches;
     private final ScheduledExecutorService leaseReaper;
-    private final ExecutorService delivery;
     private final SecureRandom random = new SecureRandom();
     private final long autoCompactRetention;
     private volatile long revision;
@@ -188,7 +184,7 @@ public final class SqliteStore implements Store {
             throw new StoreException("cannot open store " + this.path + ": " + e.getMessage(), e);
         }
         this.leaseReaper = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "store-lease-reaper"));
-        this.delivery = Executors.newCachedThreadPool(r -> daemon(r, "store-watch"));
+        this.watches = new SqliteWatches(Executors.newCachedThreadPool(r -> daemon(r, "store-watch")));
         this.committer = daemon(this::commitLoop, "store-committer");
         committer.start();
         leaseReaper.scheduleWithFixedDelay(this::expireLeases, 50, 50, TimeUnit.MILLISECONDS);
@@ -445,7 +441,7 @@ public final class SqliteStore implements Store {
         }
         long rev = revision;
         var outcomes = new Object[group.size()];
-        var batches = new ArrayList<Batch>();
+        var batches = new ArrayList<SqliteWatches.Batch>();
         for (int i = 0; i < group.size(); i++) {
             Txn txn = group.get(i).txn;
             java.sql.Savepoint sp = null;
@@ -467,7 +463,7 @@ public final class SqliteStore implements Store {
                 conn.releaseSavepoint(sp);
                 if (!events.isEmpty()) {
                     rev = newRev;
-                    batches.add(new Batch(events));
+                    batches.add(new SqliteWatches.Batch(events));
                 }
                 outcomes[i] = new TxnResult(ok, rev, reads);
             } catch (SQLException | RuntimeException e) {
@@ -494,7 +490,7 @@ public final class SqliteStore implements Store {
         }
         revision = rev;
         writesSinceCompaction += batches.size();
-        enqueue(batches);
+        watches.publish(batches);
         for (int i = 0; i < group.size(); i++) {
             if (outcomes[i] instanceof TxnResult tr) {
                 group.get(i).result.complete(tr);
@@ -619,7 +615,8 @@ public final class SqliteStore implements Store {
         requireNonNull(prefix, "prefix is null");
         requireNonNull(listener, "listener is null");
         byte[] start = Prefixes.bytes(prefix);
-        var w = new SqliteWatch(start, Prefixes.rangeEnd(start), listener, new SerialExecutor(delivery));
+        var w = watches.create(start, Prefixes.rangeEnd(start), listener);
+        // under the committer's lock: no revision lands between the history read and the registration
         mutex.lock();
         try {
             ensureOpen();
@@ -628,104 +625,15 @@ public final class SqliteStore implements Store {
                 return w;
             }
             if (fromRevision > 0 && fromRevision <= revision) {
-                for (Batch b : readHistory(start, w.end, fromRevision)) {
+                for (SqliteWatches.Batch b : SqliteWatches.readHistory(conn, start, w.end(), fromRevision)) {
                     w.offer(b);
                 }
             }
-            watches.add(w);
+            watches.register(w);
         } finally {
             mutex.unlock();
         }
         return w;
-    }
-
-    private List<Batch> readHistory(byte[] start, byte[] end, long fromRevision) {
-        var byRev = new LinkedHashMap<Long, List<WatchEvent>>();
-        try (var ps = conn.prepareStatement("SELECT key, value, create_rev, rev, version, lease, type FROM log "
-                + "WHERE rev >= ? AND key >= ? AND (? IS NULL OR key < ?) ORDER BY rev, key")) {
-            ps.setLong(1, fromRevision);
-            ps.setBytes(2, start);
-            ps.setBytes(3, end);
-            ps.setBytes(4, end);
-            try (var rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    String key = new String(rs.getBytes(1), StandardCharsets.UTF_8);
-                    long rev = rs.getLong(4);
-                    WatchEvent e = rs.getInt(7) == PUT
-                            ? new WatchEvent(WatchEvent.Type.PUT, new KeyValue(key, rs.getBytes(2), rs.getLong(3), rev, rs.getLong(5), rs.getLong(6)))
-                            : new WatchEvent(WatchEvent.Type.DELETE, new KeyValue(key, new byte[0], 0, rev, 0, 0));
-                    byRev.computeIfAbsent(rev, r -> new ArrayList<>()).add(e);
-                }
-            }
-        } catch (SQLException e) {
-            throw new StoreException("store read failed: " + e.getMessage(), e);
-        }
-        var batches = new ArrayList<Batch>();
-        byRev.values().forEach(events -> batches.add(new Batch(events)));
-        return batches;
-    }
-
-    private void enqueue(List<Batch> batches) {
-        for (Batch b : batches) {
-            for (SqliteWatch w : watches) {
-                w.offer(b);
-            }
-        }
-    }
-
-    private record Batch(List<WatchEvent> events) {
-    }
-
-    private final class SqliteWatch implements Watch {
-        final byte[] start;
-        final byte[] end;
-        final WatchListener listener;
-        final SerialExecutor executor;
-        volatile boolean cancelled;
-
-        SqliteWatch(byte[] start, byte[] end, WatchListener listener, SerialExecutor executor) {
-            this.start = start;
-            this.end = end;
-            this.listener = listener;
-            this.executor = executor;
-        }
-
-        void offer(Batch batch) {
-            var mine = new ArrayList<WatchEvent>();
-            for (WatchEvent e : batch.events()) {
-                byte[] k = Prefixes.bytes(e.kv().key());
-                if (java.util.Arrays.compareUnsigned(k, start) >= 0 && (end == null || java.util.Arrays.compareUnsigned(k, end) < 0)) {
-                    mine.add(e);
-                }
-            }
-            if (mine.isEmpty()) {
-                return;
-            }
-            executor.execute(() -> {
-                if (!cancelled) {
-                    try {
-                        listener.onEvents(mine);
-                    } catch (RuntimeException ex) {
-                        log.error("event=watch_listener_failed", ex);
-                    }
-                }
-            });
-        }
-
-        void fail(StoreException error) {
-            executor.execute(() -> {
-                if (!cancelled) {
-                    cancelled = true;
-                    listener.onError(error);
-                }
-            });
-        }
-
-        @Override
-        public void close() {
-            cancelled = true;
-            watches.remove(this);
-        }
     }
 
     @Override
@@ -828,7 +736,7 @@ public final class SqliteStore implements Store {
         leases.remove(leaseId);
         if (!events.isEmpty()) {
             revision = newRev;
-            enqueue(List.of(new Batch(events)));
+            watches.publish(List.of(new SqliteWatches.Batch(events)));
         }
     }
 
@@ -886,10 +794,7 @@ public final class SqliteStore implements Store {
                 return;
             }
             closed = true;
-            for (SqliteWatch w : watches) {
-                w.cancelled = true;
-            }
-            watches.clear();
+            watches.cancelAll();
         } finally {
             mutex.unlock();
         }
@@ -900,7 +805,7 @@ public final class SqliteStore implements Store {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        delivery.shutdown();
+        watches.shutdown();
         for (Connection r : readers) {
             try {
                 r.close();
