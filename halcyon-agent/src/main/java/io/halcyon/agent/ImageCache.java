@@ -55,8 +55,7 @@ public final class ImageCache {
             ensure(root.base());
             return;
         }
-        var rbd = new Rbd(root.options().getOrDefault("pool", "rbd"), Path.of(root.options().getOrDefault("conf", "/etc/ceph/ceph.conf")),
-                root.options().get("user"), 600);
+        var rbd = Rbd.forDisk(root, 600);
         var pool = new RbdImages(rbd, new QemuImg(qemuImgBinary));
         try {
             if (rbd.imageExists(root.rbdImage())) {

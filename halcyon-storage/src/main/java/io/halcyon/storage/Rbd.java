@@ -36,6 +36,12 @@ public final class Rbd {
         this.timeoutSeconds = timeoutSeconds;
     }
 
+    /** The client a disk of the {@code rbd} driver names: its pool, ceph.conf and Ceph user, as the backend wrote them. */
+    public static Rbd forDisk(io.halcyon.model.agent.DiskSpec d, long timeoutSeconds) {
+        var o = d.options();
+        return new Rbd(o.getOrDefault("pool", "rbd"), Path.of(o.getOrDefault("conf", "/etc/ceph/ceph.conf")), o.get("user"), timeoutSeconds);
+    }
+
     public String pool() {
         return pool;
     }
@@ -168,15 +174,7 @@ public final class Rbd {
     }
 
     public boolean imageExists(String image) throws StorageException {
-        try {
-            rbd("info", spec(image));
-            return true;
-        } catch (RbdException e) {
-            if (e.missing()) {
-                return false;
-            }
-            throw e;
-        }
+        return info(image).isPresent();
     }
 
     /** The image's {@code rbd info}; empty when it does not exist. */
@@ -270,8 +268,11 @@ public final class Rbd {
         rbd("resize", "--no-progress", "--size", bytes + "B", spec(image));
     }
 
-    /** Resizes to {@code bytes} unless the image is that large or larger already (then it stays as it is). */
+    /** Resizes to {@code bytes} unless the image is that large or larger already (then it stays as it is); never shrinks. */
     public void growTo(String image, long bytes) throws StorageException {
+        if (bytes <= 0) {
+            return;
+        }
         try {
             resize(image, bytes);
         } catch (RbdException e) {

@@ -174,7 +174,7 @@ public final class RbdBackend implements VolumeBackend {
             rbd.protect(parent, snap);
             rbd.clone(parent, snap, tmp);
             rbd.flatten(tmp);
-            images.growTo(tmp, sizeBytes);
+            rbd.growTo(tmp, sizeBytes);
             rbd.rename(tmp, target);
         } catch (StorageException e) {
             rbd.remove(tmp);
@@ -207,7 +207,7 @@ public final class RbdBackend implements VolumeBackend {
         if (!rbd.imageExists(v)) {
             throw new StorageException("volume " + volumeId + " has no data on backend " + name);
         }
-        images.growTo(v, sizeBytes);
+        rbd.growTo(v, sizeBytes);
     }
 
     @Override

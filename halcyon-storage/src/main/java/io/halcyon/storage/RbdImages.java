@@ -1,6 +1,5 @@
 package io.halcyon.storage;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -106,9 +105,7 @@ public final class RbdImages {
         String tmp = temp("clone");
         try {
             rbd.clone(base(imageId), BASE_SNAPSHOT, tmp);
-            if (sizeBytes > 0) {
-                rbd.growTo(tmp, sizeBytes);
-            }
+            rbd.growTo(tmp, sizeBytes);
             rbd.rename(tmp, target);
         } catch (Rbd.RbdException e) {
             rbd.remove(tmp);
@@ -120,17 +117,5 @@ public final class RbdImages {
             rbd.remove(tmp);
             throw e;
         }
-    }
-
-    /** Resizes to {@code sizeBytes} if the image is smaller; never shrinks. */
-    public void growTo(String image, long sizeBytes) throws StorageException {
-        if (sizeBytes > 0 && size(image) < sizeBytes) {
-            rbd.resize(image, sizeBytes);
-        }
-    }
-
-    public long size(String image) throws StorageException {
-        JsonNode info = rbd.info(image).orElseThrow(() -> new StorageException("rbd image " + rbd.spec(image) + " does not exist"));
-        return info.path("size").asLong();
     }
 }

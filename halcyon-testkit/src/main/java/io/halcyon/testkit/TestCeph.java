@@ -103,18 +103,10 @@ public final class TestCeph implements AutoCloseable {
         try {
             try (var osds = Files.list(c.dir.resolve("osd"))) {
                 var ids = osds.map(p -> p.getFileName().toString()).filter(n -> n.matches("osd\\.\\d+")).sorted().toList();
-                c.spawn("mon.a", List.of("ceph-mon", "-i", "a"));
-                c.await("the monitor to form a quorum", () -> c.ceph("mon", "stat").exit() == 0);
-                for (String id : ids) {
-                    c.spawn(id, List.of("ceph-osd", "-i", id.substring(4)));
-                }
-                c.await(ids.size() + " OSD(s) to come up", () -> {
-                    var r = c.ceph("osd", "stat", "-f", "json");
-                    return r.exit() == 0 && r.stdout().replaceAll("(?s).*\"num_up_osds\":(\\d+).*", "$1").equals(Integer.toString(ids.size()));
-                });
+                c.startMonitor();
+                c.startOsds(ids.size());
             }
-            c.rbd("create", "--size", "1M", POOL + "/.probe").orThrow();
-            c.rbd("rm", "--no-progress", POOL + "/.probe").orThrow();
+            c.probe();
             log.info("event=test_ceph_resumed dir={} address={}", c.dir, addr);
             return c;
         } catch (IOException e) {
@@ -166,8 +158,7 @@ public final class TestCeph implements AutoCloseable {
                     "[v2:" + address + ":" + v2 + ",v1:" + address + ":" + v1 + "]", dir.resolve("monmap").toString()));
             exec(List.of("ceph-mon", "-c", conf.toString(), "--mkfs", "-i", "a", "--monmap", dir.resolve("monmap").toString(), "--keyring",
                     keyring.toString()));
-            spawn("mon.a", List.of("ceph-mon", "-i", "a"));
-            await("the monitor to form a quorum", () -> ceph("mon", "stat").exit() == 0);
+            startMonitor();
             var mkfs = new ArrayList<Process>();
             for (int i = 0; i < osds; i++) {
                 String uuid = UUID.randomUUID().toString();
@@ -184,24 +175,38 @@ public final class TestCeph implements AutoCloseable {
                     throw new IllegalStateException("ceph-osd --mkfs failed for osd." + i + ": " + tail(dir.resolve("log/mkfs.osd." + i + ".log")));
                 }
             }
-            for (int i = 0; i < osds; i++) {
-                spawn("osd." + i, List.of("ceph-osd", "-i", Integer.toString(i)));
-            }
-            await(osds + " OSD(s) to come up", () -> {
-                var r = ceph("osd", "stat", "-f", "json");
-                return r.exit() == 0 && r.stdout().replaceAll("(?s).*\"num_up_osds\":(\\d+).*", "$1").equals(Integer.toString(osds));
-            });
+            startOsds(osds);
             ceph("osd", "pool", "create", POOL, "8", "8", "replicated").orThrow();
             rbd("pool", "init", POOL).orThrow();
-            // readiness through librbd: it blocks until the placement groups it touches are active
-            rbd("create", "--size", "1M", POOL + "/.probe").orThrow();
-            rbd("rm", "--no-progress", POOL + "/.probe").orThrow();
+            probe();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make a test Ceph in " + dir, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+    }
+
+    private void startMonitor() throws IOException {
+        spawn("mon.a", List.of("ceph-mon", "-i", "a"));
+        await("the monitor to form a quorum", () -> ceph("mon", "stat").exit() == 0);
+    }
+
+    /** Starts OSDs 0 to {@code count - 1} (made already) and waits until the monitor counts them up. */
+    private void startOsds(int count) throws IOException {
+        for (int i = 0; i < count; i++) {
+            spawn("osd." + i, List.of("ceph-osd", "-i", Integer.toString(i)));
+        }
+        await(count + " OSD(s) to come up", () -> {
+            var r = ceph("osd", "stat", "-f", "json");
+            return r.exit() == 0 && r.stdout().replaceAll("(?s).*\"num_up_osds\":(\\d+).*", "$1").equals(Integer.toString(count));
+        });
+    }
+
+    /** Readiness through librbd: it blocks until the placement groups it touches are active. */
+    private void probe() {
+        rbd("create", "--size", "1M", POOL + "/.probe").orThrow();
+        rbd("rm", "--no-progress", POOL + "/.probe").orThrow();
     }
 
     private String conf(String fsid, int v1, int v2, long osdBytes) {

@@ -99,9 +99,9 @@ public final class QemuCommand {
      */
     static String fileBlockdev(DiskSpec d, String node) {
         if (d.rbd()) {
-            var o = d.options();
-            return "{\"driver\":\"rbd\",\"pool\":\"" + json(o.getOrDefault("pool", "rbd")) + "\",\"image\":\"" + json(d.rbdImage())
-                    + "\",\"conf\":\"" + json(o.getOrDefault("conf", "/etc/ceph/ceph.conf")) + "\",\"user\":\"" + json(o.getOrDefault("user", "admin"))
+            var c = io.halcyon.storage.Rbd.forDisk(d, 0);
+            return "{\"driver\":\"rbd\",\"pool\":\"" + json(c.pool()) + "\",\"image\":\"" + json(d.rbdImage())
+                    + "\",\"conf\":\"" + json(c.conf().toString()) + "\",\"user\":\"" + json(c.user())
                     + "\",\"node-name\":\"" + node + "\"" + (d.readOnly() ? ",\"read-only\":true" : ",\"discard\":\"unmap\"") + "}";
         }
         if (!"file".equals(d.driver())) {
