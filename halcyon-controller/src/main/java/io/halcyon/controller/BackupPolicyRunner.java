@@ -62,15 +62,16 @@ final class BackupPolicyRunner {
         for (Volume vol : volumes(p)) {
             var items = new ArrayList<PolicyPlan.Item>();
             for (Versioned<Backup> b : res.backups().byIndex(Resources.BY_VOLUME, vol.id())) {
-                items.add(new PolicyPlan.Item(b.value().id(), b.value().createdAt(), b.value().parentId(), b.value().status()));
+                items.add(new PolicyPlan.Item(b.value().id(), b.value().createdAt(), b.value().parentId(), b.value().status(),
+                        p.id().equals(b.value().policyId()) && !b.value().protectedBackup()));
             }
             boolean ready = vol.status() == VolumeStatus.AVAILABLE || vol.status() == VolumeStatus.IN_USE;
             PolicyPlan.Decision d = PolicyPlan.decide(p, now, ready, items);
             for (String id : d.prune()) {
-                backups.prune(id);
+                backups.prune(id, p.id());
             }
             if (d.backup()) {
-                backups.createFor(vol.id(), "policy-" + now.toString().replace(':', '-'), d.incremental());
+                backups.createFor(vol.id(), p.id(), "policy-" + now.toString().replace(':', '-'), d.incremental());
             }
         }
         if (due) {

@@ -146,10 +146,12 @@ public final class ControllerMain implements AutoCloseable {
                 clock, config.tokenLifetime());
 
         var imageFiles = new ImageFiles(config.dataDir().resolve("images"));
-        imageFiles.init();
-        if ("sqlite".equals(config.store().backend())) {
+        boolean alone = "sqlite".equals(config.store().backend());
+        if (alone) {
             requeueInterruptedUploads();
         }
+        // with sqlite this is the only controller, so no upload is in progress: every temporary file goes
+        imageFiles.init(alone ? id -> false : this::uploadInProgress);
         String adminProject = identity.projectByName("admin").orElseThrow().id();
         new Bootstrap(resources, new ImageImporter(resources, imageFiles)).seed(config.bootstrap(), adminProject);
 
@@ -390,6 +392,12 @@ public final class ControllerMain implements AutoCloseable {
             m.put("hostsUp", resources.hostLeases().size());
             return Reply.ok(m);
         });
+    }
+
+    /** Whether another controller may be writing image data now: an upload saving it, or a volume being written out as it. */
+    private boolean uploadInProgress(String imageId) {
+        return resources.images().get(imageId).map(v -> v.value().status() == ImageStatus.SAVING).orElse(false)
+                || resources.volumes().list().stream().anyMatch(v -> v.value().upload() != null && imageId.equals(v.value().upload().imageId()));
     }
 
     /** With the single sqlite controller, an image left "saving" was cut off by a crash: let the client upload again. */

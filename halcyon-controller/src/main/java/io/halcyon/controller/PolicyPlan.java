@@ -13,13 +13,16 @@ import java.util.Map;
 /**
  * What a backup policy does to one volume on one pass, as a pure function: whether to take a
  * backup (due, the volume ready, nothing of it in progress), whether incremental (a full one every
- * {@code fullEvery}), and which available backups the retention no longer keeps.
+ * {@code fullEvery}), and which available backups the retention no longer keeps. The retention
+ * counts and prunes only the policy's own backups: never one a user took, one another policy took,
+ * or a protected one.
  */
 final class PolicyPlan {
     private PolicyPlan() {
     }
 
-    record Item(String id, Instant createdAt, String parentId, BackupStatus status) {
+    /** @param prunable taken by this policy and not protected: the only kind the retention counts and prunes */
+    record Item(String id, Instant createdAt, String parentId, BackupStatus status, boolean prunable) {
     }
 
     record Decision(boolean backup, boolean incremental, List<String> prune) {
@@ -41,10 +44,11 @@ final class PolicyPlan {
         }
         boolean incremental = !available.isEmpty() && sinceFull + 1 < p.fullEvery();
         var prune = new ArrayList<String>();
-        if (!busy && !available.isEmpty()) {
+        var own = available.stream().filter(Item::prunable).toList();
+        if (!busy && !own.isEmpty()) {
             Map<String, String> keep = new Retention(p.keepLast(), p.keepDaily(), p.keepWeekly(), p.keepMonthly())
-                    .keep(available.stream().map(b -> new Retention.Item(b.id(), b.createdAt())).toList());
-            available.stream().filter(b -> !keep.containsKey(b.id())).forEach(b -> prune.add(b.id()));
+                    .keep(own.stream().map(b -> new Retention.Item(b.id(), b.createdAt())).toList());
+            own.stream().filter(b -> !keep.containsKey(b.id())).forEach(b -> prune.add(b.id()));
         }
         return new Decision(take, incremental, prune);
     }

@@ -73,6 +73,14 @@ class ApiBadInputTest {
         String queued = http.call("POST", "/image/v2/images", Map.of("name", "queued", "disk_format", "qcow2", "container_format", "bare"),
                 Http.token(tokens.get("u1"))).json().path("id").asText();
         vars.put("queued", queued);
+        // a qcow2 whose header claims 2^62 bytes: its gigabytes overflow an int
+        String huge = http.call("POST", "/image/v2/images", Map.of("name", "huge", "disk_format", "qcow2", "container_format", "bare"),
+                Http.token(tokens.get("u1"))).json().path("id").asText();
+        byte[] header = new byte[512];
+        java.nio.ByteBuffer.wrap(header).putInt(0, 0x514649fb).putInt(4, 3).putLong(24, 1L << 62);
+        assertThat(http.call("PUT", "/image/v2/images/" + huge + "/file", header,
+                Map.of("X-Auth-Token", tokens.get("u1"), "Content-Type", "application/octet-stream")).status()).isEqualTo(204);
+        vars.put("huge", huge);
         var s = http.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "s1", "flavorRef", "1", "imageRef", image)),
                 Http.token(tokens.get("u1")));
         assertThat(s.status()).isEqualTo(202);
@@ -267,6 +275,17 @@ class ApiBadInputTest {
         list.add(c("image: patch read-only", "u1", "PATCH", "/image/v2/images/{queued}", List.of(Map.of("op", "replace", "path", "/status", "value", "active")), 403, "error"));
         list.add(c("image: patch bad op", "u1", "PATCH", "/image/v2/images/{queued}", List.of(Map.of("op", "move", "path", "/name", "value", "x")), 400, "error"));
         list.add(c("images: limit not a number", "u1", "GET", "/image/v2/images?limit=abc", null, 400, "error"));
+        list.add(c("image: patch a name past create's limit", "u1", "PATCH", "/image/v2/images/{queued}",
+                List.of(Map.of("op", "replace", "path", "/name", "value", "n".repeat(100_000))), 400, "error"));
+        list.add(c("image: patch followed by garbage", "u1", "PATCH", "/image/v2/images/{queued}",
+                "[{\"op\": \"replace\", \"path\": \"/name\", \"value\": \"x\"}] trailing", 400, "error"));
+        list.add(c("server: name with a NUL", "u1", "POST", "/compute/v2.1/servers", server(Map.of("name", "a\u0000b")), 400, "badRequest"));
+        list.add(c("server: name with a control character", "u1", "POST", "/compute/v2.1/servers", server(Map.of("name", "bell\u0007")),
+                400, "badRequest"));
+        list.add(c("server: renamed with a line feed", "u1", "PUT", "/compute/v2.1/servers/{server}", Map.of("server", Map.of("name", "a\nb")),
+                400, "badRequest"));
+        list.add(c("server group: name with an escape", "u1", "POST", "/compute/v2.1/os-server-groups",
+                Map.of("server_group", Map.of("name", "\u001b[31mred", "policies", List.of("affinity"))), 400, "badRequest"));
         // block storage
         String vols = "/volume/v3/{p1}/volumes";
         String zero = "00000000-0000-0000-0000-000000000000";
@@ -278,6 +297,8 @@ class ApiBadInputTest {
         list.add(c("volume: no size", "u1", "POST", vols, Map.of("volume", Map.of("name", "x")), 400, "badRequest"));
         list.add(c("volume: beyond the gigabytes quota", "u1", "POST", vols, Map.of("volume", Map.of("size", 1001)), 413, "overLimit"));
         list.add(c("volume: unknown image", "u1", "POST", vols, Map.of("volume", Map.of("size", 1, "imageRef", zero)), 400, "badRequest"));
+        list.add(c("volume: from an image claiming 2^62 bytes", "u1", "POST", vols, Map.of("volume", Map.of("size", 1, "imageRef", "{huge}")),
+                400, "badRequest"));
         list.add(c("volume: unknown snapshot", "u1", "POST", vols, Map.of("volume", Map.of("size", 1, "snapshot_id", zero)), 404, "itemNotFound"));
         list.add(c("volume: unknown source volume", "u1", "POST", vols, Map.of("volume", Map.of("size", 1, "source_volid", zero)), 404, "itemNotFound"));
         list.add(c("volume: another project's source volume", "u2", "POST", "/volume/v3/{p2}/volumes",

@@ -73,6 +73,16 @@ final class NetworkBadInputCases {
                 "NeutronError"));
         list.add(c("network: MTU too big", "u1", "POST", nets, Map.of("network", Map.of("mtu", 9000)), 400, "NeutronError"));
         list.add(c("network: shared by a member", "u1", "POST", nets, Map.of("network", Map.of("shared", true)), 403, "NeutronError"));
+        list.add(c("network: for another project, by a member", "u1", "POST", nets, Map.of("network", Map.of("name", "n",
+                "project_id", "{p2}")), 400, "NeutronError"));
+        list.add(c("network: for another project as tenant_id, by a member", "u1", "POST", nets, Map.of("network", Map.of("name", "n",
+                "tenant_id", "{p2}")), 400, "NeutronError"));
+        list.add(c("security group: for another project, by a member", "u1", "POST", "/network/v2.0/security-groups",
+                Map.of("security_group", Map.of("name", "g", "project_id", "{p2}")), 400, "NeutronError"));
+        list.add(c("port: for another project, by a member", "u1", "POST", "/network/v2.0/ports", Map.of("port", Map.of("network_id",
+                "{net1}", "project_id", "{p2}")), 400, "NeutronError"));
+        list.add(c("router: for another project, by a member", "u1", "POST", "/network/v2.0/routers", Map.of("router", Map.of("name", "r",
+                "tenant_id", "{p2}")), 400, "NeutronError"));
         list.add(c("network: unknown id", "u1", "GET", nets + "/" + zero, null, 404, "NeutronError"));
         list.add(c("network: another project's", "u1", "GET", nets + "/{netp2}", null, 404, "NeutronError"));
         list.add(c("network: deleted with ports on it", "u1", "DELETE", nets + "/{net1}", null, 409, "NeutronError"));

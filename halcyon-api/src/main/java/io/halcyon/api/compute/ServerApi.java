@@ -95,7 +95,7 @@ public final class ServerApi {
         JsonNode root = r.json();
         JsonNode s = Body.object(root, "server");
         Body.onlyKnown(s, CREATE_KEYS);
-        String name = Body.string(s, "name", 1, 255);
+        String name = Body.name(s, "name", 255);
         if (!name.equals(name.strip())) {
             throw ApiException.badRequest("Invalid input for field/attribute name. Value: " + name + ". '" + name
                     + "' does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'");
@@ -345,7 +345,7 @@ public final class ServerApi {
     private Reply update(ApiRequest r) {
         JsonNode s = Body.object(r.json(), "server");
         Body.onlyKnown(s, Set.of("name", "accessIPv4", "accessIPv6", "description", "OS-DCF:diskConfig"));
-        String name = Body.optionalString(s, "name", 1, 255);
+        String name = Body.optionalName(s, "name", 255);
         String v4 = Body.optionalString(s, "accessIPv4", 0, 64);
         String v6 = Body.optionalString(s, "accessIPv6", 0, 128);
         validateIp(v4, false);

@@ -62,7 +62,7 @@ public final class ServerGroupApi {
         Policy.requireMember(ctx, "os_compute_api:os-server-groups:create");
         JsonNode g = Body.object(r.json(), "server_group");
         Body.onlyKnown(g, Set.of("name", "policies"));
-        String name = Body.string(g, "name", 1, 255);
+        String name = Body.name(g, "name", 255);
         JsonNode p = g.get("policies");
         if (p == null || !p.isArray() || p.size() != 1 || !p.get(0).isTextual() || !POLICIES.contains(p.get(0).asText())) {
             throw ApiException.badRequest("Invalid input for field/attribute policies. Value: " + p

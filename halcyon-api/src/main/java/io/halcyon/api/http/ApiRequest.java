@@ -120,6 +120,15 @@ public final class ApiRequest {
 
     /** The body parsed as a JSON object; 400 when it is empty, malformed or not an object. */
     public JsonNode json() {
+        JsonNode node = jsonValue();
+        if (!node.isObject()) {
+            throw ApiException.badRequest("Malformed request body: expected a JSON object.");
+        }
+        return node;
+    }
+
+    /** The body parsed as one JSON value of any kind (a JSON patch is a list); 400 when empty, malformed or followed by more. */
+    public JsonNode jsonValue() {
         byte[] b = body();
         if (b.length == 0) {
             throw ApiException.badRequest("Malformed request body: the body is empty.");
@@ -132,8 +141,8 @@ public final class ApiRequest {
         } catch (IOException e) {
             throw ApiException.badRequest("Malformed request body.");
         }
-        if (node == null || !node.isObject()) {
-            throw ApiException.badRequest("Malformed request body: expected a JSON object.");
+        if (node == null || node.isMissingNode()) {
+            throw ApiException.badRequest("Malformed request body: the body is empty.");
         }
         return node;
     }

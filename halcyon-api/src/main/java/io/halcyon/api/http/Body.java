@@ -79,6 +79,35 @@ public final class Body {
         return s;
     }
 
+    /**
+     * A name as Nova's schema takes it (format "name"): 1 to {@code maxLen} printable characters,
+     * so no control, format, unassigned or line and paragraph separator characters; null when absent.
+     */
+    public static String optionalName(JsonNode parent, String field, int maxLen) {
+        String s = optionalString(parent, field, 1, maxLen);
+        if (s != null && !printable(s)) {
+            throw invalid(field, parent.get(field), "An invalid 'name' value was provided. The name must be: printable characters.");
+        }
+        return s;
+    }
+
+    public static String name(JsonNode parent, String field, int maxLen) {
+        String s = optionalName(parent, field, maxLen);
+        if (s == null) {
+            throw ApiException.badRequest("'" + field + "' is a required property");
+        }
+        return s;
+    }
+
+    /** Nova's printable: no category C (control, format, surrogate, private use, unassigned) and of Z only spaces. */
+    static boolean printable(String s) {
+        return s.codePoints().allMatch(c -> switch (Character.getType(c)) {
+            case Character.CONTROL, Character.FORMAT, Character.SURROGATE, Character.PRIVATE_USE, Character.UNASSIGNED,
+                    Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> false;
+            default -> true;
+        });
+    }
+
     /** Integers, also given as digit strings as Nova's schema allows for flavor sizes. */
     public static Integer optionalInt(JsonNode parent, String field, long min, long max, boolean allowString) {
         JsonNode v = parent.get(field);

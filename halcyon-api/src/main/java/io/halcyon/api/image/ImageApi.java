@@ -1,7 +1,6 @@
 package io.halcyon.api.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.halcyon.api.auth.AuthContext;
 import io.halcyon.api.auth.Policy;
 import io.halcyon.api.http.ApiException;
@@ -334,14 +333,8 @@ public final class ImageApi {
     private Reply update(ApiRequest r) {
         String id = r.param("id");
         Versioned<Image> cur = owned(r, id, "modify_image");
-        byte[] raw = r.body();
-        JsonNode ops;
-        try {
-            ops = new ObjectMapper().readTree(raw);
-        } catch (IOException e) {
-            throw ApiException.badRequest("Malformed JSON patch.");
-        }
-        if (ops == null || !ops.isArray()) {
+        JsonNode ops = r.jsonValue();
+        if (!ops.isArray()) {
             throw ApiException.badRequest("Malformed JSON patch: expected a list of operations.");
         }
         Image i = cur.value();
@@ -368,7 +361,7 @@ public final class ImageApi {
             }
             boolean remove = kind.equals("remove");
             switch (attr) {
-                case "name" -> name = remove ? null : text(value, attr);
+                case "name" -> name = remove ? null : text(value, attr, 255);
                 case "visibility" -> {
                     visibility = text(value, attr);
                     checkVisibility(r.auth(), visibility);
@@ -425,8 +418,16 @@ public final class ImageApi {
     }
 
     private static String text(JsonNode v, String attr) {
+        return text(v, attr, 255);
+    }
+
+    /** A string attribute under the length limit create applies to it. */
+    private static String text(JsonNode v, String attr, int maxLength) {
         if (v == null || !v.isTextual()) {
             throw ApiException.badRequest("Invalid value for " + attr + ": expected a string.");
+        }
+        if (v.asText().length() > maxLength) {
+            throw ApiException.badRequest("Invalid value for " + attr + ": at most " + maxLength + " characters.");
         }
         return v.asText();
     }

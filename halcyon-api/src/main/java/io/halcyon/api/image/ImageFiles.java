@@ -13,6 +13,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.UUID;
+import java.util.function.Predicate;
 
 import static java.util.Objects.requireNonNull;
 
@@ -29,16 +30,19 @@ public final class ImageFiles {
     }
 
     /**
-     * Removes uploads a crash cut off. Several controllers may share this directory, so only files
-     * nobody has written to for an hour go: an upload in progress keeps its file fresh.
+     * Removes what uploads a crash cut off: every temporary file of an image no upload owns now
+     * ({@code owned} says which images are being written, here or by another controller sharing
+     * this directory), and any left untouched for an hour, which a live upload keeps fresh.
      */
-    public void init() throws IOException {
+    public void init(Predicate<String> owned) throws IOException {
         Files.createDirectories(dir);
         var cutoff = java.time.Instant.now().minus(java.time.Duration.ofHours(1));
         try (var stale = Files.newDirectoryStream(dir, ".upload-*")) {
             for (Path p : stale) {
                 try {
-                    if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff)) {
+                    String name = p.getFileName().toString();
+                    String imageId = name.length() >= 8 + 36 ? name.substring(8, 8 + 36) : "";
+                    if (!owned.test(imageId) || Files.getLastModifiedTime(p).toInstant().isBefore(cutoff)) {
                         Files.deleteIfExists(p);
                     }
                 } catch (java.nio.file.NoSuchFileException e) {

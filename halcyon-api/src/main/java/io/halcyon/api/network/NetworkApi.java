@@ -250,7 +250,7 @@ public final class NetworkApi {
         JsonNode o = resource(r, "network", NETWORK_KEYS);
         var req = new NetworkService.NetworkRequest(str(o, "name"), str(o, "description"), bool(o, "admin_state_up"), bool(o, "shared"),
                 bool(o, "router:external"), str(o, "provider:network_type"), str(o, "provider:physical_network"),
-                integer(o, "provider:segmentation_id"), integer(o, "mtu"), bool(o, "port_security_enabled"), project(o));
+                integer(o, "provider:segmentation_id"), integer(o, "mtu"), bool(o, "port_security_enabled"), project(r.auth(), o));
         var n = net.createNetwork(r.auth(), req);
         return Reply.json(201, Map.of("network", networkView(n.id(), r.auth())));
     }
@@ -277,7 +277,7 @@ public final class NetworkApi {
         }
         var req = new NetworkService.SubnetRequest(str(o, "network_id"), str(o, "name"), str(o, "description"), integer(o, "ip_version"),
                 str(o, "cidr"), o.has("gateway_ip"), str(o, "gateway_ip"), pools(o), strings(o, "dns_nameservers"), routes(o),
-                bool(o, "enable_dhcp"), project(o));
+                bool(o, "enable_dhcp"), project(r.auth(), o));
         return Reply.json(201, Map.of("subnet", NetworkViews.subnet(net.createSubnet(r.auth(), req))));
     }
 
@@ -300,7 +300,7 @@ public final class NetworkApi {
         vnicType(o);
         var req = new PortService.PortRequest(str(o, "network_id"), str(o, "name"), str(o, "description"), bool(o, "admin_state_up"),
                 str(o, "mac_address"), fixedIps(o), str(o, "device_owner"), str(o, "device_id"), strings(o, "security_groups"),
-                bool(o, "port_security_enabled"), pairs(o), str(o, "binding:host_id"), project(o));
+                bool(o, "port_security_enabled"), pairs(o), str(o, "binding:host_id"), project(r.auth(), o));
         return Reply.json(201, Map.of("port", NetworkViews.port(net.ports().createPort(r.auth(), req), r.auth())));
     }
 
@@ -327,6 +327,7 @@ public final class NetworkApi {
 
     private Reply createGroup(ApiRequest r) {
         JsonNode o = resource(r, "security_group", GROUP_KEYS);
+        NeutronBody.callersProject(r.auth(), o, "security group");
         var sg = groups.create(r.auth(), str(o, "name"), str(o, "description"), bool(o, "stateful"));
         return Reply.json(201, Map.of("security_group", NetworkViews.securityGroup(sg, groups.rulesOf(sg.id()))));
     }
@@ -342,6 +343,7 @@ public final class NetworkApi {
 
     private Reply createRule(ApiRequest r) {
         JsonNode o = resource(r, "security_group_rule", RULE_KEYS);
+        NeutronBody.callersProject(r.auth(), o, "security group rule");
         if (o.hasNonNull("remote_address_group_id")) {
             throw NetworkErrors.invalid("address groups are not supported.");
         }
@@ -381,6 +383,7 @@ public final class NetworkApi {
 
     private Reply createRouter(ApiRequest r) {
         JsonNode o = resource(r, "router", ROUTER_KEYS);
+        NeutronBody.callersProject(r.auth(), o, "router");
         noExtras(o);
         Gateway gw = gateway(o);
         var x = routers.create(r.auth(), str(o, "name"), str(o, "description"), bool(o, "admin_state_up"), gw.networkId(), gw.snat());
@@ -430,6 +433,7 @@ public final class NetworkApi {
 
     private Reply createFloatingIp(ApiRequest r) {
         JsonNode o = resource(r, "floatingip", FIP_KEYS);
+        NeutronBody.callersProject(r.auth(), o, "floating IP");
         if (o.hasNonNull("subnet_id")) {
             throw NetworkErrors.invalid("choosing the subnet of a floating IP is not supported.");
         }

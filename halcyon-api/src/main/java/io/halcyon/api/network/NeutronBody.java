@@ -1,6 +1,7 @@
 package io.halcyon.api.network;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.halcyon.api.auth.AuthContext;
 import io.halcyon.api.http.ApiException;
 import io.halcyon.api.http.ApiRequest;
 import io.halcyon.model.network.Port;
@@ -120,13 +121,31 @@ final class NeutronBody {
         return out;
     }
 
-    static String project(JsonNode o) {
+    /**
+     * The project a create names (project_id or tenant_id), refused as Neutron refuses it when the
+     * caller is not an admin and names a project other than its own: a member never has it replaced.
+     */
+    static String project(AuthContext ctx, JsonNode o) {
         String p = str(o, "project_id");
         String t = str(o, "tenant_id");
         if (p != null && t != null && !p.equals(t)) {
             throw NetworkErrors.invalid("project_id and tenant_id do not match.");
         }
-        return p != null ? p : t;
+        String named = p != null ? p : t;
+        if (named != null && !named.equals(ctx.projectId()) && !ctx.isAdmin()) {
+            throw ApiException.badRequest("Specifying 'project_id' or 'tenant_id' other than the authenticated project in request "
+                    + "requires admin privileges");
+        }
+        return named;
+    }
+
+    /** For kinds made only in the caller's project: naming another one is refused, never ignored. */
+    static void callersProject(AuthContext ctx, JsonNode o, String kind) {
+        String named = project(ctx, o);
+        if (named != null && !named.equals(ctx.projectId())) {
+            throw NetworkErrors.invalid("a " + kind + " is made in the project of the caller's token; making one for project " + named
+                    + " is not supported, so use a token scoped to it.");
+        }
     }
 
     static List<Subnet.AllocationPool> pools(JsonNode o) {

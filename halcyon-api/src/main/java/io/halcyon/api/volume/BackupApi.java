@@ -20,6 +20,9 @@ import static java.util.Objects.requireNonNull;
 
 /** Cinder v3 backups at {@code /volume/v3/{project_id}/backups}. */
 final class BackupApi {
+    /** Halcyon's field: a protected backup is refused deletion and never pruned (as Proxmox's protected backups). */
+    static final String PROTECTED = "halcyon:protected";
+
     private final BackupService backups;
 
     BackupApi(BackupService backups) {
@@ -36,9 +39,9 @@ final class BackupApi {
         });
         g.put("/backups/{id}", r -> {
             JsonNode b = Body.object(r.json(), "backup");
-            Body.onlyKnown(b, Set.of("name", "description"));
+            Body.onlyKnown(b, Set.of("name", "description", PROTECTED));
             Backup up = backups.update(r.auth(), r.param("id"), Body.optionalString(b, "name", 0, 255),
-                    Body.optionalString(b, "description", 0, 255));
+                    Body.optionalString(b, "description", 0, 255), Body.optionalBool(b, PROTECTED));
             return Reply.ok(Map.of("backup", view(r.baseUrl(), up, backups.hasDependents(up))));
         });
         g.delete("/backups/{id}", r -> {
@@ -70,7 +73,7 @@ final class BackupApi {
     private Reply create(ApiRequest r) {
         JsonNode b = Body.object(r.json(), "backup");
         Body.onlyKnown(b, Set.of("volume_id", "container", "name", "description", "incremental", "force", "snapshot_id",
-                "metadata", "availability_zone"));
+                "metadata", "availability_zone", PROTECTED));
         if (b.hasNonNull("snapshot_id")) {
             throw ApiException.badRequest("Invalid input received: backups of snapshots are not supported; back up the volume.");
         }
@@ -80,8 +83,10 @@ final class BackupApi {
         }
         Boolean incremental = Body.optionalBool(b, "incremental");
         Boolean force = Body.optionalBool(b, "force");
+        Boolean protect = Body.optionalBool(b, PROTECTED);
         Backup created = backups.create(r.auth(), Body.string(b, "volume_id", 1, 255), Body.optionalString(b, "name", 0, 255),
-                Body.optionalString(b, "description", 0, 255), incremental != null && incremental, force != null && force);
+                Body.optionalString(b, "description", 0, 255), incremental != null && incremental, force != null && force,
+                protect != null && protect);
         var m = new LinkedHashMap<String, Object>();
         m.put("id", created.id());
         m.put("name", created.name());
@@ -146,6 +151,8 @@ final class BackupApi {
         if (b.group() != null) {
             m.put("halcyon:server_backup_id", b.group().id());
         }
+        m.put(PROTECTED, b.protectedBackup());
+        m.put("halcyon:policy_id", b.policyId());
         if (b.stats() != null) {
             m.put("halcyon:mode", b.stats().mode());
             m.put("halcyon:note", b.stats().note());

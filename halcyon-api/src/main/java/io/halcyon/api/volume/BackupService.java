@@ -81,7 +81,8 @@ public final class BackupService {
         return res.backups().byIndex(Resources.BY_VOLUME, b.volumeId()).stream().anyMatch(o -> b.id().equals(o.value().parentId()));
     }
 
-    public Backup create(AuthContext ctx, String volumeId, String name, String description, boolean incremental, boolean force) {
+    public Backup create(AuthContext ctx, String volumeId, String name, String description, boolean incremental, boolean force,
+                         boolean protect) {
         Policy.requireMember(ctx, "backup:create");
         requireRepository();
         for (int attempt = 0; attempt < 20; attempt++) {
@@ -102,7 +103,7 @@ public final class BackupService {
             checkBackupQuota(v.projectId(), 1, v.sizeGb());
             Instant now = res.clock().now();
             var b = new Backup(Ids.newId(), v.projectId(), ctx.userId(), volumeId, name, description, v.sizeGb(), BackupStatus.CREATING,
-                    null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null, null);
+                    null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null, null, null, protect);
             TxnResult r = res.store().txn(Txn.builder().when(volumeRepo.unchanged(volumeId, cur.revision()), backups.absent(b.id()))
                     .onSuccess(volumeRepo.put(v.withStatus(VolumeStatus.BACKING_UP, now)), backups.put(b)).build());
             if (r.succeeded()) {
@@ -115,10 +116,11 @@ public final class BackupService {
     }
 
     /**
-     * A backup a policy takes: no caller to authorise, and nothing to refuse loudly: empty when the
-     * volume cannot be backed up now (not available or in use, or changing).
+     * A backup policy {@code policyId} takes: no caller to authorise, and nothing to refuse loudly:
+     * empty when the volume cannot be backed up now (not available or in use, or changing). The
+     * backup names its policy, whose retention alone may prune it.
      */
-    public Optional<Backup> createFor(String volumeId, String name, boolean incremental) {
+    public Optional<Backup> createFor(String volumeId, String policyId, String name, boolean incremental) {
         res.sync();
         Versioned<Volume> cur = res.volumes().get(volumeId).orElse(null);
         if (cur == null || (cur.value().status() != VolumeStatus.AVAILABLE && cur.value().status() != VolumeStatus.IN_USE)) {
@@ -134,25 +136,28 @@ public final class BackupService {
         String parent = incremental ? latest(volumeId).map(Backup::id).orElse(null) : null;
         Instant now = res.clock().now();
         var b = new Backup(Ids.newId(), v.projectId(), null, volumeId, name, "taken by a backup policy", v.sizeGb(), BackupStatus.CREATING,
-                null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null, null);
+                null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null, null, requireNonNull(policyId,
+                "policyId is null"), false);
         TxnResult r = res.store().txn(Txn.builder().when(volumeRepo.unchanged(volumeId, cur.revision()), backups.absent(b.id()))
                 .onSuccess(volumeRepo.put(v.withStatus(VolumeStatus.BACKING_UP, now)), backups.put(b)).build());
         if (!r.succeeded()) {
             return Optional.empty();
         }
         res.awaitRevision(r.revision());
-        log.info("event=backup_by_policy backup_id={} volume_id={} parent={}", b.id(), volumeId, parent);
+        log.info("event=backup_by_policy backup_id={} volume_id={} policy_id={} parent={}", b.id(), volumeId, policyId, parent);
         return Optional.of(b);
     }
 
     /**
-     * Deletes a backup a retention no longer keeps. Every backup is complete in the repository, so
-     * one that incrementals were taken relative to can go: they are re-parented to its parent.
+     * Deletes a backup the retention of policy {@code policyId} no longer keeps: only one that
+     * policy took, and never a protected one. Every backup is complete in the repository, so one
+     * that incrementals were taken relative to can go: they are re-parented to its parent.
      */
-    public boolean prune(String id) {
+    public boolean prune(String id, String policyId) {
         res.sync();
         Versioned<Backup> cur = res.backups().get(id).orElse(null);
-        if (cur == null || cur.value().status() != BackupStatus.AVAILABLE) {
+        if (cur == null || cur.value().status() != BackupStatus.AVAILABLE || !policyId.equals(cur.value().policyId())
+                || cur.value().protectedBackup()) {
             return false;
         }
         Instant now = res.clock().now();
@@ -188,6 +193,9 @@ public final class BackupService {
             if (b.status() == BackupStatus.DELETING) {
                 return;
             }
+            if (b.protectedBackup()) {
+                throw protectedBackup(b.id());
+            }
             if (!force && b.status() != BackupStatus.AVAILABLE && b.status() != BackupStatus.ERROR) {
                 throw ApiException.badRequest("Invalid backup: Backup status must be available or error, but the current status is \""
                         + b.status().wire() + "\".");
@@ -207,6 +215,11 @@ public final class BackupService {
             }
         }
         throw ApiException.conflict("Backup " + id + " is changing too quickly; retry.");
+    }
+
+    static ApiException protectedBackup(String id) {
+        return ApiException.badRequest("Invalid backup: Backup " + id + " is protected (halcyon:protected); set halcyon:protected "
+                + "to false before deleting it.");
     }
 
     public record Restore(String backupId, String volumeId, String volumeName) {
@@ -279,12 +292,17 @@ public final class BackupService {
         volumes.checkQuota(projectId, count, gigabytes, 0);
     }
 
-    public Backup update(AuthContext ctx, String id, String name, String description) {
+    /** Changes what is given (null: unchanged): the name, the description, and whether the backup is protected. */
+    public Backup update(AuthContext ctx, String id, String name, String description, Boolean protect) {
         Policy.requireMember(ctx, "backup:update");
         for (int attempt = 0; attempt < 20; attempt++) {
             Versioned<Backup> cur = visible(ctx, id);
+            Instant now = res.clock().now();
             Backup b = cur.value().withDetails(name == null ? cur.value().name() : name,
-                    description == null ? cur.value().description() : description, res.clock().now());
+                    description == null ? cur.value().description() : description, now);
+            if (protect != null) {
+                b = b.withProtected(protect, now);
+            }
             TxnResult r = res.store().txn(Txn.builder().when(backups.unchanged(id, cur.revision())).onSuccess(backups.put(b)).build());
             if (r.succeeded()) {
                 res.awaitRevision(r.revision());

@@ -167,7 +167,7 @@ public final class ServerBackupService {
                 }
                 var b = new Backup(Ids.newId(), v.projectId(), ctx.userId(), v.id(), name, description, v.sizeGb(), BackupStatus.CREATING,
                         null, parent, v.bootable(), v.imageMetadata(), null, null, now, now, now, null, null,
-                        new Backup.Group(groupId, serverId, d.device(), s.spec().blockDevices().size()));
+                        new Backup.Group(groupId, serverId, d.device(), s.spec().blockDevices().size()), null, false);
                 made.add(b);
                 txn.when(volumeRepo.unchanged(v.id(), cur.revision()), backups.absent(b.id()))
                         .onSuccess(volumeRepo.put(v.withStatus(VolumeStatus.BACKING_UP, now)), backups.put(b));
@@ -195,6 +195,9 @@ public final class ServerBackupService {
                 Backup b = v.value();
                 if (b.status() == BackupStatus.DELETING) {
                     continue;
+                }
+                if (b.protectedBackup()) {
+                    throw BackupService.protectedBackup(b.id());
                 }
                 if (b.status() != BackupStatus.AVAILABLE && b.status() != BackupStatus.ERROR) {
                     throw ApiException.badRequest("Invalid backup: every backup of the server backup must be available or error, but backup "

@@ -43,6 +43,9 @@ public final class VolumeService {
     private static final Set<VolumeStatus> DELETABLE = Set.of(VolumeStatus.AVAILABLE, VolumeStatus.ERROR, VolumeStatus.ERROR_EXTENDING,
             VolumeStatus.ERROR_DELETING);
 
+    /** Cinder's sizes are gigabytes in an int. */
+    static final long MAX_SIZE_GB = Integer.MAX_VALUE;
+
     private final Resources res;
     private final VolumeQuotas quotas;
     private final Repository<Volume> volumes;
@@ -129,7 +132,13 @@ public final class VolumeService {
                 throw ApiException.badRequest("Image " + image.id() + " is not active.");
             }
             long virtual = image.virtualSize() == null ? 0 : image.virtualSize();
-            minGb = (int) Math.max(Math.max(1, (virtual + (1L << 30) - 1) >> 30), image.minDisk());
+            // in longs: a header may claim sizes whose gigabytes do not fit an int
+            long neededGb = Math.max(Math.max(1, (virtual >> 30) + ((virtual & ((1L << 30) - 1)) == 0 ? 0 : 1)), image.minDisk());
+            if (neededGb > MAX_SIZE_GB) {
+                throw ApiException.badRequest("Image " + image.id() + " has a virtual size of " + virtual
+                        + " bytes, larger than any volume (" + MAX_SIZE_GB + " GB at most).");
+            }
+            minGb = (int) neededGb;
             if (size != null && size < minGb) {
                 throw ApiException.badRequest("Image " + image.id() + " needs a volume of at least " + minGb + " GB; " + size
                         + " GB was requested.");

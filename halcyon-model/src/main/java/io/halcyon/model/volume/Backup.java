@@ -17,11 +17,13 @@ import static java.util.Objects.requireNonNull;
  * @param host          the host taking the backup through the running guest's QEMU; null when the leader takes it
  * @param outcome       that host's report: {@code ok}, or why it failed; null until it reports
  * @param group         the server backup this is one volume of, all taken at one instant; null for a volume's own backup
+ * @param policyId      the backup policy that took it, whose retention alone may prune it; null for a backup a user asked for
+ * @param protectedBackup   refused deletion and never pruned until a user lifts it ({@code halcyon:protected})
  */
 public record Backup(String id, String projectId, String userId, String volumeId, String name, String description, int sizeGb,
                      BackupStatus status, String failReason, String parentId, boolean bootable, Map<String, String> imageMetadata,
                      String restoreVolumeId, Stats stats, Instant createdAt, Instant updatedAt, Instant dataTimestamp, String host,
-                     String outcome, Group group) {
+                     String outcome, Group group, String policyId, boolean protectedBackup) {
     public Backup {
         requireNonNull(id, "id is null");
         requireNonNull(projectId, "projectId is null");
@@ -56,37 +58,42 @@ public record Backup(String id, String projectId, String userId, String volumeId
 
     public Backup withStatus(BackupStatus s, String reason, Instant now) {
         return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, s, reason, parentId, bootable, imageMetadata,
-                null, stats, createdAt, now, dataTimestamp, null, null, group);
+                null, stats, createdAt, now, dataTimestamp, null, null, group, policyId, protectedBackup);
     }
 
     public Backup done(Stats st, Instant now) {
         return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, BackupStatus.AVAILABLE, null, parentId, bootable,
-                imageMetadata, null, st, createdAt, now, dataTimestamp, null, null, group);
+                imageMetadata, null, st, createdAt, now, dataTimestamp, null, null, group, policyId, protectedBackup);
     }
 
     public Backup restoring(String volume, Instant now) {
         return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, BackupStatus.RESTORING, null, parentId, bootable,
-                imageMetadata, volume, stats, createdAt, now, dataTimestamp, null, null, group);
+                imageMetadata, volume, stats, createdAt, now, dataTimestamp, null, null, group, policyId, protectedBackup);
     }
 
     public Backup withDetails(String n, String d, Instant now) {
         return new Backup(id, projectId, userId, volumeId, n, d, sizeGb, status, failReason, parentId, bootable, imageMetadata,
-                restoreVolumeId, stats, createdAt, now, dataTimestamp, host, outcome, group);
+                restoreVolumeId, stats, createdAt, now, dataTimestamp, host, outcome, group, policyId, protectedBackup);
     }
 
     /** Given to a host to take through the guest's QEMU (or taken back: {@code h} null). */
     public Backup onHost(String h, Instant now) {
         return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, status, failReason, parentId, bootable, imageMetadata,
-                restoreVolumeId, stats, createdAt, now, dataTimestamp, h, null, group);
+                restoreVolumeId, stats, createdAt, now, dataTimestamp, h, null, group, policyId, protectedBackup);
     }
 
     public Backup withParent(String p, Instant now) {
         return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, status, failReason, p, bootable, imageMetadata,
-                restoreVolumeId, stats, createdAt, now, dataTimestamp, host, outcome, group);
+                restoreVolumeId, stats, createdAt, now, dataTimestamp, host, outcome, group, policyId, protectedBackup);
+    }
+
+    public Backup withProtected(boolean p, Instant now) {
+        return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, status, failReason, parentId, bootable, imageMetadata,
+                restoreVolumeId, stats, createdAt, now, dataTimestamp, host, outcome, group, policyId, p);
     }
 
     public Backup reported(String o, Instant now) {
         return new Backup(id, projectId, userId, volumeId, name, description, sizeGb, status, failReason, parentId, bootable, imageMetadata,
-                restoreVolumeId, stats, createdAt, now, dataTimestamp, host, o, group);
+                restoreVolumeId, stats, createdAt, now, dataTimestamp, host, o, group, policyId, protectedBackup);
     }
 }
