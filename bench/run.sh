@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one benchmark: bench/run.sh boot|scale|memory|volumes|hotplug|ovn|dhcp|failover|ha|backup|ceph [options]
+# Runs one benchmark: bench/run.sh boot|scale|memory|volumes|hotplug|ovn|dhcp|failover|ha|backup|ceph|flood [options]
 #   boot    control-plane overhead of a boot (create to ACTIVE minus QEMU's own start), 20 boots
 #   scale   1,000 simulated hosts, 10,000 servers from 32 clients; create rate, latencies, list latency
 #   memory  RSS of the all-in-one process idle and with 10 guests
@@ -13,6 +13,8 @@
 #           ("backup SIZE_GIB RUNS"; default 4 3)
 #   ceph    on the test kit's Ceph: "ceph disks": 50 root disks from a 1 GiB image (clones) against full copies;
 #           "ceph backup": full backup of a 4 GiB RBD volume, then an incremental with 1% changed ("ceph MODE RUNS")
+#   flood   admin logins and host-lease renewals while the public API is flooded (slow bodies, wrong passwords, both)
+#           against the same figures idle ("flood SECONDS RUNS"; default 30 3)
 #   failover kill -9 of the leader of three controllers on etcd to the new leader's first reconcile, 20 trials;
 #            "failover rolling": failed requests through HAProxy at 20 requests/s over rolling restarts
 # Benchmarks are not tests: they print medians and percentiles, they do not assert.
@@ -31,6 +33,7 @@ case "${1:-}" in
   backup) shift; exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx2g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.BackupBench "$@" ;;
   ha) shift; exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx1g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.HaFailoverBench "$@" ;;
   ceph) shift; exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx2g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.CephBench "$@" ;;
+  flood) shift; exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx2g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.FloodBench "$@" ;;
   ovn|dhcp) exec java -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -Xmx2g -cp "$ROOT/bench/target/classes:$CP" -Dhalcyon.root="$ROOT" io.halcyon.bench.OvnBench "$@" ;;
-  *) echo "usage: bench/run.sh boot|scale|memory|volumes|hotplug|ovn|dhcp|failover|ha|backup|ceph" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh boot|scale|memory|volumes|hotplug|ovn|dhcp|failover|ha|backup|ceph|flood" >&2; exit 2 ;;
 esac

@@ -31,11 +31,12 @@ public final class BootOverheadBench {
         Path dir = Files.createTempDirectory("halcyon-bench-boot");
         Path image = TinyImage.ensure(root, dir);
         int port = Ports.free();
-        String yaml = "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + "}\n"
+        int agentPort = Ports.free();
+        String yaml = "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + "}\n  agentApi: {port: " + agentPort + "}\n"
                 + "  adminPassword: bench-password\n  agentToken: bench-agent-token-000\n"
                 + "  bootstrap:\n    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n"
                 + "    images: [{name: tiny, file: " + image + ", diskFormat: qcow2}]\n"
-                + "agent:\n  name: bench\n  controllers: [\"http://127.0.0.1:" + port + "\"]\n  agentToken: bench-agent-token-000\n"
+                + "agent:\n  name: bench\n  controllers: [\"http://127.0.0.1:" + agentPort + "\"]\n  agentToken: bench-agent-token-000\n"
                 + "  dataDir: " + dir.resolve("agent") + "\n  accel: tcg\n  stopTimeout: 1s\n";
         var cfg = ConfigLoader.parse("bench", yaml, HalcyonConfig.class);
         var active = new ConcurrentHashMap<String, Long>();

@@ -29,7 +29,7 @@ public final class FailoverBench {
     private FailoverBench() {
     }
 
-    record Controller(int port, Path config, Process[] process) {
+    record Controller(int port, int agentPort, Path config, Process[] process) {
         String url() {
             return "http://127.0.0.1:" + port;
         }
@@ -48,21 +48,23 @@ public final class FailoverBench {
         try (var etcd = EtcdCluster.start(dir, 3)) {
             for (int i = 0; i < 3; i++) {
                 int port = Ports.free();
+                int agentPort = Ports.free();
                 Path cfg = dir.resolve("c" + i + ".yaml");
-                Files.writeString(cfg, "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + "}\n"
+                Files.writeString(cfg, "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + "}\n  agentApi: {port: " + agentPort + "}\n"
                         + "  store: {backend: etcd, etcdEndpoints: [\"" + String.join("\", \"", etcd.endpoints()) + "\"]}\n"
                         + "  adminPassword: bench-password\n  agentToken: bench-agent-token-000\n"
+                        + "  secretKeyFile: " + dir.resolve("secret.key") + "\n"
                         + "  quotas: {instances: 1000, cores: 1000, ram: 1000000}\n"
                         + "  bootstrap:\n    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n"
                         + "    images: [{name: tiny, file: " + image + ", diskFormat: qcow2}]\n");
-                var c = new Controller(port, cfg, new Process[1]);
+                var c = new Controller(port, agentPort, cfg, new Process[1]);
                 start(c, jar, dir.resolve("c" + i + ".log"));
                 controllers.add(c);
             }
             for (Controller c : controllers) {
                 awaitHealth(http, c, Duration.ofSeconds(120));
             }
-            var urls = controllers.stream().map(Controller::url).toList();
+            var urls = controllers.stream().map(c -> "http://127.0.0.1:" + c.agentPort()).toList();
             String agentYaml = "agent:\n  name: sim1\n  controllers: [\"" + String.join("\", \"", urls) + "\"]\n"
                     + "  agentToken: bench-agent-token-000\n  dataDir: " + dir.resolve("agent") + "\n  driver: simulated\n  pollWait: 5s\n";
             agent = AgentMain.start(ConfigLoader.parse("bench", agentYaml, HalcyonConfig.class).agent());

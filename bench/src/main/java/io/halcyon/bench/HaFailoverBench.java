@@ -1,7 +1,7 @@
 package io.halcyon.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.halcyon.api.ha.Credentials;
+import io.halcyon.config.Sealer;
 import io.halcyon.cli.HalcyonConfig;
 import io.halcyon.config.ConfigLoader;
 import io.halcyon.controller.ControllerMain;
@@ -49,15 +49,17 @@ public final class HaFailoverBench {
         var ovsDirs = new java.util.ArrayList<Path>();
         try (Lab lab = Lab.create(root, dir.resolve("lab"), 3); var ovn = OvnCentral.start(lab.controllerIp())) {
             int port = Ports.free();
+            int agentPort = Ports.free();
             Path key = dir.resolve("ha.key");
-            Credentials.generate(key);
+            Sealer.generate(key);
             String yaml = "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + ", bind: \"0.0.0.0\"}\n"
+                    + "  agentApi: {port: " + agentPort + ", bind: \"0.0.0.0\"}\n"
                     + "  adminPassword: bench-password\n  agentToken: bench-agent-token-000\n"
                     + "  network: {ovnNorthbound: \"" + ovn.nbUnix() + "\", physicalNetworks: [provider]}\n"
                     + "  ha: {credentialKeyFile: \"" + key + "\"}\n"
                     + "  bootstrap:\n    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n"
                     + "    images: [{name: tiny, file: " + image + ", diskFormat: qcow2}]\n";
-            var opts = new LabAgents.Options(List.of("http://" + lab.controllerIp() + ":" + port), "bench-agent-token-000",
+            var opts = new LabAgents.Options(List.of("http://" + lab.controllerIp() + ":" + agentPort), "bench-agent-token-000",
                     ovn.sbTcp(lab.controllerIp()), true, 0);
             var cfg = ConfigLoader.parse("bench", yaml, HalcyonConfig.class);
             try (var controller = ControllerMain.start(cfg.controller()); var watch = QemuWatch.start(lab, Duration.ofMillis(50))) {

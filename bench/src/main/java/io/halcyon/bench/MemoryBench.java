@@ -24,12 +24,13 @@ public final class MemoryBench {
         Path dir = Files.createTempDirectory("halcyon-bench-mem");
         Path image = TinyImage.ensure(root, dir);
         int port = Ports.free();
+        int agentPort = Ports.free();
         Path config = dir.resolve("halcyon.yaml");
-        Files.writeString(config, "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + "}\n"
+        Files.writeString(config, "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + "}\n  agentApi: {port: " + agentPort + "}\n"
                 + "  adminPassword: bench-password\n  agentToken: bench-agent-token-000\n  quotas: {instances: 20}\n"
                 + "  bootstrap:\n    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n"
                 + "    images: [{name: tiny, file: " + image + ", diskFormat: qcow2}]\n"
-                + "agent:\n  name: mem\n  controllers: [\"http://127.0.0.1:" + port + "\"]\n  agentToken: bench-agent-token-000\n"
+                + "agent:\n  name: mem\n  controllers: [\"http://127.0.0.1:" + agentPort + "\"]\n  agentToken: bench-agent-token-000\n"
                 + "  dataDir: " + dir.resolve("agent") + "\n  accel: tcg\n  stopTimeout: 1s\n");
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar.toString(), "serve",
                 "--config", config.toString()).redirectErrorStream(true).redirectOutput(dir.resolve("log.txt").toFile()).start();

@@ -143,14 +143,16 @@ public final class OvnBench {
         Path ovsDir = null;
         try (Lab lab = Lab.create(root, dir.resolve("lab"), 1); var ovn = OvnCentral.start(lab.controllerIp())) {
             int port = Ports.free();
+            int agentPort = Ports.free();
             String yaml = "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + ", bind: \"0.0.0.0\"}\n"
+                    + "  agentApi: {port: " + agentPort + ", bind: \"0.0.0.0\"}\n"
                     + "  adminPassword: bench-password\n  agentToken: bench-agent-token-000\n"
                     + "  network: {ovnNorthbound: \"" + ovn.nbUnix() + "\"}\n"
                     + "  bootstrap:\n    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n"
                     + "    images: [{name: tiny, file: " + image + ", diskFormat: qcow2}]\n";
             String h = lab.hosts().get(0);
             ovsDir = Path.of("/tmp", lab.prefix() + "-bench-ovs");
-            String agent = "agent:\n  name: " + h + "\n  controllers: [\"http://" + lab.controllerIp() + ":" + port + "\"]\n"
+            String agent = "agent:\n  name: " + h + "\n  controllers: [\"http://" + lab.controllerIp() + ":" + agentPort + "\"]\n"
                     + "  agentToken: bench-agent-token-000\n  dataDir: " + lab.hostDir(h).resolve("agent") + "\n  accel: tcg\n"
                     + "  listen: {bind: \"" + lab.managementIp(h) + "\", port: 0}\n"
                     + "  network:\n    ovnSouthbound: \"" + ovn.sbTcp(lab.controllerIp()) + "\"\n"

@@ -38,7 +38,9 @@ public final class ScaleBench {
         int projects = 10;
         Path dir = Files.createTempDirectory("halcyon-bench-scale");
         int port = Ports.free();
+        int agentPort = Ports.free();
         String yaml = "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + ", threads: 400}\n"
+                + "  agentApi: {port: " + agentPort + ", threads: 400}\n"
                 + "  adminPassword: bench-password\n  agentToken: bench-agent-token-000\n"
                 + "  hostLeaseTtl: 30s\n  hostRenewInterval: 10s\n  ha: {suspectAfter: 20s, selfFenceTimeout: 25s}\n"
                 + "  bootstrap:\n    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n";
@@ -51,7 +53,7 @@ public final class ScaleBench {
         ControllerMain controller = ControllerMain.start(cfg.controller());
         try {
             long t = System.nanoTime();
-            var client = new ControllerClient(List.of(base), "bench-agent-token-000", http);
+            var client = new ControllerClient(List.of("http://127.0.0.1:" + agentPort), "bench-agent-token-000", http);
             var starters = Executors.newFixedThreadPool(16);
             var started = new CountDownLatch(hosts);
             for (int i = 0; i < hosts; i++) {

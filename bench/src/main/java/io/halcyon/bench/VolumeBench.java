@@ -55,13 +55,14 @@ public final class VolumeBench {
     }
 
     static String yaml(Path dir, int port, Path image, String imageName, boolean withAgent) {
-        String y = "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + "}\n"
+        int agentPort = Ports.free();
+        String y = "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + "}\n  agentApi: {port: " + agentPort + "}\n"
                 + "  adminPassword: bench-password\n  agentToken: bench-agent-token-000\n"
                 + "  quotas: {volumes: 200, gigabytes: 100000, snapshots: 200}\n"
                 + "  bootstrap:\n    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n"
                 + "    images: [{name: " + imageName + ", file: " + image + ", diskFormat: qcow2}]\n";
         if (withAgent) {
-            y += "agent:\n  name: bench\n  controllers: [\"http://127.0.0.1:" + port + "\"]\n  agentToken: bench-agent-token-000\n"
+            y += "agent:\n  name: bench\n  controllers: [\"http://127.0.0.1:" + agentPort + "\"]\n  agentToken: bench-agent-token-000\n"
                     + "  dataDir: " + dir.resolve("agent") + "\n  accel: tcg\n  stopTimeout: 1s\n";
         }
         return y;

@@ -30,7 +30,8 @@ public record AgentConfig(
         @JsonProperty("pollWait") Duration pollWait,
         @JsonProperty("resyncInterval") Duration resyncInterval,
         @JsonProperty("network") io.halcyon.agent.net.HostNetworkConfig network,
-        @JsonProperty("watchdog") Watchdog watchdog) {
+        @JsonProperty("watchdog") Watchdog watchdog,
+        @JsonProperty("tls") Tls tls) {
 
     public AgentConfig {
         name = name == null ? defaultHostName() : name;
@@ -78,6 +79,9 @@ public record AgentConfig(
         if (reservedRamMb < 0 || reservedCpus < 0 || reservedDiskGb < 0) {
             throw new ConfigException("agent.reserved* values must not be negative");
         }
+        if (tls != null && (tls.certificate() == null) != (tls.key() == null)) {
+            throw new ConfigException("agent.tls needs both certificate and key (PEM files), or neither");
+        }
         if (watchdog.device() != null && (watchdog.timeout().compareTo(Duration.ofSeconds(1)) < 0
                 || watchdog.timeout().compareTo(Duration.ofMinutes(10)) > 0)) {
             throw new ConfigException("agent.watchdog.timeout must be between 1s and 10m (it is the device's own timeout)");
@@ -93,6 +97,16 @@ public record AgentConfig(
     public record Watchdog(@JsonProperty("device") Path device, @JsonProperty("timeout") Duration timeout) {
         public Watchdog {
             timeout = timeout == null ? Duration.ofSeconds(10) : timeout;
+        }
+    }
+
+    /**
+     * HTTPS: the CA (PEM) the controllers' certificates must chain to (none: the system's CAs), and
+     * the certificate and key (PEM) the console listener serves with (none: plain HTTP).
+     */
+    public record Tls(@JsonProperty("ca") Path ca, @JsonProperty("certificate") Path certificate, @JsonProperty("key") Path key) {
+        public io.halcyon.http.Tls.ServerFiles files() {
+            return certificate == null ? null : new io.halcyon.http.Tls.ServerFiles(certificate, key);
         }
     }
 

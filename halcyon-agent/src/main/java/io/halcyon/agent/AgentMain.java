@@ -26,6 +26,7 @@ public final class AgentMain implements AutoCloseable {
 
     private AgentMain(AgentConfig config, HttpClient http) throws Exception {
         config.validate();
+        io.halcyon.config.PrivateDirs.ensure(config.dataDir());
         var controller = new ControllerClient(config.controllers(), config.agentToken(), http);
         HostInfo info;
         String accel;
@@ -43,10 +44,11 @@ public final class AgentMain implements AutoCloseable {
             driver = new QemuDriver(new QemuDriver.Settings(config.qemuBinary(), config.qemuImgBinary(), accel, config.machine(),
                     config.dataDir().resolve("guests"))).withNetwork(network);
         }
-        var console = new ConsoleServer(config.listen().bind(), config.listen().port(), driver, config.agentToken());
+        var console = new ConsoleServer(config.listen().bind(), config.listen().port(), driver, config.agentToken(),
+                config.tls() == null ? null : config.tls().files());
         closeables.add(console);
         String endpoint = config.advertiseUrl() != null ? config.advertiseUrl()
-                : "http://" + config.listen().bind() + ":" + console.port();
+                : (console.secure() ? "https://" : "http://") + config.listen().bind() + ":" + console.port();
         var registration = new HostRegistration(config.name(), info.cpus(), info.ramMb(), info.diskGb(), config.reservedCpus(),
                 config.reservedRamMb(), config.reservedDiskGb(), accel, info.arch(), info.cpuModel(), info.qemuVersion(), endpoint,
                 VERSION, UUID.randomUUID().toString(), config.watchdog().device() == null ? 0 : config.watchdog().timeout().toMillis());
@@ -59,7 +61,7 @@ public final class AgentMain implements AutoCloseable {
     }
 
     public static AgentMain start(AgentConfig config) throws Exception {
-        return new AgentMain(config, ControllerClient.defaultHttp());
+        return new AgentMain(config, ControllerClient.http(config.tls() == null ? null : config.tls().ca()));
     }
 
     public static AgentMain start(AgentConfig config, HttpClient http) throws Exception {

@@ -1,93 +1,120 @@
 package io.halcyon.agent;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.halcyon.agent.driver.GuestDriver;
+import io.halcyon.http.Limits;
+import io.halcyon.http.HttpListener;
+import io.halcyon.http.Tls;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.concurrent.Executors;
 import java.util.regex.Pattern;
 
 import static java.util.Objects.requireNonNull;
 
 /**
  * The agent's own small HTTP endpoint, called by controllers: {@code GET /v1/guests/{id}/console}
- * returns the tail of a guest's serial console log. It answers only callers holding the agent token.
+ * returns the tail of a guest's serial console log. A request without the agent token is refused
+ * on its headers, before anything else is read; the listener bounds threads, connections per
+ * client and the time headers may take, so idle or slow connections cannot stop console output.
  */
 public final class ConsoleServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ConsoleServer.class);
     private static final Pattern PATH = Pattern.compile("/v1/guests/([0-9a-fA-F-]{36})/console");
 
-    private final HttpServer server;
+    private final HttpListener listener;
     private final GuestDriver driver;
     private final byte[] token;
 
-    public ConsoleServer(String bind, int port, GuestDriver driver, String token) throws IOException {
+    public ConsoleServer(String bind, int port, GuestDriver driver, String token, Tls.ServerFiles tls) throws IOException {
         this.driver = requireNonNull(driver, "driver is null");
         this.token = token.getBytes(StandardCharsets.UTF_8);
-        this.server = HttpServer.create(new InetSocketAddress(bind, port), 64);
-        server.setExecutor(Executors.newFixedThreadPool(2, r -> {
-            var t = new Thread(r, "agent-http");
-            t.setDaemon(true);
-            return t;
-        }));
-        server.createContext("/v1/guests/", this::handle);
-        server.start();
+        this.listener = new HttpListener(new HttpListener.Options("agent-console", bind, port, Limits.internal(8), tls, 4096, null, null,
+                r -> !tokenOk(r),
+                (request, response, callback, status, message) -> send(response, callback, status, message)), new Handler.Abstract() {
+                    @Override
+                    public boolean handle(Request request, Response response, Callback callback) {
+                        serve(request, response, callback);
+                        return true;
+                    }
+                });
+        try {
+            listener.start();
+        } catch (Exception e) {
+            throw new IOException("the console listener did not start on " + bind + ":" + port + ": " + e.getMessage(), e);
+        }
     }
 
     public int port() {
-        return server.getAddress().getPort();
+        return listener.port();
     }
 
-    private void handle(HttpExchange ex) throws IOException {
-        try (ex) {
-            String given = ex.getRequestHeaders().getFirst(ControllerClient.TOKEN_HEADER);
-            if (given == null || !MessageDigest.isEqual(token, given.getBytes(StandardCharsets.UTF_8))) {
-                send(ex, 401, "agent token required");
+    public boolean secure() {
+        return listener.secure();
+    }
+
+    private void serve(Request request, Response response, Callback callback) {
+        try {
+            if (!tokenOk(request)) {
+                response.getHeaders().put(HttpHeader.CONNECTION, "close");
+                send(response, callback, 401, "agent token required");
                 return;
             }
-            var m = PATH.matcher(ex.getRequestURI().getPath());
-            if (!"GET".equals(ex.getRequestMethod()) || !m.matches()) {
-                send(ex, 404, "not found");
+            var m = PATH.matcher(request.getHttpURI().getPath());
+            if (!"GET".equals(request.getMethod()) || !m.matches()) {
+                send(response, callback, 404, "not found");
                 return;
             }
             Integer lines = null;
-            String q = ex.getRequestURI().getQuery();
-            if (q != null && q.startsWith("lines=")) {
+            Fields.Field f = Request.extractQueryParameters(request).get("lines");
+            if (f != null) {
                 try {
-                    lines = Integer.parseInt(q.substring(6));
+                    lines = Integer.parseInt(f.getValue());
                 } catch (NumberFormatException e) {
-                    send(ex, 400, "lines must be an integer");
+                    send(response, callback, 400, "lines must be an integer");
                     return;
                 }
             }
             String text = driver.console(m.group(1), lines);
             if (text == null) {
-                send(ex, 404, "no console for " + m.group(1));
+                send(response, callback, 404, "no console for " + m.group(1));
                 return;
             }
-            send(ex, 200, text);
+            send(response, callback, 200, text);
         } catch (Exception e) {
             log.warn("event=console_request_failed error=\"{}\"", e.toString());
+            send(response, callback, 500, "console unavailable");
         }
     }
 
-    private static void send(HttpExchange ex, int status, String body) throws IOException {
+    private boolean tokenOk(Request request) {
+        String given = request.getHeaders().get(ControllerClient.TOKEN_HEADER);
+        return given != null && MessageDigest.isEqual(token, given.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void send(Response response, Callback callback, int status, String body) {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-        ex.sendResponseHeaders(status, b.length == 0 ? -1 : b.length);
-        if (b.length > 0) {
-            ex.getResponseBody().write(b);
-        }
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, b.length);
+        response.write(true, ByteBuffer.wrap(b), callback);
     }
 
     @Override
     public void close() {
-        server.stop(0);
+        try {
+            listener.close();
+        } catch (Exception e) {
+            log.warn("event=console_listener_close_failed error=\"{}\"", e.toString());
+        }
     }
 }

@@ -71,6 +71,15 @@ public final class ControllerClient {
         return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).version(HttpClient.Version.HTTP_1_1).build();
     }
 
+    /** A client for the agent API that trusts the CA in {@code caFile} (null: the system's CAs). */
+    public static HttpClient http(java.nio.file.Path caFile) throws IOException {
+        var b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).version(HttpClient.Version.HTTP_1_1);
+        if (caFile != null) {
+            b.sslContext(io.halcyon.http.Tls.client(caFile));
+        }
+        return b.build();
+    }
+
     private interface Call<T> {
         T send(String base) throws IOException, InterruptedException;
     }

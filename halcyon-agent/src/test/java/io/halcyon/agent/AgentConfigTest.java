@@ -43,6 +43,7 @@ class AgentConfigTest {
         assertThat(c.pollWait()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.resyncInterval()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.watchdog()).isEqualTo(new AgentConfig.Watchdog(null, Duration.ofSeconds(10)));
+        assertThat(c.tls()).isNull();
     }
 
     @Test
@@ -68,6 +69,7 @@ class AgentConfigTest {
                   pollWait: 10s
                   resyncInterval: 1m
                   watchdog: {device: /dev/watchdog0, timeout: 20s}
+                  tls: {ca: /etc/halcyon/ca.pem, certificate: /etc/halcyon/h1.pem, key: /etc/halcyon/h1.key}
                 """).validate();
         assertThat(c.name()).isEqualTo("h1");
         assertThat(c.controllers()).isEqualTo(List.of("http://10.0.0.1:8774", "http://10.0.0.2:8774"));
@@ -88,6 +90,8 @@ class AgentConfigTest {
         assertThat(c.pollWait()).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.resyncInterval()).isEqualTo(Duration.ofMinutes(1));
         assertThat(c.watchdog()).isEqualTo(new AgentConfig.Watchdog(Path.of("/dev/watchdog0"), Duration.ofSeconds(20)));
+        assertThat(c.tls()).isEqualTo(new AgentConfig.Tls(Path.of("/etc/halcyon/ca.pem"), Path.of("/etc/halcyon/h1.pem"),
+                Path.of("/etc/halcyon/h1.key")));
     }
 
     @Test
@@ -100,5 +104,7 @@ class AgentConfigTest {
         assertThatThrownBy(() -> parse("  agnetToken: x\n")).hasMessageContaining("unknown key 'agent.agnetToken'");
         assertThatThrownBy(() -> parse("  agentToken: 0123456789abcdef\n  watchdog: {device: /dev/watchdog, timeout: 500ms}\n").validate())
                 .hasMessageContaining("agent.watchdog.timeout");
+        assertThatThrownBy(() -> parse("  agentToken: 0123456789abcdef\n  tls: {certificate: /a.pem}\n").validate())
+                .hasMessageContaining("agent.tls");
     }
 }

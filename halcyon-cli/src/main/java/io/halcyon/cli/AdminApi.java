@@ -27,9 +27,23 @@ final class AdminApi {
         }
     }
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    private final HttpClient http = client(Duration.ofSeconds(3));
     private final String base;
     private final String token;
+
+    /** An HTTP client that trusts the CA in OS_CACERT, as the openstack CLI does, besides the system's. */
+    static HttpClient client(Duration connectTimeout) {
+        var b = HttpClient.newBuilder().connectTimeout(connectTimeout);
+        String ca = System.getenv("OS_CACERT");
+        if (ca != null && !ca.isBlank()) {
+            try {
+                b.sslContext(io.halcyon.http.Tls.client(java.nio.file.Path.of(ca)));
+            } catch (IOException e) {
+                throw new Failure("OS_CACERT " + ca + ": " + e.getMessage());
+            }
+        }
+        return b.build();
+    }
 
     AdminApi(String controller) throws IOException, InterruptedException {
         String c = controller;

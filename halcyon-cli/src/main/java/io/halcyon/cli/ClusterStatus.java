@@ -36,7 +36,7 @@ final class ClusterStatus implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "table", description = "table or json")
     String format;
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http = AdminApi.client(Duration.ofSeconds(2));
 
     private JsonNode get(String url, String token) {
         var b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5));

@@ -14,10 +14,14 @@ import java.util.List;
 public record ControllerConfig(
         @JsonProperty("dataDir") Path dataDir,
         @JsonProperty("api") Api api,
+        @JsonProperty("agentApi") AgentApi agentApi,
+        @JsonProperty("tls") Tls tls,
+        @JsonProperty("login") Login login,
         @JsonProperty("store") StoreConfig store,
         @JsonProperty("region") String region,
         @JsonProperty("adminPassword") String adminPassword,
         @JsonProperty("agentToken") String agentToken,
+        @JsonProperty("secretKeyFile") Path secretKeyFile,
         @JsonProperty("tokenLifetime") Duration tokenLifetime,
         @JsonProperty("leaderTtl") Duration leaderTtl,
         @JsonProperty("hostLeaseTtl") Duration hostLeaseTtl,
@@ -35,7 +39,9 @@ public record ControllerConfig(
         if (dataDir == null) {
             dataDir = Path.of(System.getProperty("user.home"), ".halcyon", "data");
         }
-        api = api == null ? new Api(null, null, null, null, null) : api;
+        api = api == null ? new Api(null, null, null, null, null, null, null) : api;
+        agentApi = agentApi == null ? new AgentApi(null, null, null) : agentApi;
+        login = login == null ? new Login(null, null, null, null, null, null, null, null, null) : login;
         store = store == null ? new StoreConfig(null, null, null, null) : store;
         region = region == null ? "RegionOne" : region;
         tokenLifetime = tokenLifetime == null ? Duration.ofHours(1) : tokenLifetime;
@@ -110,6 +116,13 @@ public record ControllerConfig(
         if ("etcd".equals(store.backend()) && store.etcdEndpoints().isEmpty()) {
             throw new ConfigException("controller.store.etcdEndpoints must list at least one endpoint for the etcd backend");
         }
+        if (secretKeyFile != null && ha.credentialKeyFile() != null && !secretKeyFile.equals(ha.credentialKeyFile())) {
+            throw new ConfigException("controller.secretKeyFile and controller.ha.credentialKeyFile name different files; the cloud has "
+                    + "one secret key: keep controller.secretKeyFile");
+        }
+        if ("etcd".equals(store.backend()) && secretKeyFile == null && ha.credentialKeyFile() == null) {
+            throw new ConfigException("controller.secretKeyFile must be set with the etcd store: every controller reads the same key file");
+        }
         var backendNames = new java.util.HashSet<String>();
         for (Backend b : storage.backends()) {
             if (b.name() == null || !b.name().matches("[A-Za-z0-9_-]{1,64}")) {
@@ -172,17 +185,120 @@ public record ControllerConfig(
         if (api.port() < 0 || api.port() > 65535) {
             throw new ConfigException("controller.api.port must be 0..65535");
         }
+        if (agentApi.port() < 0 || agentApi.port() > 65535 || (agentApi.port() != 0 && agentApi.port().equals(api.port()))) {
+            throw new ConfigException("controller.agentApi.port must be 0..65535 and not controller.api.port: agents have their own listener");
+        }
+        if (api.threads() < 8 || agentApi.threads() < 4) {
+            throw new ConfigException("controller.api.threads must be at least 8 and controller.agentApi.threads at least 4");
+        }
+        try {
+            api.listenerLimits();
+            login.settings();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("controller.api.limits or controller.login: " + e.getMessage());
+        }
+        if (tls != null && (tls.certificate() == null || tls.key() == null)) {
+            throw new ConfigException("controller.tls needs both certificate and key (PEM files)");
+        }
         return this;
     }
 
+    /**
+     * The public API's listener: where it listens, the URL clients know it by, the largest JSON
+     * body, its threads, what it allows each client ({@link Limits}), and the proxies (HAProxy in
+     * front) whose X-Forwarded-For names the client.
+     */
     public record Api(@JsonProperty("bind") String bind, @JsonProperty("port") Integer port,
                       @JsonProperty("publicUrl") String publicUrl, @JsonProperty("maxBodyBytes") Integer maxBodyBytes,
-                      @JsonProperty("threads") Integer threads) {
+                      @JsonProperty("threads") Integer threads, @JsonProperty("limits") Limits limits,
+                      @JsonProperty("trustedProxies") List<String> trustedProxies) {
         public Api {
             bind = bind == null ? "127.0.0.1" : bind;
             port = port == null ? 8774 : port;
             maxBodyBytes = maxBodyBytes == null ? 114_688 : maxBodyBytes;
             threads = threads == null ? 200 : threads;
+            limits = limits == null ? new Limits(null, null, null, null, null, null, null, null, null) : limits;
+            trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
+        }
+
+        public Api(String bind, Integer port, String publicUrl, Integer maxBodyBytes, Integer threads) {
+            this(bind, port, publicUrl, maxBodyBytes, threads, null, null);
+        }
+
+        /** The listener's limits: those set here, the public API's defaults for the rest. */
+        public io.halcyon.http.Limits listenerLimits() {
+            return limits.over(io.halcyon.http.Limits.publicApi(threads));
+        }
+    }
+
+    /** What the public API allows each client; every field defaults to {@link io.halcyon.http.Limits#publicApi}'s. */
+    public record Limits(@JsonProperty("maxConnections") Integer maxConnections, @JsonProperty("perClient") Integer perClient,
+                         @JsonProperty("headerTimeout") Duration headerTimeout, @JsonProperty("idleTimeout") Duration idleTimeout,
+                         @JsonProperty("bodyTimeout") Duration bodyTimeout, @JsonProperty("minBodyRate") Long minBodyRate,
+                         @JsonProperty("maxActive") Integer maxActive, @JsonProperty("maxQueued") Integer maxQueued,
+                         @JsonProperty("queueTimeout") Duration queueTimeout) {
+        io.halcyon.http.Limits over(io.halcyon.http.Limits d) {
+            return new io.halcyon.http.Limits(d.threads(), or(maxConnections, d.maxConnections()), or(perClient, d.perClient()),
+                    or(headerTimeout, d.headerTimeout()), or(idleTimeout, d.idleTimeout()), or(bodyTimeout, d.bodyTimeout()),
+                    or(minBodyRate, d.minBodyRate()), or(maxActive, d.maxActive()), or(maxQueued, d.maxQueued()),
+                    or(queueTimeout, d.queueTimeout()));
+        }
+
+        private static <T> T or(T v, T d) {
+            return v == null ? d : v;
+        }
+    }
+
+    /**
+     * The agents' listener: its own port and threads, so that no load on the public API can delay a
+     * host's lease renewal. Only holders of the agent token get past its first check.
+     */
+    public record AgentApi(@JsonProperty("bind") String bind, @JsonProperty("port") Integer port, @JsonProperty("threads") Integer threads) {
+        public AgentApi {
+            bind = bind == null ? "127.0.0.1" : bind;
+            port = port == null ? 8775 : port;
+            threads = threads == null ? 32 : threads;
+        }
+    }
+
+    /**
+     * The certificate (PEM, chain) and key (PEM, PKCS#8) both listeners serve HTTPS with, and the
+     * CA (PEM) whose certificates the agents' console listeners must show; none: plain HTTP.
+     */
+    public record Tls(@JsonProperty("certificate") Path certificate, @JsonProperty("key") Path key, @JsonProperty("ca") Path ca) {
+        public io.halcyon.http.Tls.ServerFiles files() {
+            return new io.halcyon.http.Tls.ServerFiles(certificate, key);
+        }
+    }
+
+    /**
+     * Logins (see {@code LoginGuard}): password-hashing threads and queue, checks under way per
+     * client, failed-login throttling per client, and Keystone's lockout of a user after failures
+     * in a row ({@code lockoutFailureAttempts} 0: never), users exempt from it.
+     */
+    public record Login(@JsonProperty("threads") Integer threads, @JsonProperty("queue") Integer queue,
+                        @JsonProperty("perClient") Integer perClient, @JsonProperty("throttleFailures") Integer throttleFailures,
+                        @JsonProperty("throttleWindow") Duration throttleWindow,
+                        @JsonProperty("lockoutFailureAttempts") Integer lockoutFailureAttempts,
+                        @JsonProperty("lockoutDuration") Duration lockoutDuration,
+                        @JsonProperty("lockoutExempt") List<String> lockoutExempt,
+                        @JsonProperty("refusalDelay") Duration refusalDelay) {
+        public Login {
+            var d = io.halcyon.api.auth.LoginGuard.Settings.defaults();
+            threads = threads == null ? d.threads() : threads;
+            queue = queue == null ? d.queue() : queue;
+            perClient = perClient == null ? d.perClient() : perClient;
+            throttleFailures = throttleFailures == null ? d.throttleFailures() : throttleFailures;
+            throttleWindow = throttleWindow == null ? d.throttleWindow() : throttleWindow;
+            lockoutFailureAttempts = lockoutFailureAttempts == null ? d.lockoutAttempts() : lockoutFailureAttempts;
+            lockoutDuration = lockoutDuration == null ? d.lockoutDuration() : lockoutDuration;
+            lockoutExempt = lockoutExempt == null ? List.copyOf(d.lockoutExempt()) : List.copyOf(lockoutExempt);
+            refusalDelay = refusalDelay == null ? d.refusalDelay() : refusalDelay;
+        }
+
+        public io.halcyon.api.auth.LoginGuard.Settings settings() {
+            return new io.halcyon.api.auth.LoginGuard.Settings(threads, queue, perClient, throttleFailures, throttleWindow,
+                    lockoutFailureAttempts, lockoutDuration, java.util.Set.copyOf(lockoutExempt), refusalDelay);
         }
     }
 
@@ -358,6 +474,15 @@ public record ControllerConfig(
     /** The backup repository's directory: as configured, else {@code backups} beside the first backend's directory. */
     public Path backupRepository() {
         return backup.repository() != null ? backup.repository() : storagePath(storage.backends().get(0)).resolveSibling("backups");
+    }
+
+    /**
+     * The cloud's secret key, which seals the secrets in the store: {@code secretKeyFile}, else
+     * {@code ha.credentialKeyFile} (as older configurations name it), else {@code secret.key} in
+     * the data directory (the sqlite store only; made at first start).
+     */
+    public Path secretKey() {
+        return secretKeyFile != null ? secretKeyFile : ha.credentialKeyFile() != null ? ha.credentialKeyFile() : dataDir.resolve("secret.key");
     }
 
     public Path storePath() {

@@ -95,13 +95,23 @@ public final class ControllerMain implements AutoCloseable {
     private final Store store;
     private final Resources resources;
     public static final String VERSION = "0.1.0";
+    /** An agent's report covers every guest of its host: more than a user's request. */
+    private static final int AGENT_MAX_BODY = 16 << 20;
     private final LeaderElector elector;
     private OvnReconciler ovn;
     private final HttpServer http;
+    private final HttpServer agentHttp;
+    private final Router router;
 
     private ControllerMain(ControllerConfig config) throws Exception {
         config.validate();
-        Files.createDirectories(config.dataDir());
+        int umask = io.halcyon.config.PrivateDirs.umask();
+        if (umask >= 0 && (umask & 077) != 077) {
+            log.warn("event=umask_permissive umask={} note=\"files this process and its children write may be readable by other users; "
+                    + "start it with umask 077, as ./halcyon does\"", String.format("%04o", umask));
+        }
+        io.halcyon.config.PrivateDirs.ensure(config.dataDir());
+        var sealer = io.halcyon.config.Sealer.loadOrCreate(config.secretKey());
         Clock clock = Clock.SYSTEM;
         store = "etcd".equals(config.store().backend())
                 ? EtcdStore.connect(config.store().etcdEndpoints(), config.store().timeout())
@@ -140,8 +150,9 @@ public final class ControllerMain implements AutoCloseable {
 
         var identity = new IdentityService(resources, PasswordHasher.standard(), config.tokenLifetime());
         identity.bootstrap(config.adminPassword());
-        var tokens = new TokenService(identity::signingKey,
-                kid -> resources.tokenKeys().get(kid).map(Versioned::value),
+        var tokenKeys = new io.halcyon.api.auth.TokenKeys(resources, sealer);
+        tokenKeys.bootstrap();
+        var tokens = new TokenService(tokenKeys::signing, tokenKeys::byId,
                 () -> resources.revocations().list().stream().map(Versioned::value).toList(),
                 clock, config.tokenLifetime());
 
@@ -150,8 +161,9 @@ public final class ControllerMain implements AutoCloseable {
         if (alone) {
             requeueInterruptedUploads();
         }
-        // with sqlite this is the only controller, so no upload is in progress: every temporary file goes
-        imageFiles.init(alone ? id -> false : this::uploadInProgress);
+        // with sqlite this is the only controller, so no upload is in progress: every temporary file goes; controllers
+        // sharing the directory may be writing theirs (seeding an image marks nothing), so only stale ones go then
+        imageFiles.init(alone ? id -> false : id -> true);
         String adminProject = identity.projectByName("admin").orElseThrow().id();
         new Bootstrap(resources, new ImageImporter(resources, imageFiles)).seed(config.bootstrap(), adminProject);
 
@@ -235,20 +247,22 @@ public final class ControllerMain implements AutoCloseable {
             ovn.start();
         }
         var serverPorts = new ServerPorts(resources, networkService);
-        var servers = new ServerService(resources, quotas, new AgentConsoleClient(config.agentToken()), volumeService, serverPorts);
+        var servers = new ServerService(resources, quotas, new AgentConsoleClient(config.agentToken(),
+                config.tls() == null || config.tls().ca() == null ? null : io.halcyon.http.Tls.client(config.tls().ca())), volumeService, serverPorts);
         var haSettings = config.haSettings();
         var agents = new AgentService(resources, feed, haSettings, backends, serverPorts);
         agents.backupTasks(backupTasks);
-        var credentials = config.ha().credentialKeyFile() == null ? null
-                : io.halcyon.api.ha.Credentials.fromFile(config.ha().credentialKeyFile());
-        var ha = new io.halcyon.controller.ha.HaController(resources, elector, haSettings, schedulerConfig, credentials,
+        var ha = new io.halcyon.controller.ha.HaController(resources, elector, haSettings, schedulerConfig, sealer,
                 new io.halcyon.controller.ha.BmcFencer(config.ha().ipmitool(), 10_000), agents, config.ha().tickInterval(), backends);
         closeables.add(0, ha);
         ha.start();
 
-        var router = new Router();
+        var loginGuard = new io.halcyon.api.auth.LoginGuard(config.login().settings(), PasswordHasher.standard(),
+                io.halcyon.api.auth.LoginGuard.Lockouts.in(resources), clock);
+        closeables.add(0, loginGuard);
+        router = new Router();
         new IdentityApi(identity, tokens, new Catalog(config.region()), resources,
-                project -> resources.servers().byIndex(Resources.BY_PROJECT, project).size()).register(router);
+                project -> resources.servers().byIndex(Resources.BY_PROJECT, project).size(), loginGuard).register(router);
         new ComputeApi(new FlavorApi(resources), new ServerApi(resources, servers),
                 new ComputeAdminApi(resources, quotas, p -> identity.project(p).isPresent()),
                 new VolumeAttachmentApi(resources, servers, Duration.ofSeconds(10))).register(router);
@@ -264,15 +278,26 @@ public final class ControllerMain implements AutoCloseable {
         }
         new NetworkApi(resources, networkService, routerService, networkQuotas, p -> identity.project(p).isPresent()).register(router);
         new ImageApi(resources, imageFiles, config.maxImageBytes()).register(router);
-        new AgentApi(agents, feed, resources, imageFiles).register(router);
-        new io.halcyon.api.ha.HostHaApi(new io.halcyon.api.ha.HostHaService(resources, haSettings, credentials)).register(router);
+
+        new io.halcyon.api.ha.HostHaApi(new io.halcyon.api.ha.HostHaService(resources, haSettings, sealer)).register(router);
         registerHealth(router, config.store().backend());
 
-        http = new HttpServer(config.api().bind(), config.api().port(), router, new ApiAuthenticator(tokens, config.agentToken()),
-                config.api().maxBodyBytes(), config.api().publicUrl(), config.api().threads());
+        var authenticator = new ApiAuthenticator(tokens, config.agentToken());
+        var tls = config.tls() == null ? null : config.tls().files();
+        // the agents' own listener first: hosts renew their leases there, whatever the public API is going through
+        var agentRouter = new Router();
+        new AgentApi(agents, feed, resources, imageFiles).register(agentRouter);
+        agentHttp = new HttpServer("agent-api", config.agentApi().bind(), config.agentApi().port(),
+                io.halcyon.http.Limits.internal(config.agentApi().threads()), tls, agentRouter, authenticator, AGENT_MAX_BODY, null,
+                java.util.Set.of());
+        agentHttp.start();
+        closeables.add(0, agentHttp);
+        http = new HttpServer("api", config.api().bind(), config.api().port(), config.api().listenerLimits(), tls, router, authenticator,
+                config.api().maxBodyBytes(), config.api().publicUrl(), java.util.Set.copyOf(config.api().trustedProxies()));
         http.start();
         closeables.add(0, http);
-        log.info("event=controller_started port={} store={} data_dir={}", http.port(), config.store().backend(), config.dataDir());
+        log.info("event=controller_started port={} agent_port={} tls={} store={} data_dir={}", http.port(), agentHttp.port(), tls != null,
+                config.store().backend(), config.dataDir());
     }
 
     public static ControllerMain start(ControllerConfig config) throws Exception {
@@ -283,9 +308,19 @@ public final class ControllerMain implements AutoCloseable {
         return http.port();
     }
 
+    /** The port agents talk to. */
+    public int agentPort() {
+        return agentHttp.port();
+    }
+
     /** The OVN northbound reconciler, when OVN is configured. */
     public java.util.Optional<OvnReconciler> ovn() {
         return java.util.Optional.ofNullable(ovn);
+    }
+
+    /** Every route of the public API, with the policy action that authorizes it. */
+    public List<Router.Route> routes() {
+        return router.routes();
     }
 
     public Resources resources() {
@@ -359,10 +394,10 @@ public final class ControllerMain implements AutoCloseable {
     private final java.time.Instant startedAt = java.time.Instant.now();
 
     private void registerHealth(Router router, String storeBackend) {
-        var g = router.group("/halcyon/v1", FaultStyle.KEYSTONE);
+        var g = router.group("/halcyon/v1", FaultStyle.KEYSTONE, io.halcyon.api.auth.PolicyTable.load("halcyon",
+                io.halcyon.api.auth.PolicyTable.Style.HALCYON));
         // what `halcyon cluster status` shows of the hosts: admins only
-        g.get("/cluster", r -> {
-            io.halcyon.api.auth.Policy.requireAdmin(r.auth(), "halcyon:cluster:status");
+        g.get("/cluster", "halcyon:cluster:status", r -> {
             var hosts = new java.util.ArrayList<Map<String, Object>>();
             var now = resources.clock().now();
             for (var h : resources.hosts().list()) {
@@ -392,12 +427,6 @@ public final class ControllerMain implements AutoCloseable {
             m.put("hostsUp", resources.hostLeases().size());
             return Reply.ok(m);
         });
-    }
-
-    /** Whether another controller may be writing image data now: an upload saving it, or a volume being written out as it. */
-    private boolean uploadInProgress(String imageId) {
-        return resources.images().get(imageId).map(v -> v.value().status() == ImageStatus.SAVING).orElse(false)
-                || resources.volumes().list().stream().anyMatch(v -> v.value().upload() != null && imageId.equals(v.value().upload().imageId()));
     }
 
     /** With the single sqlite controller, an image left "saving" was cut off by a crash: let the client upload again. */

@@ -27,6 +27,8 @@ class ApiBadInputTest {
     static Path dir;
     static ControllerMain controller;
     static Http http;
+    /** The agents' own listener. */
+    static Http agentHttp;
     static final Map<String, String> tokens = new HashMap<>();
     static final Map<String, String> vars = new HashMap<>();
 
@@ -46,6 +48,7 @@ class ApiBadInputTest {
             throw new AssertionError(e);
         }
         http = new Http("http://127.0.0.1:" + controller.port());
+        agentHttp = new Http("http://127.0.0.1:" + controller.agentPort());
         String admin = http.login("admin", TestController.ADMIN_PASSWORD, "admin");
         tokens.put("admin", admin);
         var h = Http.token(admin);
@@ -489,7 +492,7 @@ class ApiBadInputTest {
         }
         controller.resources().sync();
         long before = controller.resources().store().revision();
-        Http.Res r = http.call(c.method(), expand(c.path()), expandBody(c.body()), headers);
+        Http.Res r = (c.path().startsWith("/agent/") ? agentHttp : http).call(c.method(), expand(c.path()), expandBody(c.body()), headers);
         assertThat(r.status()).as("%s: %s", c.name(), r.body()).isEqualTo(c.status());
         assertThat(r.json()).as("%s: fault body %s", c.name(), r.body()).isNotNull();
         assertThat(r.json().has(c.faultKey())).as("%s: fault key %s in %s", c.name(), c.faultKey(), r.body()).isTrue();
@@ -497,6 +500,16 @@ class ApiBadInputTest {
         assertThat(message).as("%s: message", c.name()).isNotBlank().doesNotContain("Exception").doesNotContain("\tat ");
         controller.resources().sync();
         assertThat(controller.resources().store().revision()).as("%s changed the store", c.name()).isEqualTo(before);
+    }
+
+    @Test
+    void theAgentApiIsOnlyOnTheAgentsListener() {
+        var agent = Map.of("X-Halcyon-Agent-Token", TestController.AGENT_TOKEN);
+        assertThat(http.call("GET", "/agent/v1/images/nope", null, agent).status()).isEqualTo(404);
+        assertThat(agentHttp.call("GET", "/agent/v1/images/nope", null, agent).status()).isEqualTo(404);
+        assertThat(agentHttp.call("GET", "/agent/v1/images/nope", null, Map.of()).status()).isEqualTo(401);
+        // and the public API is not there
+        assertThat(agentHttp.call("GET", "/compute/v2.1/servers", null, Map.of("X-Auth-Token", tokens.get("admin"))).status()).isEqualTo(404);
     }
 
     @Test

@@ -28,8 +28,14 @@ class ControllerConfigTest {
         assertThat(c.api().publicUrl()).isNull();
         assertThat(c.api().maxBodyBytes()).isEqualTo(114_688);
         assertThat(c.api().threads()).isEqualTo(200);
+        assertThat(c.api().listenerLimits()).isEqualTo(io.halcyon.http.Limits.publicApi(200));
+        assertThat(c.api().trustedProxies()).isEmpty();
+        assertThat(c.agentApi()).isEqualTo(new ControllerConfig.AgentApi("127.0.0.1", 8775, 32));
+        assertThat(c.tls()).isNull();
+        assertThat(c.login().settings()).isEqualTo(io.halcyon.api.auth.LoginGuard.Settings.defaults());
         assertThat(c.store().backend()).isEqualTo("sqlite");
         assertThat(c.storePath()).isEqualTo(c.dataDir().resolve("halcyon.db"));
+        assertThat(c.secretKey()).isEqualTo(c.dataDir().resolve("secret.key"));
         assertThat(c.store().timeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.region()).isEqualTo("RegionOne");
         assertThat(c.tokenLifetime()).isEqualTo(Duration.ofHours(1));
@@ -67,11 +73,19 @@ class ControllerConfigTest {
     void fullMapping() {
         ControllerConfig c = parse("""
                   dataDir: /srv/halcyon
-                  api: {bind: 0.0.0.0, port: 9000, publicUrl: "https://cloud.example", maxBodyBytes: 1000, threads: 16}
+                  api: {bind: 0.0.0.0, port: 9000, publicUrl: "https://cloud.example", maxBodyBytes: 1000, threads: 16,
+                        limits: {maxConnections: 100, perClient: 5, headerTimeout: 3s, idleTimeout: 20s, bodyTimeout: 4s, minBodyRate: 2048,
+                                 maxActive: 8, maxQueued: 50, queueTimeout: 2s},
+                        trustedProxies: ["10.0.0.11"]}
+                  agentApi: {bind: 10.0.0.11, port: 9001, threads: 8}
+                  tls: {certificate: /etc/halcyon/c.pem, key: /etc/halcyon/c.key, ca: /etc/halcyon/ca.pem}
+                  login: {threads: 3, queue: 10, perClient: 2, throttleFailures: 7, throttleWindow: 1m, lockoutFailureAttempts: 4,
+                          lockoutDuration: 30m, lockoutExempt: [root], refusalDelay: 2s}
                   store: {backend: etcd, path: /x.db, etcdEndpoints: ["http://10.0.0.1:2379"], timeout: 3s}
                   region: West
                   adminPassword: secretsecret
                   agentToken: 0123456789abcdef
+                  secretKeyFile: /etc/halcyon/secret.key
                   tokenLifetime: 2h
                   leaderTtl: 7s
                   hostLeaseTtl: 20s
@@ -90,14 +104,25 @@ class ControllerConfigTest {
                     images: [{name: i, file: /img.qcow2, diskFormat: qcow2}]
                   ha: {suspectAfter: 8s, selfFenceTimeout: 15s, fenceMargin: 3s, brakeShare: 0.6, bmcRetryInterval: 5s, bmcAttempts: 2,
                        restartLimit: 5, restartWindow: 30m, enabledByDefault: true, defaultPriority: 3,
-                       credentialKeyFile: /etc/halcyon/ha.key, ipmitool: /usr/bin/ipmitool, tickInterval: 250ms}
+                       credentialKeyFile: /etc/halcyon/secret.key, ipmitool: /usr/bin/ipmitool, tickInterval: 250ms}
                   backup: {enabled: false, repository: /mnt/backups, keyFile: /etc/halcyon/backup.key, chunkSize: 1048576, zstdLevel: 3,
                            threads: 4, gcInterval: 2h, gcGrace: 10m, qemuNbdBinary: /usr/bin/qemu-nbd}
                 """).validate();
         assertThat(c.dataDir()).isEqualTo(Path.of("/srv/halcyon"));
-        assertThat(c.api()).isEqualTo(new ControllerConfig.Api("0.0.0.0", 9000, "https://cloud.example", 1000, 16));
+        assertThat(c.api().bind()).isEqualTo("0.0.0.0");
+        assertThat(c.api().publicUrl()).isEqualTo("https://cloud.example");
+        assertThat(c.api().maxBodyBytes()).isEqualTo(1000);
+        assertThat(c.api().listenerLimits()).isEqualTo(new io.halcyon.http.Limits(16, 100, 5, Duration.ofSeconds(3), Duration.ofSeconds(20),
+                Duration.ofSeconds(4), 2048, 8, 50, Duration.ofSeconds(2)));
+        assertThat(c.api().trustedProxies()).containsExactly("10.0.0.11");
+        assertThat(c.agentApi()).isEqualTo(new ControllerConfig.AgentApi("10.0.0.11", 9001, 8));
+        assertThat(c.tls()).isEqualTo(new ControllerConfig.Tls(Path.of("/etc/halcyon/c.pem"), Path.of("/etc/halcyon/c.key"),
+                Path.of("/etc/halcyon/ca.pem")));
+        assertThat(c.login().settings()).isEqualTo(new io.halcyon.api.auth.LoginGuard.Settings(3, 10, 2, 7, Duration.ofMinutes(1), 4,
+                Duration.ofMinutes(30), java.util.Set.of("root"), Duration.ofSeconds(2)));
         assertThat(c.store()).isEqualTo(new ControllerConfig.StoreConfig("etcd", Path.of("/x.db"), List.of("http://10.0.0.1:2379"), Duration.ofSeconds(3)));
         assertThat(c.region()).isEqualTo("West");
+        assertThat(c.secretKey()).isEqualTo(Path.of("/etc/halcyon/secret.key"));
         assertThat(c.tokenLifetime()).isEqualTo(Duration.ofHours(2));
         assertThat(c.leaderTtl()).isEqualTo(Duration.ofSeconds(7));
         assertThat(c.hostLeaseTtl()).isEqualTo(Duration.ofSeconds(20));
@@ -113,7 +138,7 @@ class ControllerConfigTest {
         assertThat(c.bootstrap().images()).containsExactly(new ControllerConfig.ImageSeed("i", Path.of("/img.qcow2"), "qcow2"));
         assertThat(c.storePath()).isEqualTo(Path.of("/x.db"));
         assertThat(c.ha()).isEqualTo(new ControllerConfig.Ha(Duration.ofSeconds(8), Duration.ofSeconds(15), Duration.ofSeconds(3), 0.6,
-                Duration.ofSeconds(5), 2, 5, Duration.ofMinutes(30), true, 3, Path.of("/etc/halcyon/ha.key"), "/usr/bin/ipmitool",
+                Duration.ofSeconds(5), 2, 5, Duration.ofMinutes(30), true, 3, Path.of("/etc/halcyon/secret.key"), "/usr/bin/ipmitool",
                 Duration.ofMillis(250)));
         assertThat(c.haSettings().leaseTtl()).isEqualTo(Duration.ofSeconds(20));
         assertThat(c.haSettings().defaultPolicy()).isEqualTo(new io.halcyon.ha.HaPolicy(true, 3));
@@ -140,7 +165,17 @@ class ControllerConfigTest {
         assertThatThrownBy(() -> parse(secrets + "  backup: {repository: /srv/x/storage/file}\n  dataDir: /srv/x\n").validate())
                 .hasMessageContaining("cannot be the directory of storage backend file");
         assertThatThrownBy(() -> parse(secrets + "  store: {backend: etcd}\n").validate()).hasMessageContaining("etcdEndpoints");
+        assertThatThrownBy(() -> parse(secrets + "  store: {backend: etcd, etcdEndpoints: [\"http://e:2379\"]}\n").validate())
+                .hasMessageContaining("controller.secretKeyFile must be set with the etcd store");
+        assertThatThrownBy(() -> parse(secrets + "  secretKeyFile: /a.key\n  ha: {credentialKeyFile: /b.key}\n").validate())
+                .hasMessageContaining("name different files");
+        assertThat(parse(secrets + "  ha: {credentialKeyFile: /b.key}\n").validate().secretKey()).as("an older configuration's key")
+                .isEqualTo(java.nio.file.Path.of("/b.key"));
         assertThatThrownBy(() -> parse(secrets + "  apii: {}\n")).hasMessageContaining("unknown key 'controller.apii'");
+        assertThatThrownBy(() -> parse(secrets + "  agentApi: {port: 8774}\n").validate()).hasMessageContaining("controller.agentApi.port");
+        assertThatThrownBy(() -> parse(secrets + "  tls: {certificate: /a.pem}\n").validate()).hasMessageContaining("controller.tls");
+        assertThatThrownBy(() -> parse(secrets + "  login: {threads: 0}\n").validate()).hasMessageContaining("controller.login");
+        assertThatThrownBy(() -> parse(secrets + "  api: {limits: {perClient: 0}}\n").validate()).hasMessageContaining("controller.api.limits");
         assertThatThrownBy(() -> parse(secrets + "  storage: {volumeTypes: [{name: x, backend: nope}]}\n").validate())
                 .hasMessageContaining("controller.storage.volumeTypes");
         assertThatThrownBy(() -> parse(secrets + "  storage: {backends: [{name: b, type: iscsi}]}\n").validate())

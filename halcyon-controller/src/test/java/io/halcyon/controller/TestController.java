@@ -19,6 +19,7 @@ final class TestController {
         String yaml = "controller:\n"
                 + "  dataDir: " + dir + "\n"
                 + "  api: {port: 0}\n"
+                + "  agentApi: {port: 0}\n"
                 + "  adminPassword: " + ADMIN_PASSWORD + "\n"
                 + "  agentToken: " + AGENT_TOKEN + "\n"
                 + "  bootstrap:\n"

@@ -46,6 +46,7 @@ final class HaCloud implements AutoCloseable {
     final class Controller {
         final int index;
         final int port;
+        final int agentPort;
         final Path config;
         final Path log;
         Process process;
@@ -53,6 +54,7 @@ final class HaCloud implements AutoCloseable {
         Controller(int index, String leaderTtl, String extraYaml, String bind) throws IOException {
             this.index = index;
             this.port = Ports.free();
+            this.agentPort = Ports.free();
             this.config = dir.resolve("controller-" + index + ".yaml");
             this.log = dir.resolve("controller-" + index + ".log");
             Path image = TinyImage.ensure(Paths.root(), Paths.work());
@@ -60,7 +62,9 @@ final class HaCloud implements AutoCloseable {
             Files.writeString(config, "controller:\n"
                     + "  dataDir: " + dir.resolve("data") + "\n"
                     + "  api: {port: " + port + ", bind: \"" + bind + "\"}\n"
+                    + "  agentApi: {port: " + agentPort + ", bind: \"" + bind + "\"}\n"
                     + "  store: {backend: etcd, etcdEndpoints: [\"" + endpoints + "\"], timeout: 3s}\n"
+                    + "  secretKeyFile: " + dir.resolve("secret.key") + "\n"
                     + "  leaderTtl: " + leaderTtl + "\n"
                     + "  adminPassword: " + ADMIN_PASSWORD + "\n"
                     + "  agentToken: " + AGENT_TOKEN + "\n"
@@ -73,6 +77,10 @@ final class HaCloud implements AutoCloseable {
 
         String url() {
             return "http://127.0.0.1:" + port;
+        }
+
+        String agentUrl() {
+            return "http://127.0.0.1:" + agentPort;
         }
 
         void start() throws IOException {
@@ -172,7 +180,7 @@ final class HaCloud implements AutoCloseable {
         Path agentDir = dir.resolve("agent-" + name);
         String yaml = "agent:\n"
                 + "  name: " + name + "\n"
-                + "  controllers: [\"" + String.join("\", \"", urls()) + "\"]\n"
+                + "  controllers: [\"" + String.join("\", \"", controllers.stream().map(Controller::agentUrl).toList()) + "\"]\n"
                 + "  agentToken: " + AGENT_TOKEN + "\n"
                 + "  dataDir: " + agentDir + "\n"
                 + "  accel: tcg\n"

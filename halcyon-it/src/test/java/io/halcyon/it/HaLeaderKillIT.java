@@ -1,7 +1,6 @@
 package io.halcyon.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.halcyon.api.ha.Credentials;
 import io.halcyon.testkit.Files2;
 import io.halcyon.testkit.Lab;
 import io.halcyon.testkit.LabAgents;
@@ -42,11 +41,9 @@ class HaLeaderKillIT {
             Files.createDirectories(Paths.work());
             lab = Lab.create(Paths.root(), Files.createTempDirectory(Paths.work(), "lab"), 2);
             ovn = OvnCentral.start(lab.controllerIp());
-            Path key = lab.dir().resolve("ha.key");
-            Credentials.generate(key);
-            cloud = HaCloud.start(2, "4s", "  network: {ovnNorthbound: \"" + ovn.nbUnix() + "\", physicalNetworks: [provider]}\n"
-                    + "  ha: {credentialKeyFile: \"" + key + "\"}\n", "0.0.0.0");
-            var urls = cloud.controllers.stream().map(c -> "http://" + lab.controllerIp() + ":" + c.port).toList();
+            // the cloud's secret key (HaCloud's) seals the BMC passwords too
+            cloud = HaCloud.start(2, "4s", "  network: {ovnNorthbound: \"" + ovn.nbUnix() + "\", physicalNetworks: [provider]}\n", "0.0.0.0");
+            var urls = cloud.controllers.stream().map(c -> "http://" + lab.controllerIp() + ":" + c.agentPort).toList();
             for (String h : lab.hosts()) {
                 ovsDirs.add(LabAgents.ovsDir(lab, h));
                 LabAgents.configure(lab, h, new LabAgents.Options(urls, HaCloud.AGENT_TOKEN, ovn.sbTcp(lab.controllerIp()), true, 0));

@@ -40,9 +40,8 @@ class HaUpE2EIT {
             var status = halcyon(env, "cluster", "status", "--format", "json");
             assertThat(status.exit()).as(status.stdout() + status.stderr()).isZero();
             assertThat(status.stdout()).contains("\"healthy\" : true");
-            var m = Pattern.compile("OS_PASSWORD='([^']*)'").matcher(Files.readString(home.resolve("admin-openrc.sh")));
-            assertThat(m.find()).isTrue();
-            var cli = new OpenStackCli("http://127.0.0.1:" + port + "/identity/v3", "admin", m.group(1), "admin");
+            var cli = OpenStackCli.fromOpenrc(home.resolve("admin-openrc.sh"));
+            assertThat(cli.baseUrl()).isEqualTo("https://127.0.0.1:" + port);
             assertThat(cli.ok("server", "create", "--flavor", "m1.tiny", "--image", "tiny", "--wait", "vm1", "-f", "value", "-c", "status")
                     .trim()).isEqualTo("ACTIVE");
             // a controller killed: the CLI goes on through HAProxy; the status says what is wrong
@@ -58,7 +57,7 @@ class HaUpE2EIT {
             assertThat(degraded.stdout()).contains("does not answer");
 
             // OVN's northbound database is a 3-member Raft cluster: kill its leader, networking still converges
-            Path run = Path.of("/tmp", "halcyon-" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
+            Path run = Path.of("/run/halcyon", java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
                     .digest(home.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))).substring(0, 8));
             var haEnv = Files.readString(home.resolve("ha/ha.env"));
             var ports = Pattern.compile("OVN_NB_PORTS=\"([0-9 ]+)\"").matcher(haEnv);

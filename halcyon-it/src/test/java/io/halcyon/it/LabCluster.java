@@ -81,7 +81,7 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
         String haYaml = "";
         if (ha) {
             Path key = lab.dir().resolve("ha.key");
-            io.halcyon.api.ha.Credentials.generate(key);
+            io.halcyon.config.Sealer.generate(key);
             haYaml = "  ha: {credentialKeyFile: \"" + key + "\"}\n";
         }
         String storageYaml = "";
@@ -116,7 +116,7 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
 
     /** Writes the host's agent.yaml (read at its next boot): with its watchdog unless {@link #watchdog} said otherwise. */
     void writeAgentConfig(String h) {
-        LabAgents.configure(lab, h, new LabAgents.Options(java.util.List.of("http://" + lab.controllerIp() + ":" + cloud.port), TestCloud.AGENT_TOKEN,
+        LabAgents.configure(lab, h, new LabAgents.Options(java.util.List.of("http://" + lab.controllerIp() + ":" + cloud.agentPort), TestCloud.AGENT_TOKEN,
                 ovn.sbTcp(lab.controllerIp()), ha && !noWatchdog.contains(h), guestSlots));
     }
 

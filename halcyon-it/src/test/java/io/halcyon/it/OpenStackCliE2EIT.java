@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 import static io.halcyon.it.CliOutput.fails;
 import static io.halcyon.it.CliOutput.json;
@@ -43,10 +42,9 @@ class OpenStackCliE2EIT {
         var r = Command.run(List.of(Paths.root().resolve("halcyon").toString(), "up"), env, Duration.ofMinutes(5));
         assertThat(r.exit()).as("./halcyon up: %s %s", r.stdout(), r.stderr()).isZero();
         assertThat(r.stdout()).contains("Halcyon is up");
-        String openrc = Files.readString(home.resolve("admin-openrc.sh"));
-        var m = Pattern.compile("OS_PASSWORD='([^']*)'").matcher(openrc);
-        assertThat(m.find()).isTrue();
-        admin = new OpenStackCli("http://127.0.0.1:" + port + "/identity/v3", "admin", m.group(1), "admin");
+        admin = OpenStackCli.fromOpenrc(home.resolve("admin-openrc.sh"));
+        assertThat(admin.baseUrl()).as("the API is served over TLS").isEqualTo("https://127.0.0.1:" + port);
+        assertThat(admin.caCert()).isEqualTo(home.resolve("tls/ca.pem").toString());
     }
 
     @AfterAll
@@ -78,7 +76,7 @@ class OpenStackCliE2EIT {
         assertThat(admin.ok("flavor", "list", "-f", "value", "-c", "Name")).contains("m1.e2e", "m1.tiny", "m1.small");
 
         // images: create from a file, list, show, delete
-        Path raw = home.resolve("blob.raw");
+        Path raw = Files.createTempFile(Paths.work(), "blob", ".raw");
         Files.write(raw, new byte[1 << 20]);
         admin.ok("image", "create", "--file", raw.toString(), "--disk-format", "raw", "--container-format", "bare", "blob");
         JsonNode shown = json(admin.ok("image", "show", "blob", "-f", "json"));
@@ -86,9 +84,11 @@ class OpenStackCliE2EIT {
         assertThat(shown.path("size").asLong()).isEqualTo(1 << 20);
         assertThat(shown.path("checksum").asText()).isEqualTo("b6d81b360a5672d80c27430f39153e2c");
         assertThat(admin.ok("image", "list", "-f", "value", "-c", "Name")).contains("blob", "tiny");
-        Path saved = home.resolve("blob.saved");
+        Path saved = Files.createTempFile(Paths.work(), "blob", ".saved");
         admin.ok("image", "save", "--file", saved.toString(), "blob");
         assertThat(Files.readAllBytes(saved)).isEqualTo(Files.readAllBytes(raw));
+        Files.delete(raw);
+        Files.delete(saved);
         admin.ok("image", "delete", "blob");
         assertThat(admin.ok("image", "list", "-f", "value", "-c", "Name")).doesNotContain("blob");
 
@@ -179,6 +179,91 @@ class OpenStackCliE2EIT {
         assertThat(admin.ok("server", "group", "list", "-f", "value")).isBlank();
     }
 
+    /**
+     * Everything the cloud writes is for its own user: every directory under its home and its run
+     * directory is 0700 and no file has a group or other bit, and a local user ("nobody") can open
+     * none of it, the store, the secret key, images, disks, snapshots and config drives included.
+     */
+    @Test
+    void aLocalUserCanReadNothingTheCloudWrites() throws Exception {
+        Path raw = Files.createTempFile(Paths.work(), "img", ".raw");
+        Files.write(raw, new byte[65536]);
+        admin.ok("image", "create", "--file", raw.toString(), "--disk-format", "raw", "--container-format", "bare", "private-bits");
+        Files.delete(raw);
+        String vol = json(admin.ok("volume", "create", "--size", "1", "secrets", "-f", "json")).path("id").asText();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> admin.ok("volume", "show", vol, "-f", "value", "-c", "status").trim().equals("available"));
+        admin.ok("volume", "snapshot", "create", "--volume", vol, "secrets-snap");
+        Path userData = Files.createTempFile(Paths.work(), "ud", ".sh");
+        Files.writeString(userData, "#!/bin/sh\necho password=hunter2\n");
+        admin.ok("server", "create", "--flavor", "m1.tiny", "--image", "tiny", "--user-data", userData.toString(), "--wait", "private-vm");
+        Files.delete(userData);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> admin.ok("volume", "snapshot", "show", "secrets-snap", "-f", "value", "-c", "status").trim().equals("available"));
+
+        String hash = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
+                .digest(home.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))).substring(0, 8);
+        Path run = Path.of("/run/halcyon", hash);
+        var loose = new ArrayList<String>();
+        var files = new ArrayList<String>();
+        for (Path top : List.of(home, run)) {
+            assertThat(top).isDirectory();
+            try (var all = Files.walk(top)) {
+                for (Path p : (Iterable<Path>) all::iterator) {
+                    if (Files.isSymbolicLink(p)) {
+                        continue;
+                    }
+                    String mode = java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS));
+                    if (Files.isDirectory(p) ? !mode.equals("rwx------") : !mode.endsWith("------")) {
+                        loose.add(mode + " " + p);
+                    }
+                    if (Files.isRegularFile(p)) {
+                        files.add(p.toString());
+                    }
+                }
+            }
+        }
+        assertThat(loose).as("open to other users").isEmpty();
+        assertThat(files).anyMatch(f -> f.endsWith("halcyon.db")).anyMatch(f -> f.endsWith("secret.key"))
+                .anyMatch(f -> f.endsWith("config.img")).anyMatch(f -> f.contains("/images/"));
+        // and as a local user: not one of them opens
+        Path list = Files.createTempFile(Path.of("/tmp"), "paths", ".txt");
+        try {
+            Files.write(list, files);
+            Files.setPosixFilePermissions(list, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            var r = Command.run(List.of("runuser", "-u", "nobody", "--", "sh", "-c",
+                    "n=0; while read -r f; do n=$((n+1)); if head -c 1 \"$f\" > /dev/null 2>&1; then echo \"READABLE $f\"; fi; done < "
+                            + list + "; echo tried $n"), Map.of(), Duration.ofMinutes(2));
+            assertThat(r.stdout()).doesNotContain("READABLE").contains("tried " + files.size());
+        } finally {
+            Files.deleteIfExists(list);
+        }
+        admin.ok("server", "delete", "--wait", "private-vm");
+        admin.ok("volume", "snapshot", "delete", "secrets-snap");
+    }
+
+    /** A run directory someone else made first (to own the sockets the cloud writes through) stops up, which says why. */
+    @Test
+    void aRunDirectoryAnotherUserMadeFirstIsRefused() throws Exception {
+        Path other = Files.createTempDirectory(Paths.work(), "home3");
+        String hash = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
+                .digest(other.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))).substring(0, 8);
+        Path squatted = Files.createDirectories(Path.of("/run/halcyon", hash));
+        try {
+            Files.setAttribute(squatted, "unix:uid", 65534);
+            var env3 = Map.of("HALCYON_HOME", other.toString(), "HALCYON_PORT", Integer.toString(Ports.free()), "HALCYON_JAR",
+                    Paths.jar().toString());
+            var r = Command.run(List.of(Paths.root().resolve("halcyon").toString(), "up"), env3, Duration.ofMinutes(2));
+            assertThat(r.exit()).isNotZero();
+            assertThat(r.stderr()).contains(squatted.toString()).contains("belongs to").contains("remove it");
+            assertThat(other.resolve("halcyon.pid")).doesNotExist();
+        } finally {
+            Files2.deleteTree(squatted);
+            Files2.deleteTree(other);
+        }
+    }
+
     private static Command.Result halcyon(String... args) {
         var argv = new java.util.ArrayList<>(List.of(Paths.root().resolve("halcyon").toString()));
         argv.addAll(List.of(args));
@@ -199,9 +284,7 @@ class OpenStackCliE2EIT {
             assertThat(Command.run(List.of(script, "status"), env, Duration.ofMinutes(1)).stdout()).contains("running");
             var again = Command.run(List.of(script, "up"), env2, Duration.ofMinutes(5));
             assertThat(again.stdout()).contains("already running");
-            var m = Pattern.compile("OS_PASSWORD='([^']*)'").matcher(Files.readString(second.resolve("admin-openrc.sh")));
-            assertThat(m.find()).isTrue();
-            var admin2 = new OpenStackCli("http://127.0.0.1:" + env2.get("HALCYON_PORT") + "/identity/v3", "admin", m.group(1), "admin");
+            var admin2 = OpenStackCli.fromOpenrc(second.resolve("admin-openrc.sh"));
             String vol = json(admin2.ok("volume", "create", "--size", "1", "oncephvol", "-f", "json")).path("id").asText();
             assertThat(json(admin2.ok("volume", "show", vol, "-f", "json")).path("type").asText()).isEqualTo("ceph");
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))

@@ -85,7 +85,10 @@ class StoreMigrateIT {
             Files.writeString(config, "controller:\n"
                     + "  dataDir: " + cloud.dir.resolve("data") + "\n"
                     + "  api: {port: " + cloud.port + "}\n"
+                    + "  agentApi: {port: " + cloud.agentPort + "}\n"
                     + "  store: {backend: etcd, etcdEndpoints: [\"" + etcd.endpoint() + "\"]}\n"
+                    // the key that sealed its secrets on sqlite goes with the cloud
+                    + "  secretKeyFile: " + cloud.dir.resolve("data").resolve("secret.key") + "\n"
                     + "  adminPassword: " + TestCloud.ADMIN_PASSWORD + "\n"
                     + "  agentToken: " + TestCloud.AGENT_TOKEN + "\n"
                     + "  bootstrap:\n"

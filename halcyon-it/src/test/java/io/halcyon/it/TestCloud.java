@@ -28,6 +28,8 @@ final class TestCloud implements AutoCloseable {
 
     final Path dir;
     final int port;
+    /** The agents' listener. */
+    final int agentPort;
     /** The in-process controller; null when it runs as a process. */
     final ControllerMain controller;
     /** The controller process; null when it runs in this JVM. */
@@ -42,10 +44,12 @@ final class TestCloud implements AutoCloseable {
     private TestCloud(Path dir, String extraControllerYaml, boolean asProcess, String bind) throws Exception {
         this.dir = dir;
         this.port = Ports.free();
+        this.agentPort = Ports.free();
         Path image = TinyImage.ensure(Paths.root(), Paths.work());
         String yaml = "controller:\n"
                 + "  dataDir: " + dir.resolve("data") + "\n"
                 + "  api: {port: " + port + ", bind: \"" + bind + "\"}\n"
+                + "  agentApi: {port: " + agentPort + ", bind: \"" + bind + "\"}\n"
                 + "  adminPassword: " + ADMIN_PASSWORD + "\n"
                 + "  agentToken: " + AGENT_TOKEN + "\n"
                 + "  bootstrap:\n"
@@ -202,6 +206,11 @@ final class TestCloud implements AutoCloseable {
         return "http://127.0.0.1:" + port;
     }
 
+    /** Where this machine's agents reach the controller. */
+    String agentUrl() {
+        return "http://127.0.0.1:" + agentPort;
+    }
+
     ApiClient admin() throws Exception {
         return new ApiClient(url()).login("admin", ADMIN_PASSWORD, "admin");
     }
@@ -209,7 +218,7 @@ final class TestCloud implements AutoCloseable {
     String agentYaml(String name, Path agentDir, String extra) {
         return "agent:\n"
                 + "  name: " + name + "\n"
-                + "  controllers: [\"" + url() + "\"]\n"
+                + "  controllers: [\"" + agentUrl() + "\"]\n"
                 + "  agentToken: " + AGENT_TOKEN + "\n"
                 + "  dataDir: " + agentDir + "\n"
                 + "  accel: tcg\n"

@@ -14,6 +14,7 @@ import io.halcyon.model.host.HostEvent;
 import io.halcyon.model.host.HostHaConfig;
 import io.halcyon.model.host.HostHaStatus;
 import io.halcyon.model.host.HostLease;
+import io.halcyon.model.identity.Lockout;
 import io.halcyon.model.identity.NameClaim;
 import io.halcyon.model.identity.Project;
 import io.halcyon.model.identity.Revocation;
@@ -53,6 +54,7 @@ public final class Kinds {
     public static final Kind<NameClaim> NAMES = new Kind<>("names", NameClaim.class, NameClaim::id);
     public static final Kind<TokenKey> TOKEN_KEYS = new Kind<>("token-keys", TokenKey.class, TokenKey::id);
     public static final Kind<Revocation> REVOCATIONS = new Kind<>("revocations", Revocation.class, Revocation::id);
+    public static final Kind<Lockout> LOCKOUTS = new Kind<>("lockouts", Lockout.class, Lockout::userId);
 
     public static final Kind<Flavor> FLAVORS = new Kind<>("flavors", Flavor.class, Flavor::id);
     public static final Kind<Server> SERVERS = new Kind<>("servers", Server.class, Server::id);

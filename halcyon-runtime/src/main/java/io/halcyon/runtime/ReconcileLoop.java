@@ -127,5 +127,15 @@ public final class ReconcileLoop implements AutoCloseable {
         for (Thread t : threads) {
             t.interrupt();
         }
+        // a worker cut short cleans up after itself (a qemu-nbd it started, a temporary file): give it the time to
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(15);
+        for (Thread t : threads) {
+            try {
+                t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 }

@@ -67,6 +67,7 @@ public final class Resources implements AutoCloseable {
     private final Informer<NameClaim> names;
     private final Informer<TokenKey> tokenKeys;
     private final Informer<Revocation> revocations;
+    private final Informer<io.halcyon.model.identity.Lockout> lockouts;
     private final Informer<Flavor> flavors;
     private final Informer<Server> servers;
     private final Informer<InstanceAction> instanceActions;
@@ -111,6 +112,7 @@ public final class Resources implements AutoCloseable {
         names = cache.informer(Kinds.NAMES);
         tokenKeys = cache.informer(Kinds.TOKEN_KEYS);
         revocations = cache.informer(Kinds.REVOCATIONS);
+        lockouts = cache.informer(Kinds.LOCKOUTS);
         flavors = cache.informer(Kinds.FLAVORS);
         servers = cache.informer(Kinds.SERVERS);
         instanceActions = cache.informer(Kinds.INSTANCE_ACTIONS);
@@ -249,6 +251,10 @@ public final class Resources implements AutoCloseable {
 
     public Informer<TokenKey> tokenKeys() {
         return tokenKeys;
+    }
+
+    public Informer<io.halcyon.model.identity.Lockout> lockouts() {
+        return lockouts;
     }
 
     public Informer<Revocation> revocations() {

@@ -158,6 +158,14 @@ public final class TestCeph implements AutoCloseable {
                     "[v2:" + address + ":" + v2 + ",v1:" + address + ":" + v1 + "]", dir.resolve("monmap").toString()));
             exec(List.of("ceph-mon", "-c", conf.toString(), "--mkfs", "-i", "a", "--monmap", dir.resolve("monmap").toString(), "--keyring",
                     keyring.toString()));
+            // the monitor's RocksDB makes its directory 0755 whatever the umask: for Ceph's user only
+            try (var made = Files.walk(dir.resolve("mon"))) {
+                for (Path p : (Iterable<Path>) made::iterator) {
+                    if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+                    }
+                }
+            }
             startMonitor();
             var mkfs = new ArrayList<Process>();
             for (int i = 0; i < osds; i++) {

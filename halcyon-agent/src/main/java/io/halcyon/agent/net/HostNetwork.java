@@ -60,7 +60,7 @@ public final class HostNetwork {
         if (config.ovs() == null) {
             return;
         }
-        Files.createDirectories(runDir);
+        io.halcyon.config.PrivateDirs.ensure(runDir);
         Path db = runDir.resolve("conf.db");
         if (!alive("ovsdb-server")) {
             if (!Files.exists(db)) {

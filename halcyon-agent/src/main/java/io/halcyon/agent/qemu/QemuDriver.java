@@ -97,8 +97,8 @@ public final class QemuDriver implements GuestDriver {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        Path base = Files.isWritable(Path.of("/run")) ? Path.of("/run/halcyon") : Path.of("/tmp");
-        Files.createDirectories(base);
+        Path base = io.halcyon.config.PrivateDirs.ensure(Files.isWritable(Path.of("/run")) ? Path.of("/run/halcyon")
+                : Path.of("/tmp/halcyon-" + io.halcyon.config.PrivateDirs.currentUid()));
         Path link = base.resolve("qmp-" + hash);
         if (Files.isSymbolicLink(link) && !Files.readSymbolicLink(link).equals(guestsDir.toAbsolutePath())) {
             Files.delete(link);
@@ -367,6 +367,14 @@ public final class QemuDriver implements GuestDriver {
                 d.resolve("qemu.pid"), a.nics(), QemuCommand.watchdogAction(a.flavor().extraSpecs().get("hw:watchdog_action"), a.ha()));
         List<String> argv = QemuCommand.argv(spec);
         Files.writeString(d.resolve("cmdline"), String.join(" ", argv) + "\n");
+        // QEMU daemonizes with umask 027, so what it creates after that is readable by its group: the
+        // console log (the guest's output) is made here first, and the QMP socket is tightened below
+        if (Files.exists(d.resolve("console.log"))) {
+            io.halcyon.config.PrivateDirs.tighten(d.resolve("console.log"));
+        } else {
+            Files.createFile(d.resolve("console.log"), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    io.halcyon.config.PrivateDirs.OWNER_FILE));
+        }
         long start = System.nanoTime();
         Path errors = d.resolve("qemu.stderr");
         Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(errors.toFile()).start();
@@ -376,6 +384,9 @@ public final class QemuDriver implements GuestDriver {
         }
         if (p.exitValue() != 0) {
             throw new IOException("QEMU failed to start (exit " + p.exitValue() + "): " + tail(errors, 600));
+        }
+        if (Files.exists(d.resolve("qmp.sock"))) {
+            Files.setPosixFilePermissions(d.resolve("qmp.sock"), io.halcyon.config.PrivateDirs.OWNER_FILE);
         }
         PowerState power = status(id);
         long millis = (System.nanoTime() - start) / 1_000_000;

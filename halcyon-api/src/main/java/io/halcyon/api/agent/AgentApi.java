@@ -41,9 +41,9 @@ public final class AgentApi {
 
     public void register(Router router) {
         var g = router.group("/agent/v1", FaultStyle.KEYSTONE);
-        g.add("POST", "/hosts/{name}/register", Router.Auth.AGENT, r -> Reply.ok(agents.register(r.param("name"),
+        g.agent("POST", "/hosts/{name}/register", r -> Reply.ok(agents.register(r.param("name"),
                 read(r, HostRegistration.class))));
-        g.add("POST", "/hosts/{name}/heartbeat", Router.Auth.AGENT, r -> {
+        g.agent("POST", "/hosts/{name}/heartbeat", r -> {
             var body = r.json();
             if (!body.hasNonNull("leaseId") || !body.get("leaseId").canConvertToLong()) {
                 throw ApiException.badRequest("'leaseId' is a required integer.");
@@ -52,13 +52,13 @@ public final class AgentApi {
             boolean armed = body.hasNonNull("armed") && body.get("armed").asBoolean();
             return Reply.ok(agents.heartbeat(r.param("name"), body.get("leaseId").asLong(), seq, armed));
         });
-        g.addAsync("GET", "/hosts/{name}/assignments", Router.Auth.AGENT, this::assignments);
-        g.add("POST", "/hosts/{name}/reports", Router.Auth.AGENT, r -> {
+        g.agentAsync("GET", "/hosts/{name}/assignments", this::assignments);
+        g.agent("POST", "/hosts/{name}/reports", r -> {
             AgentService.checkHostName(r.param("name"));
             List<GuestReport> reports = read(r, new TypeReference<List<GuestReport>>() { });
             return Reply.ok(agents.report(r.param("name"), reports));
         });
-        g.add("POST", "/hosts/{name}/backups/{id}", Router.Auth.AGENT, r -> {
+        g.agent("POST", "/hosts/{name}/backups/{id}", r -> {
             var body = r.json();
             if (body == null || !body.has("ok") || !body.get("ok").isBoolean()) {
                 throw ApiException.badRequest("'ok' is a required boolean.");
@@ -66,7 +66,7 @@ public final class AgentApi {
             agents.backupOutcome(r.param("name"), r.param("id"), body.get("ok").asBoolean(), body.path("error").asText(null));
             return Reply.empty(204);
         });
-        g.add("GET", "/images/{id}", Router.Auth.AGENT, this::image);
+        g.agent("GET", "/images/{id}", this::image);
     }
 
     private CompletionStage<Reply> assignments(ApiRequest r) {

@@ -16,13 +16,19 @@ import java.time.Duration;
 
 import static java.util.Objects.requireNonNull;
 
-/** Fetches console logs from agents over their HTTP endpoint, authenticated with the agent token. */
+/** Fetches console logs from agents over their HTTP(S) endpoint, authenticated with the agent token. */
 public final class AgentConsoleClient implements ConsoleFetcher {
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    private final HttpClient http;
     private final String agentToken;
 
-    public AgentConsoleClient(String agentToken) {
+    /** @param ssl how to verify agents that serve HTTPS (null: the system's CAs) */
+    public AgentConsoleClient(String agentToken, javax.net.ssl.SSLContext ssl) {
         this.agentToken = requireNonNull(agentToken, "agentToken is null");
+        var b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3));
+        if (ssl != null) {
+            b.sslContext(ssl);
+        }
+        this.http = b.build();
     }
 
     @Override

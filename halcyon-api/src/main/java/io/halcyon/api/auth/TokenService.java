@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.halcyon.api.http.ApiException;
 import io.halcyon.model.identity.Revocation;
-import io.halcyon.model.identity.TokenKey;
 import io.halcyon.runtime.Clock;
 
 import javax.crypto.Mac;
@@ -41,13 +40,17 @@ public final class TokenService {
     private static final Base64.Decoder B64D = Base64.getUrlDecoder();
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final Supplier<Optional<TokenKey>> signingKey;
-    private final Function<String, Optional<TokenKey>> keyById;
+    private final Supplier<Optional<SigningKey>> signingKey;
+    private final Function<String, Optional<SigningKey>> keyById;
     private final Supplier<Collection<Revocation>> revocations;
     private final Clock clock;
     private final Duration lifetime;
 
-    public TokenService(Supplier<Optional<TokenKey>> signingKey, Function<String, Optional<TokenKey>> keyById,
+    /** A signing key as tokens are signed with it: its id and its secret, opened. */
+    public record SigningKey(String id, byte[] secret) {
+    }
+
+    public TokenService(Supplier<Optional<SigningKey>> signingKey, Function<String, Optional<SigningKey>> keyById,
                         Supplier<Collection<Revocation>> revocations, Clock clock, Duration lifetime) {
         this.signingKey = requireNonNull(signingKey, "signingKey is null");
         this.keyById = requireNonNull(keyById, "keyById is null");
@@ -65,7 +68,7 @@ public final class TokenService {
 
     public Issued issue(String userId, String userName, String projectId, String projectName, Set<String> roles,
                         List<String> methods, Instant expiresAt, String auditId) {
-        TokenKey key = signingKey.get().orElseThrow(() -> ApiException.unavailable("No token signing key yet; the cloud is starting."));
+        SigningKey key = signingKey.get().orElseThrow(() -> ApiException.unavailable("No token signing key yet; the cloud is starting."));
         Instant now = clock.now();
         Instant expires = expiresAt != null ? expiresAt : now.plus(lifetime);
         ObjectNode p = JSON.createObjectNode();
@@ -104,7 +107,7 @@ public final class TokenService {
         if (parts.length != 4 || !PREFIX.equals(parts[0])) {
             throw invalid();
         }
-        TokenKey key = keyById.apply(parts[1]).orElseThrow(TokenService::invalid);
+        SigningKey key = keyById.apply(parts[1]).orElseThrow(TokenService::invalid);
         byte[] given;
         try {
             given = B64D.decode(parts[3]);
@@ -145,10 +148,10 @@ public final class TokenService {
         return ApiException.unauthorized("The request you have made requires authentication.");
     }
 
-    private static byte[] mac(TokenKey key, String data) {
+    private static byte[] mac(SigningKey key, String data) {
         try {
             var mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(Base64.getDecoder().decode(key.secret()), "HmacSHA256"));
+            mac.init(new SecretKeySpec(key.secret(), "HmacSHA256"));
             return mac.doFinal(data.getBytes(StandardCharsets.US_ASCII));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HMAC-SHA256 unavailable", e);

@@ -44,15 +44,15 @@ public final class ComputeAdminApi {
     }
 
     public void register(Router.Group g) {
-        g.get("/limits", this::limits);
-        g.get("/os-quota-sets/{project}", r -> quotaSet(r, false));
-        g.get("/os-quota-sets/{project}/detail", r -> quotaSet(r, true));
-        g.get("/os-quota-sets/{project}/defaults", r -> {
+        g.get("/limits", "os_compute_api:limits", this::limits);
+        g.get("/os-quota-sets/{project}", "os_compute_api:os-quota-sets:show", r -> quotaSet(r, false));
+        g.get("/os-quota-sets/{project}/detail", "os_compute_api:os-quota-sets:detail", r -> quotaSet(r, true));
+        g.get("/os-quota-sets/{project}/defaults", "os_compute_api:os-quota-sets:defaults", r -> {
             Policy.requireReader(r.auth(), "os_compute_api:os-quota-sets:defaults");
             return Reply.ok(Map.of("quota_set", quotaView(r.param("project"), quotas.defaults(), null)));
         });
-        g.put("/os-quota-sets/{project}", this::updateQuota);
-        g.delete("/os-quota-sets/{project}", r -> {
+        g.put("/os-quota-sets/{project}", "os_compute_api:os-quota-sets:update", this::updateQuota);
+        g.delete("/os-quota-sets/{project}", "os_compute_api:os-quota-sets:delete", r -> {
             Policy.requireAdmin(r.auth(), "os_compute_api:os-quota-sets:delete");
             String p = r.param("project");
             var cur = res.computeQuotas().get(p);
@@ -61,17 +61,17 @@ public final class ComputeAdminApi {
             }
             return Reply.empty(202);
         });
-        g.get("/os-hypervisors", r -> hypervisors(r, false));
-        g.get("/os-hypervisors/detail", r -> hypervisors(r, true));
-        g.get("/os-hypervisors/statistics", this::statistics);
-        g.get("/os-hypervisors/{id}", this::hypervisor);
-        g.get("/os-services", this::services);
-        g.put("/os-services/disable", r -> setService(r, false));
-        g.put("/os-services/enable", r -> setService(r, true));
-        g.put("/os-services/disable-log-reason", r -> setService(r, false));
-        g.get("/os-availability-zone", r -> Reply.ok(Map.of("availabilityZoneInfo",
+        g.get("/os-hypervisors", "os_compute_api:os-hypervisors:list", r -> hypervisors(r, false));
+        g.get("/os-hypervisors/detail", "os_compute_api:os-hypervisors:list-detail", r -> hypervisors(r, true));
+        g.get("/os-hypervisors/statistics", "os_compute_api:os-hypervisors:statistics", this::statistics);
+        g.get("/os-hypervisors/{id}", "os_compute_api:os-hypervisors:show", this::hypervisor);
+        g.get("/os-services", "os_compute_api:os-services:list", this::services);
+        g.put("/os-services/disable", "os_compute_api:os-services:update", r -> setService(r, false));
+        g.put("/os-services/enable", "os_compute_api:os-services:update", r -> setService(r, true));
+        g.put("/os-services/disable-log-reason", "os_compute_api:os-services:update", r -> setService(r, false));
+        g.get("/os-availability-zone", "os_compute_api:os-availability-zone:list", r -> Reply.ok(Map.of("availabilityZoneInfo",
                 List.of(Map.of("zoneName", ServerService.AVAILABILITY_ZONE, "zoneState", Map.of("available", true), "hosts", "null")))));
-        g.get("/os-availability-zone/detail", this::zonesDetail);
+        g.get("/os-availability-zone/detail", "os_compute_api:os-availability-zone:detail", this::zonesDetail);
     }
 
     private Reply limits(ApiRequest r) {

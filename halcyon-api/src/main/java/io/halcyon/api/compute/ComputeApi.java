@@ -1,5 +1,6 @@
 package io.halcyon.api.compute;
 
+import io.halcyon.api.auth.PolicyTable;
 import io.halcyon.api.http.FaultStyle;
 import io.halcyon.api.http.Reply;
 import io.halcyon.api.http.Router;
@@ -40,7 +41,7 @@ public final class ComputeApi {
     public void register(Router router) {
         var root = router.group("/compute", FaultStyle.NOVA);
         root.open("GET", "", r -> Reply.json(300, Map.of("versions", List.of(version(r.baseUrl())))));
-        var g = router.group("/compute/v2.1", FaultStyle.NOVA);
+        var g = router.group("/compute/v2.1", FaultStyle.NOVA, PolicyTable.load("compute", PolicyTable.Style.NOVA));
         g.hook((r, headers) -> {
             headers.put("x-compute-request-id", r.requestId());
             versions.check(r, headers);

@@ -42,14 +42,14 @@ public final class FlavorApi {
     }
 
     public void register(Router.Group g) {
-        g.get("/flavors", r -> list(r, false));
-        g.get("/flavors/detail", r -> list(r, true));
-        g.post("/flavors", this::create);
-        g.get("/flavors/{id}", r -> Reply.ok(Map.of("flavor", ComputeViews.flavor(r.baseUrl(), find(r, r.param("id"))))));
-        g.delete("/flavors/{id}", this::delete);
-        g.get("/flavors/{id}/os-extra_specs", r -> Reply.ok(Map.of("extra_specs", find(r, r.param("id")).extraSpecs())));
-        g.post("/flavors/{id}/os-extra_specs", this::setSpecs);
-        g.get("/flavors/{id}/os-extra_specs/{key}", r -> {
+        g.get("/flavors", "os_compute_api:os-flavor-manage:index", r -> list(r, false));
+        g.get("/flavors/detail", "os_compute_api:os-flavor-manage:index", r -> list(r, true));
+        g.post("/flavors", "os_compute_api:os-flavor-manage:create", this::create);
+        g.get("/flavors/{id}", "os_compute_api:os-flavor-manage:show", r -> Reply.ok(Map.of("flavor", ComputeViews.flavor(r.baseUrl(), find(r, r.param("id"))))));
+        g.delete("/flavors/{id}", "os_compute_api:os-flavor-manage:delete", this::delete);
+        g.get("/flavors/{id}/os-extra_specs", "os_compute_api:os-flavor-extra-specs:index", r -> Reply.ok(Map.of("extra_specs", find(r, r.param("id")).extraSpecs())));
+        g.post("/flavors/{id}/os-extra_specs", "os_compute_api:os-flavor-extra-specs:create", this::setSpecs);
+        g.get("/flavors/{id}/os-extra_specs/{key}", "os_compute_api:os-flavor-extra-specs:show", r -> {
             Flavor f = find(r, r.param("id"));
             String v = f.extraSpecs().get(r.param("key"));
             if (v == null) {
@@ -57,8 +57,8 @@ public final class FlavorApi {
             }
             return Reply.ok(Map.of(r.param("key"), v));
         });
-        g.put("/flavors/{id}/os-extra_specs/{key}", this::putSpec);
-        g.delete("/flavors/{id}/os-extra_specs/{key}", this::deleteSpec);
+        g.put("/flavors/{id}/os-extra_specs/{key}", "os_compute_api:os-flavor-extra-specs:update", this::putSpec);
+        g.delete("/flavors/{id}/os-extra_specs/{key}", "os_compute_api:os-flavor-extra-specs:delete", this::deleteSpec);
     }
 
     private Flavor find(ApiRequest r, String id) {

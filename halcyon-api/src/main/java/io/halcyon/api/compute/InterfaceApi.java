@@ -51,19 +51,19 @@ public final class InterfaceApi {
     }
 
     public void register(Router.Group g) {
-        g.get("/servers/{id}/os-interface", r -> {
+        g.get("/servers/{id}/os-interface", "os_compute_api:os-attach-interfaces:list", r -> {
             Server s = servers.visible(r.auth(), r.param("id")).value();
             var out = new ArrayList<Map<String, Object>>();
             s.spec().nics().forEach(n -> out.add(servers.serverPorts().interfaceView(n.portId())));
             return Reply.ok(Map.of("interfaceAttachments", out));
         });
-        g.get("/servers/{id}/os-interface/{port}", r -> {
+        g.get("/servers/{id}/os-interface/{port}", "os_compute_api:os-attach-interfaces:show", r -> {
             Server s = servers.visible(r.auth(), r.param("id")).value();
             nic(s, r.param("port"));
             return Reply.ok(Map.of("interfaceAttachment", servers.serverPorts().interfaceView(r.param("port"))));
         });
-        g.post("/servers/{id}/os-interface", this::attach);
-        g.delete("/servers/{id}/os-interface/{port}", this::detach);
+        g.post("/servers/{id}/os-interface", "os_compute_api:os-attach-interfaces:create", this::attach);
+        g.delete("/servers/{id}/os-interface/{port}", "os_compute_api:os-attach-interfaces:delete", this::detach);
     }
 
     private static Nic nic(Server s, String portId) {

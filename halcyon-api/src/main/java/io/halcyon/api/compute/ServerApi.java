@@ -57,25 +57,25 @@ public final class ServerApi {
     public void register(Router.Group g) {
         new InterfaceApi(res, servers).register(g);
         new ServerGroupApi(res, servers.quotas()).register(g);
-        g.post("/servers", this::create);
-        g.get("/servers", r -> list(r, false));
-        g.get("/servers/detail", r -> list(r, true));
-        g.get("/servers/{id}", r -> Reply.ok(Map.of("server", ComputeViews.server(r.baseUrl(), servers.visible(r.auth(), r.param("id")).value(), r.auth(),
+        g.post("/servers", "os_compute_api:servers:create", this::create);
+        g.get("/servers", "os_compute_api:servers:index", r -> list(r, false));
+        g.get("/servers/detail", "os_compute_api:servers:detail", r -> list(r, true));
+        g.get("/servers/{id}", "os_compute_api:servers:show", r -> Reply.ok(Map.of("server", ComputeViews.server(r.baseUrl(), servers.visible(r.auth(), r.param("id")).value(), r.auth(),
                 servers.serverPorts()))));
-        g.put("/servers/{id}", this::update);
-        g.delete("/servers/{id}", r -> {
+        g.put("/servers/{id}", "os_compute_api:servers:update", this::update);
+        g.delete("/servers/{id}", "os_compute_api:servers:delete", r -> {
             servers.delete(r.auth(), r.param("id"), r.requestId());
             return Reply.empty(204);
         });
-        g.post("/servers/{id}/action", this::action);
-        g.get("/servers/{id}/ips", r -> {
+        g.post("/servers/{id}/action", "os_compute_api:servers:action", this::action);
+        g.get("/servers/{id}/ips", "os_compute_api:ips:index", r -> {
             servers.visible(r.auth(), r.param("id"));
             return Reply.ok(Map.of("addresses", Map.of()));
         });
-        g.get("/servers/{id}/metadata", r -> Reply.ok(Map.of("metadata", servers.visible(r.auth(), r.param("id")).value().spec().metadata())));
-        g.post("/servers/{id}/metadata", r -> setMetadata(r, false));
-        g.put("/servers/{id}/metadata", r -> setMetadata(r, true));
-        g.get("/servers/{id}/metadata/{key}", r -> {
+        g.get("/servers/{id}/metadata", "os_compute_api:server-metadata:index", r -> Reply.ok(Map.of("metadata", servers.visible(r.auth(), r.param("id")).value().spec().metadata())));
+        g.post("/servers/{id}/metadata", "os_compute_api:server-metadata:create", r -> setMetadata(r, false));
+        g.put("/servers/{id}/metadata", "os_compute_api:server-metadata:update_all", r -> setMetadata(r, true));
+        g.get("/servers/{id}/metadata/{key}", "os_compute_api:server-metadata:show", r -> {
             var md = servers.visible(r.auth(), r.param("id")).value().spec().metadata();
             String v = md.get(r.param("key"));
             if (v == null) {
@@ -83,10 +83,10 @@ public final class ServerApi {
             }
             return Reply.ok(Map.of("meta", Map.of(r.param("key"), v)));
         });
-        g.put("/servers/{id}/metadata/{key}", this::putMetadataItem);
-        g.delete("/servers/{id}/metadata/{key}", this::deleteMetadataItem);
-        g.get("/servers/{id}/os-instance-actions", this::listActions);
-        g.get("/servers/{id}/os-instance-actions/{rid}", this::showAction);
+        g.put("/servers/{id}/metadata/{key}", "os_compute_api:server-metadata:update", this::putMetadataItem);
+        g.delete("/servers/{id}/metadata/{key}", "os_compute_api:server-metadata:delete", this::deleteMetadataItem);
+        g.get("/servers/{id}/os-instance-actions", "os_compute_api:os-instance-actions:list", this::listActions);
+        g.get("/servers/{id}/os-instance-actions/{rid}", "os_compute_api:os-instance-actions:show", this::showAction);
     }
 
     private Reply create(ApiRequest r) {

@@ -43,10 +43,10 @@ public final class ServerGroupApi {
     }
 
     public void register(Router.Group g) {
-        g.post("/os-server-groups", this::create);
-        g.get("/os-server-groups", this::list);
-        g.get("/os-server-groups/{id}", r -> Reply.ok(Map.of("server_group", view(visible(r.auth(), r.param("id")).value()))));
-        g.delete("/os-server-groups/{id}", this::delete);
+        g.post("/os-server-groups", "os_compute_api:os-server-groups:create", this::create);
+        g.get("/os-server-groups", "os_compute_api:os-server-groups:index", this::list);
+        g.get("/os-server-groups/{id}", "os_compute_api:os-server-groups:show", r -> Reply.ok(Map.of("server_group", view(visible(r.auth(), r.param("id")).value()))));
+        g.delete("/os-server-groups/{id}", "os_compute_api:os-server-groups:delete", this::delete);
     }
 
     /** A group the caller may see, or 404 as Nova answers. */

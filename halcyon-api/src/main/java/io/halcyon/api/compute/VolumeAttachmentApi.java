@@ -62,11 +62,11 @@ public final class VolumeAttachmentApi {
     }
 
     public void register(Router.Group g) {
-        g.get("/servers/{id}/os-volume_attachments", this::list);
-        g.post("/servers/{id}/os-volume_attachments", this::attach);
-        g.get("/servers/{id}/os-volume_attachments/{volume}", this::show);
-        g.delete("/servers/{id}/os-volume_attachments/{volume}", this::detach);
-        g.put("/servers/{id}/os-volume_attachments/{volume}", r -> {
+        g.get("/servers/{id}/os-volume_attachments", "os_compute_api:os-volumes-attachments:index", this::list);
+        g.post("/servers/{id}/os-volume_attachments", "os_compute_api:os-volumes-attachments:create", this::attach);
+        g.get("/servers/{id}/os-volume_attachments/{volume}", "os_compute_api:os-volumes-attachments:show", this::show);
+        g.delete("/servers/{id}/os-volume_attachments/{volume}", "os_compute_api:os-volumes-attachments:delete", this::detach);
+        g.put("/servers/{id}/os-volume_attachments/{volume}", "os_compute_api:os-volumes-attachments:update", r -> {
             servers.visible(r.auth(), r.param("id"));
             throw ApiException.notImplemented("Swapping volumes is not available in this Halcyon release.");
         });

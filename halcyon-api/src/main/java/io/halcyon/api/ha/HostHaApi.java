@@ -1,7 +1,7 @@
 package io.halcyon.api.ha;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.halcyon.api.auth.Policy;
+import io.halcyon.api.auth.PolicyTable;
 import io.halcyon.api.http.ApiException;
 import io.halcyon.api.http.ApiRequest;
 import io.halcyon.api.http.FaultStyle;
@@ -26,19 +26,19 @@ public final class HostHaApi {
     }
 
     public void register(Router router) {
-        var g = router.group("/halcyon/v1", FaultStyle.KEYSTONE);
-        g.get("/hosts", r -> admin(r, () -> Reply.ok(Map.of("hosts", service.list()))));
-        g.get("/hosts/{name}", r -> admin(r, () -> Reply.ok(Map.of("host", service.show(r.param("name"))))));
-        g.get("/hosts/{name}/events", r -> admin(r, () -> Reply.ok(Map.of("events", service.events(r.param("name"))))));
-        g.put("/hosts/{name}/maintenance", r -> admin(r, () -> {
+        var g = router.group("/halcyon/v1", FaultStyle.KEYSTONE, PolicyTable.load("halcyon", PolicyTable.Style.HALCYON));
+        g.get("/hosts", "halcyon:host:list", r -> Reply.ok(Map.of("hosts", service.list())));
+        g.get("/hosts/{name}", "halcyon:host:get", r -> Reply.ok(Map.of("host", service.show(r.param("name")))));
+        g.get("/hosts/{name}/events", "halcyon:host:events", r -> Reply.ok(Map.of("events", service.events(r.param("name")))));
+        g.put("/hosts/{name}/maintenance", "halcyon:host:maintenance", r -> {
             JsonNode b = body(r, Set.of("enabled"));
             return Reply.ok(Map.of("host", service.setMaintenance(r.param("name"), bool(b, "enabled"))));
-        }));
-        g.put("/hosts/{name}/ha", r -> admin(r, () -> {
+        });
+        g.put("/hosts/{name}/ha", "halcyon:host:ha", r -> {
             JsonNode b = body(r, Set.of("disarmed"));
             return Reply.ok(Map.of("host", service.setDisarmed(r.param("name"), bool(b, "disarmed"))));
-        }));
-        g.put("/hosts/{name}/bmc", r -> admin(r, () -> {
+        });
+        g.put("/hosts/{name}/bmc", "halcyon:host:bmc", r -> {
             JsonNode b = body(r, Set.of("address", "port", "username", "password"));
             Integer port = null;
             if (b.has("port")) {
@@ -49,22 +49,13 @@ public final class HostHaApi {
             }
             return Reply.ok(Map.of("host", service.setBmc(r.param("name"), text(b, "address"), port, text(b, "username"),
                     text(b, "password"))));
-        }));
-        g.delete("/hosts/{name}/bmc", r -> admin(r, () -> Reply.ok(Map.of("host", service.clearBmc(r.param("name"))))));
-        g.get("/ha", r -> admin(r, () -> Reply.ok(Map.of("ha", service.cluster()))));
-        g.put("/ha", r -> admin(r, () -> {
+        });
+        g.delete("/hosts/{name}/bmc", "halcyon:host:bmc", r -> Reply.ok(Map.of("host", service.clearBmc(r.param("name")))));
+        g.get("/ha", "halcyon:ha:get", r -> Reply.ok(Map.of("ha", service.cluster())));
+        g.put("/ha", "halcyon:ha:update", r -> {
             JsonNode b = body(r, Set.of("disarmed"));
             return Reply.ok(Map.of("ha", service.setClusterDisarmed(bool(b, "disarmed"))));
-        }));
-    }
-
-    private interface Call {
-        Reply run() throws Exception;
-    }
-
-    private static Reply admin(ApiRequest r, Call c) throws Exception {
-        Policy.requireAdmin(r.auth(), "halcyon:ha");
-        return c.run();
+        });
     }
 
     private static JsonNode body(ApiRequest r, Set<String> allowed) {

@@ -1,6 +1,7 @@
 package io.halcyon.api.ha;
 
 import io.halcyon.api.http.ApiException;
+import io.halcyon.config.Sealer;
 import io.halcyon.ha.HaSettings;
 import io.halcyon.model.host.HaCluster;
 import io.halcyon.model.host.Host;
@@ -37,15 +38,14 @@ public final class HostHaService {
 
     private final Resources res;
     private final HaSettings settings;
-    private final Credentials credentials;
+    private final Sealer sealer;
     private final Repository<HostHaConfig> configs;
     private final Repository<HaCluster> cluster;
 
-    /** @param credentials null when no credential key is configured: BMC passwords cannot be stored then */
-    public HostHaService(Resources res, HaSettings settings, Credentials credentials) {
+    public HostHaService(Resources res, HaSettings settings, Sealer sealer) {
         this.res = requireNonNull(res, "res is null");
         this.settings = requireNonNull(settings, "settings is null");
-        this.credentials = credentials;
+        this.sealer = requireNonNull(sealer, "sealer is null");
         this.configs = res.repo(Kinds.HOST_HA_CONFIG);
         this.cluster = res.repo(Kinds.HA_CLUSTER);
     }
@@ -135,10 +135,8 @@ public final class HostHaService {
         if (password == null || password.isEmpty() || password.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 20) {
             throw ApiException.badRequest("'password' must be 1 to 20 bytes (IPMI 2.0's limit).");
         }
-        if (credentials == null) {
-            throw ApiException.conflict("BMC credentials cannot be stored: controller.ha.credentialKeyFile is not configured.");
-        }
-        var bmc = new HostHaConfig.Bmc(address, p, username, credentials.seal(name, password));
+        // sealed for the host: a sealed password copied onto another host's record does not open
+        var bmc = new HostHaConfig.Bmc(address, p, username, sealer.seal(name, password));
         update(name, c -> c.withBmc(bmc, now()));
         log.info("event=host_bmc_set host={} address={} port={} username={}", name, address, p, username);
         return show(name);

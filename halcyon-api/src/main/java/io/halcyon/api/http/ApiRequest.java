@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.halcyon.api.auth.AuthContext;
+import io.halcyon.http.Limits;
+import io.halcyon.http.HttpListener;
+import io.halcyon.http.MinRateInputStream;
 import org.eclipse.jetty.server.Request;
 
 import java.io.IOException;
@@ -26,17 +29,21 @@ public final class ApiRequest {
     private final Map<String, String> pathParams;
     private final Map<String, List<String>> query;
     private final int maxBodyBytes;
+    private final Limits limits;
+    private final java.util.Set<String> trustedProxies;
     private final String baseUrl;
     private AuthContext auth;
     private byte[] body;
 
     public ApiRequest(Request request, String requestId, Map<String, String> pathParams, Map<String, List<String>> query,
-                      int maxBodyBytes, String baseUrl) {
+                      int maxBodyBytes, Limits limits, java.util.Set<String> trustedProxies, String baseUrl) {
         this.request = request;
         this.requestId = requestId;
         this.pathParams = pathParams;
         this.query = query;
         this.maxBodyBytes = maxBodyBytes;
+        this.limits = limits;
+        this.trustedProxies = trustedProxies;
         this.baseUrl = baseUrl;
     }
 
@@ -97,10 +104,24 @@ public final class ApiRequest {
         this.auth = auth;
     }
 
-    /** The raw body, at most the JSON size limit; 413 beyond it. */
+    /** The raw body, at most the JSON size limit; 413 beyond it, 408 when it did not arrive in time. */
     public byte[] body() {
         if (body != null) {
             return body;
+        }
+        if (request.getAttribute(HttpListener.BODY) instanceof byte[] read) {
+            if (read.length > maxBodyBytes) {
+                throw ApiException.tooLarge("Request is too large; the limit is " + maxBodyBytes + " bytes.");
+            }
+            body = read;
+            return read;
+        }
+        if (request.getAttribute(HttpListener.BODY_FAILURE) instanceof String failure) {
+            if (HttpListener.TIMED_OUT.equals(failure)) {
+                throw new ApiException(408, "The request body did not arrive in time (at least " + limits.minBodyRate()
+                        + " bytes/s after " + limits.bodyTimeout().toSeconds() + " s); nothing was changed.");
+            }
+            throw ApiException.badRequest("Could not read the request body: " + failure);
         }
         long declared = request.getHeaders().getLongField("Content-Length");
         if (declared > maxBodyBytes) {
@@ -147,9 +168,9 @@ public final class ApiRequest {
         return node;
     }
 
-    /** The body as a stream, for uploads that are not held in memory. */
+    /** The body as a stream, for uploads that are not held in memory; it fails if it arrives below the minimum rate. */
     public InputStream bodyStream() {
-        return Request.asInputStream(request);
+        return new MinRateInputStream(Request.asInputStream(request), limits.minBodyRate(), limits.bodyTimeout());
     }
 
     public long contentLength() {
@@ -158,5 +179,21 @@ public final class ApiRequest {
 
     public String remoteAddress() {
         return Request.getRemoteAddr(request);
+    }
+
+    /**
+     * The client's address: the peer's, or behind a proxy the cloud trusts (HAProxy in front of the
+     * controllers) the last address that proxy put in X-Forwarded-For. A client cannot claim an
+     * address by sending the header itself.
+     */
+    public String clientAddress() {
+        String peer = remoteAddress();
+        String forwarded = request.getHeaders().get("X-Forwarded-For");
+        if (forwarded == null || !trustedProxies.contains(peer)) {
+            return peer;
+        }
+        String[] hops = forwarded.split(",");
+        String last = hops[hops.length - 1].strip();
+        return last.isEmpty() ? peer : last;
     }
 }

@@ -49,6 +49,7 @@ public enum FaultStyle {
             case 404 -> "itemNotFound";
             case 405 -> "badMethod";
             case 406 -> "notAcceptable";
+            case 408 -> "requestTimeout";
             case 409 -> "conflictingRequest";
             case 413, 429 -> "overLimit";
             case 415 -> "badMediaType";
@@ -64,6 +65,7 @@ public enum FaultStyle {
             case 401 -> "NotAuthorized";
             case 403 -> "Forbidden";
             case 404 -> "NotFound";
+            case 408 -> "RequestTimeout";
             case 409 -> "Conflict";
             case 413 -> "RequestEntityTooLarge";
             case 503 -> "ServiceUnavailable";
@@ -79,6 +81,7 @@ public enum FaultStyle {
             case 404 -> "Not Found";
             case 405 -> "Method Not Allowed";
             case 406 -> "Not Acceptable";
+            case 408 -> "Request Timeout";
             case 409 -> "Conflict";
             case 413 -> "Request Entity Too Large";
             case 415 -> "Unsupported Media Type";

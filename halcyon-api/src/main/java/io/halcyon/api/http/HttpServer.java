@@ -3,16 +3,14 @@ package io.halcyon.api.http;
 import io.halcyon.store.StoreUnavailableException;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
+import io.halcyon.http.Limits;
+import io.halcyon.http.HttpListener;
+import io.halcyon.http.Tls;
 import org.eclipse.jetty.server.Handler;
-import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,8 +26,9 @@ import java.util.concurrent.CompletionStage;
 import static java.util.Objects.requireNonNull;
 
 /**
- * The one HTTP port of a controller (Jetty). Dispatches through the {@link Router}, authenticates,
- * runs group hooks, and turns every failure into the service's fault JSON: an unexpected
+ * One HTTP listener of a controller (the public API, or the agents'): an {@link HttpListener} with its
+ * limits, dispatching through the {@link Router}. It authenticates, enforces the route's policy
+ * action, runs group hooks, and turns every failure into the service's fault JSON: an unexpected
  * exception becomes a 500 that names the request id (and is logged with it), never a stack trace.
  */
 public final class HttpServer implements AutoCloseable {
@@ -38,28 +37,62 @@ public final class HttpServer implements AutoCloseable {
     private final Router router;
     private final Authenticator authenticator;
     private final int maxBodyBytes;
+    private final Limits limits;
     private final String publicUrl;
-    private final Server server;
-    private final ServerConnector connector;
+    private final java.util.Set<String> trustedProxies;
+    private final HttpListener listener;
 
-    public HttpServer(String bindHost, int port, Router router, Authenticator authenticator, int maxBodyBytes,
-                      String publicUrl, int maxThreads) {
+    /**
+     * @param name     the listener's name in logs and thread names
+     * @param tls      its certificate and key, or null for plain HTTP
+     * @param trustedProxies addresses of proxies whose X-Forwarded-For names the client
+     */
+    public HttpServer(String name, String bindHost, int port, Limits limits, Tls.ServerFiles tls, Router router, Authenticator authenticator,
+                      int maxBodyBytes, String publicUrl, java.util.Set<String> trustedProxies) throws java.io.IOException {
+        this.trustedProxies = java.util.Set.copyOf(trustedProxies);
         this.router = requireNonNull(router, "router is null");
         this.authenticator = requireNonNull(authenticator, "authenticator is null");
         this.maxBodyBytes = maxBodyBytes;
+        this.limits = requireNonNull(limits, "limits is null");
         this.publicUrl = publicUrl == null || publicUrl.isBlank() ? null : stripSlash(publicUrl);
-        var pool = new QueuedThreadPool(maxThreads, Math.min(8, maxThreads));
-        pool.setName("http");
-        this.server = new Server(pool);
-        var config = new HttpConfiguration();
-        config.setSendServerVersion(false);
-        config.setSendDateHeader(true);
-        this.connector = new ServerConnector(server, new HttpConnectionFactory(config));
-        connector.setHost(bindHost);
-        connector.setPort(port);
-        connector.setIdleTimeout(120_000);
-        server.addConnector(connector);
-        server.setHandler(new Dispatch());
+        this.listener = new HttpListener(new HttpListener.Options(name, bindHost, port, limits, tls, maxBodyBytes,
+                r -> route(r).map(Router.Route::selfBounded).orElse(false), r -> route(r).map(Router.Route::streamed).orElse(false),
+                this::refusedOnHeaders, this::refuse), new Dispatch());
+    }
+
+    private java.util.Optional<Router.Route> route(Request request) {
+        try {
+            String path = request.getHttpURI().getPath();
+            return java.util.Optional.of(router.match(request.getMethod(), path == null ? "/" : path).route());
+        } catch (RuntimeException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /** Whether the request will be refused on its headers alone (no such route, no valid token): then its body is never read. */
+    private boolean refusedOnHeaders(Request request) {
+        var route = route(request);
+        if (route.isEmpty()) {
+            return true;
+        }
+        if (route.get().auth() == Router.Auth.NONE) {
+            return false;
+        }
+        try {
+            var api = new ApiRequest(request, "", java.util.Map.of(), java.util.Map.of(), maxBodyBytes, limits, trustedProxies, "");
+            authenticator.authenticate(api, route.get().auth());
+            return false;
+        } catch (RuntimeException e) {
+            return true;
+        }
+    }
+
+    /** A refusal the listener makes before any route runs (its queue is full), in the words of the route's service. */
+    private void refuse(Request request, Response response, Callback callback, int status, String message) {
+        String path = request.getHttpURI().getPath();
+        Router.Group group = router.groupFor(path == null ? "/" : path);
+        FaultStyle style = group == null ? FaultStyle.KEYSTONE : group.style();
+        send(request, response, callback, "req-" + UUID.randomUUID(), Reply.json(status, style.body(status, message)), Map.of(), System.nanoTime());
     }
 
     private static String stripSlash(String s) {
@@ -67,17 +100,20 @@ public final class HttpServer implements AutoCloseable {
     }
 
     public void start() throws Exception {
-        server.start();
-        log.info("event=http_started address={}:{}", connector.getHost(), connector.getLocalPort());
+        listener.start();
     }
 
     public int port() {
-        return connector.getLocalPort();
+        return listener.port();
+    }
+
+    public boolean secure() {
+        return listener.secure();
     }
 
     @Override
     public void close() throws Exception {
-        server.stop();
+        listener.close();
     }
 
     private final class Dispatch extends Handler.Abstract {
@@ -96,9 +132,17 @@ public final class HttpServer implements AutoCloseable {
                 Router.Match m = router.match(method, path == null ? "/" : path);
                 group = m.route().group();
                 style = group.style();
-                api = new ApiRequest(request, requestId, m.params(), query(request), maxBodyBytes, baseUrl(request));
+                api = new ApiRequest(request, requestId, m.params(), query(request), maxBodyBytes, limits, trustedProxies, baseUrl(request));
                 if (m.route().auth() != Router.Auth.NONE) {
                     api.setAuth(authenticator.authenticate(api, m.route().auth()));
+                }
+                Router.Route route = m.route();
+                if (route.action() != null) {
+                    if (route.selfParam() != null) {
+                        group.policies().enforceSelf(route.action(), api.auth(), m.params().get(route.selfParam()));
+                    } else {
+                        group.policies().enforce(route.action(), api.auth());
+                    }
                 }
                 for (Router.Hook h : group.hooks()) {
                     h.before(api, extraHeaders);

@@ -1,5 +1,7 @@
 package io.halcyon.api.http;
 
+import io.halcyon.api.auth.PolicyTable;
+
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -12,10 +14,14 @@ import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 
+import static java.util.Objects.requireNonNull;
+
 /**
  * Explicit route table: each route is a method, a path template with {@code {param}} segments,
- * how its caller authenticates, and an endpoint. Routes are registered by hand in each service's
- * API class; nothing is found by reflection.
+ * how its caller authenticates, the policy action that authorizes it, and an endpoint. Routes are
+ * registered by hand in each service's API class; nothing is found by reflection. A route that
+ * needs a token names an action of its group's {@link PolicyTable}, or the route is refused at
+ * registration: no route goes unauthorized.
  */
 public final class Router {
     public enum Auth { NONE, TOKEN, AGENT }
@@ -36,22 +42,35 @@ public final class Router {
         void before(ApiRequest request, Map<String, String> responseHeaders);
     }
 
+    /**
+     * @param action      the policy action that authorizes it (null for public and agent routes)
+     * @param selfParam   for {@link io.halcyon.api.auth.Rule#ADMIN_OR_SELF} actions: the path parameter naming the user
+     * @param streamed    its body is read as a stream (an upload), not before the endpoint runs
+     * @param selfBounded bounded by its own pool (logins), so it skips the listener's queue
+     */
     public record Route(String method, String template, String[] segments, Auth auth, Group group, Endpoint endpoint,
-                        AsyncEndpoint async) {
+                        AsyncEndpoint async, String action, String selfParam, boolean streamed, boolean selfBounded) {
     }
 
     public record Match(Route route, Map<String, String> params) {
     }
 
-    /** Routes under one prefix that share a fault style and hooks. */
+    /** Routes under one prefix that share a fault style, a policy table and hooks. */
     public final class Group {
         private final String prefix;
         private final FaultStyle style;
+        private final PolicyTable policies;
         private final List<Hook> hooks = new ArrayList<>();
 
-        Group(String prefix, FaultStyle style) {
+        Group(String prefix, FaultStyle style, PolicyTable policies) {
             this.prefix = prefix;
             this.style = style;
+            this.policies = policies;
+        }
+
+        /** The policy its token routes are authorized by; null for a group of public or agent routes only. */
+        public PolicyTable policies() {
+            return policies;
         }
 
         public FaultStyle style() {
@@ -71,42 +90,68 @@ public final class Router {
             return this;
         }
 
-        public Group add(String method, String path, Auth auth, Endpoint e) {
-            register(new Route(method, prefix + path, split(prefix + path), auth, this, e, null));
+        /** A route for callers with a token, authorized by {@code action} of this group's policy. */
+        public Group route(String method, String path, String action, Endpoint e) {
+            register(new Route(method, prefix + path, split(prefix + path), Auth.TOKEN, this, e, null, requireNonNull(action, "action is null"),
+                    null, false, false));
             return this;
         }
 
-        public Group addAsync(String method, String path, Auth auth, AsyncEndpoint e) {
-            register(new Route(method, prefix + path, split(prefix + path), auth, this, null, e));
+        /** A route whose action is admin-or-self: {@code userParam} names the user it is about. */
+        public Group self(String method, String path, String action, String userParam, Endpoint e) {
+            register(new Route(method, prefix + path, split(prefix + path), Auth.TOKEN, this, e, null, requireNonNull(action, "action is null"),
+                    requireNonNull(userParam, "userParam is null"), false, false));
             return this;
         }
 
-        public Group get(String path, Endpoint e) {
-            return add("GET", path, Auth.TOKEN, e);
+        /** An agent API route: the cluster's agent token, no user. */
+        public Group agent(String method, String path, Endpoint e) {
+            register(new Route(method, prefix + path, split(prefix + path), Auth.AGENT, this, e, null, null, null, false, false));
+            return this;
         }
 
-        public Group post(String path, Endpoint e) {
-            return add("POST", path, Auth.TOKEN, e);
+        public Group agentAsync(String method, String path, AsyncEndpoint e) {
+            register(new Route(method, prefix + path, split(prefix + path), Auth.AGENT, this, null, e, null, null, false, false));
+            return this;
         }
 
-        public Group put(String path, Endpoint e) {
-            return add("PUT", path, Auth.TOKEN, e);
+        public Group get(String path, String action, Endpoint e) {
+            return route("GET", path, action, e);
         }
 
-        public Group patch(String path, Endpoint e) {
-            return add("PATCH", path, Auth.TOKEN, e);
+        public Group post(String path, String action, Endpoint e) {
+            return route("POST", path, action, e);
         }
 
-        public Group delete(String path, Endpoint e) {
-            return add("DELETE", path, Auth.TOKEN, e);
+        public Group put(String path, String action, Endpoint e) {
+            return route("PUT", path, action, e);
         }
 
-        public Group head(String path, Endpoint e) {
-            return add("HEAD", path, Auth.TOKEN, e);
+        public Group patch(String path, String action, Endpoint e) {
+            return route("PATCH", path, action, e);
         }
 
+        public Group delete(String path, String action, Endpoint e) {
+            return route("DELETE", path, action, e);
+        }
+
+        /** A route anyone may call without a token. */
         public Group open(String method, String path, Endpoint e) {
-            return add(method, path, Auth.NONE, e);
+            register(new Route(method, prefix + path, split(prefix + path), Auth.NONE, this, e, null, null, null, false, false));
+            return this;
+        }
+
+        /** A route anyone may call without a token, served off the listener's threads and bounded by its own pool (logins). */
+        public Group openBounded(String method, String path, AsyncEndpoint e) {
+            register(new Route(method, prefix + path, split(prefix + path), Auth.NONE, this, null, e, null, null, false, true));
+            return this;
+        }
+
+        /** A route whose body is a stream the endpoint reads itself (an upload), under the listener's minimum rate. */
+        public Group upload(String method, String path, String action, Endpoint e) {
+            register(new Route(method, prefix + path, split(prefix + path), Auth.TOKEN, this, e, null, requireNonNull(action, "action is null"),
+                    null, true, false));
+            return this;
         }
     }
 
@@ -114,8 +159,13 @@ public final class Router {
     private final List<Group> groups = new ArrayList<>();
     private final Map<Integer, List<Route>> bySegmentCount = new HashMap<>();
 
+    /** A group of public or agent routes only. */
     public Group group(String prefix, FaultStyle style) {
-        var g = new Group(prefix, style);
+        return group(prefix, style, null);
+    }
+
+    public Group group(String prefix, FaultStyle style, PolicyTable policies) {
+        var g = new Group(prefix, style, policies);
         groups.add(g);
         groups.sort(Comparator.comparingInt((Group x) -> x.prefix.length()).reversed());
         return g;
@@ -126,6 +176,10 @@ public final class Router {
     }
 
     private void register(Route r) {
+        if (r.action() != null && (r.group().policies() == null || !r.group().policies().has(r.action()))) {
+            throw new IllegalStateException("route " + r.method() + " " + r.template() + " names policy action " + r.action()
+                    + ", which its group's policy table does not have");
+        }
         for (Route existing : routes) {
             if (existing.method.equals(r.method) && existing.template.equals(r.template)) {
                 throw new IllegalStateException("duplicate route " + r.method + " " + r.template);

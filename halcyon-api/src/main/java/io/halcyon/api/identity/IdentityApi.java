@@ -3,7 +3,9 @@ package io.halcyon.api.identity;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.halcyon.api.Catalog;
 import io.halcyon.api.auth.AuthContext;
+import io.halcyon.api.auth.LoginGuard;
 import io.halcyon.api.auth.Policy;
+import io.halcyon.api.auth.PolicyTable;
 import io.halcyon.api.auth.TokenService;
 import io.halcyon.api.http.ApiException;
 import io.halcyon.api.http.ApiRequest;
@@ -38,9 +40,11 @@ public final class IdentityApi {
     private final Catalog catalog;
     private final Resources res;
     private final ToLongFunction<String> serversInProject;
+    private final LoginGuard guard;
 
     public IdentityApi(IdentityService identity, TokenService tokens, Catalog catalog, Resources res,
-                       ToLongFunction<String> serversInProject) {
+                       ToLongFunction<String> serversInProject, LoginGuard guard) {
+        this.guard = requireNonNull(guard, "guard is null");
         this.identity = requireNonNull(identity, "identity is null");
         this.tokens = requireNonNull(tokens, "tokens is null");
         this.catalog = requireNonNull(catalog, "catalog is null");
@@ -49,79 +53,71 @@ public final class IdentityApi {
     }
 
     public void register(Router router) {
-        var g = router.group("/identity", FaultStyle.KEYSTONE);
+        var g = router.group("/identity", FaultStyle.KEYSTONE, PolicyTable.load("identity", PolicyTable.Style.KEYSTONE));
         g.open("GET", "", r -> Reply.json(300, Map.of("versions", Map.of("values", List.of(IdentityViews.version(r.baseUrl()))))));
         g.open("GET", "/v3", r -> Reply.ok(Map.of("version", IdentityViews.version(r.baseUrl()))));
-        new TokenApi(identity, tokens, catalog).register(g);
-        g.get("/v3/auth/projects", r -> projectsOfUser(r, r.auth().userId(), "/identity/v3/auth/projects"));
-        g.get("/v3/auth/domains", r -> Reply.ok(Map.of("domains", List.of(IdentityViews.domain(r.baseUrl())),
+        new TokenApi(identity, tokens, catalog, guard).register(g);
+        g.get("/v3/auth/projects", "identity:get_auth_projects", r -> projectsOfUser(r, r.auth().userId(), "/identity/v3/auth/projects"));
+        g.get("/v3/auth/domains", "identity:get_auth_domains", r -> Reply.ok(Map.of("domains", List.of(IdentityViews.domain(r.baseUrl())),
                 "links", IdentityViews.listLinks(r.baseUrl() + "/identity/v3/auth/domains"))));
 
-        g.get("/v3/domains", this::listDomains);
-        g.get("/v3/domains/{id}", r -> {
+        g.get("/v3/domains", "identity:list_domains", this::listDomains);
+        g.get("/v3/domains/{id}", "identity:get_domain", r -> {
             if (!Domain.DEFAULT_ID.equals(r.param("id"))) {
                 throw ApiException.notFound("Could not find domain: " + r.param("id") + ".");
             }
             return Reply.ok(Map.of("domain", IdentityViews.domain(r.baseUrl())));
         });
 
-        g.get("/v3/projects", this::listProjects);
-        g.post("/v3/projects", this::createProject);
-        g.get("/v3/projects/{id}", this::showProject);
-        g.patch("/v3/projects/{id}", this::updateProject);
-        g.delete("/v3/projects/{id}", this::deleteProject);
+        g.get("/v3/projects", "identity:list_projects", this::listProjects);
+        g.post("/v3/projects", "identity:create_project", this::createProject);
+        g.get("/v3/projects/{id}", "identity:get_project", this::showProject);
+        g.patch("/v3/projects/{id}", "identity:update_project", this::updateProject);
+        g.delete("/v3/projects/{id}", "identity:delete_project", this::deleteProject);
 
-        g.get("/v3/users", this::listUsers);
-        g.post("/v3/users", this::createUser);
-        g.get("/v3/users/{id}", this::showUser);
-        g.patch("/v3/users/{id}", this::updateUser);
-        g.delete("/v3/users/{id}", this::deleteUser);
-        g.get("/v3/users/{id}/projects", r -> {
-            if (!r.auth().userId().equals(r.param("id"))) {
-                Policy.requireAdmin(r.auth(), "identity:list_user_projects");
-            }
+        g.get("/v3/users", "identity:list_users", this::listUsers);
+        g.post("/v3/users", "identity:create_user", this::createUser);
+        g.self("GET", "/v3/users/{id}", "identity:get_user", "id", this::showUser);
+        g.patch("/v3/users/{id}", "identity:update_user", this::updateUser);
+        g.delete("/v3/users/{id}", "identity:delete_user", this::deleteUser);
+        g.self("GET", "/v3/users/{id}/projects", "identity:list_user_projects", "id", r -> {
             identity.user(r.param("id")).orElseThrow(() -> IdentityService.notFound("user", r.param("id")));
             return projectsOfUser(r, r.param("id"), "/identity/v3/users/" + r.param("id") + "/projects");
         });
-        g.get("/v3/users/{id}/groups", r -> {
-            if (!r.auth().userId().equals(r.param("id"))) {
-                Policy.requireAdmin(r.auth(), "identity:list_groups_for_user");
-            }
+        g.self("GET", "/v3/users/{id}/groups", "identity:list_groups_for_user", "id", r -> {
+            identity.user(r.param("id")).orElseThrow(() -> IdentityService.notFound("user", r.param("id")));
             return Reply.ok(Map.of("groups", List.of(), "links", IdentityViews.listLinks(r.baseUrl() + r.path())));
         });
-        g.post("/v3/users/{id}/password", this::changePassword);
+        g.self("POST", "/v3/users/{id}/password", "identity:change_password", "id", this::changePassword);
 
-        g.get("/v3/roles", this::listRoles);
-        g.post("/v3/roles", this::createRole);
-        g.get("/v3/roles/{id}", r -> {
+        g.get("/v3/roles", "identity:list_roles", this::listRoles);
+        g.post("/v3/roles", "identity:create_role", this::createRole);
+        g.get("/v3/roles/{id}", "identity:get_role", r -> {
             Role role = identity.role(r.param("id")).orElseThrow(() -> IdentityService.notFound("role", r.param("id")));
             return Reply.ok(Map.of("role", IdentityViews.role(r.baseUrl(), role)));
         });
-        g.delete("/v3/roles/{id}", r -> {
-            Policy.requireAdmin(r.auth(), "identity:delete_role");
+        g.delete("/v3/roles/{id}", "identity:delete_role", r -> {
             identity.deleteRole(r.param("id"));
             return Reply.empty(204);
         });
 
-        g.get("/v3/projects/{p}/users/{u}/roles", this::listGrants);
-        g.put("/v3/projects/{p}/users/{u}/roles/{r}", r -> {
-            Policy.requireAdmin(r.auth(), "identity:create_grant");
+        g.self("GET", "/v3/projects/{p}/users/{u}/roles", "identity:list_grants", "u", this::listGrants);
+        g.put("/v3/projects/{p}/users/{u}/roles/{r}", "identity:create_grant", r -> {
             identity.grant(r.param("p"), r.param("u"), r.param("r"));
             return Reply.empty(204);
         });
-        g.get("/v3/projects/{p}/users/{u}/roles/{r}", this::checkGrant);
-        g.delete("/v3/projects/{p}/users/{u}/roles/{r}", r -> {
-            Policy.requireAdmin(r.auth(), "identity:revoke_grant");
+        g.get("/v3/projects/{p}/users/{u}/roles/{r}", "identity:check_grant", this::checkGrant);
+        g.delete("/v3/projects/{p}/users/{u}/roles/{r}", "identity:revoke_grant", r -> {
             identity.revoke(r.param("p"), r.param("u"), r.param("r"));
             return Reply.empty(204);
         });
-        g.get("/v3/role_assignments", this::listAssignments);
+        g.get("/v3/role_assignments", "identity:list_role_assignments", this::listAssignments);
 
-        g.get("/v3/regions", r -> Reply.ok(Map.of("regions", List.of(Map.of("id", catalog.region(), "description", "",
+        g.get("/v3/regions", "identity:list_regions", r -> Reply.ok(Map.of("regions", List.of(Map.of("id", catalog.region(), "description", "",
                 "parent_region_id", "", "links", IdentityViews.links(r.baseUrl() + "/identity/v3/regions/" + catalog.region()))),
                 "links", IdentityViews.listLinks(r.baseUrl() + "/identity/v3/regions"))));
-        g.get("/v3/services", this::listServices);
-        g.get("/v3/endpoints", this::listEndpoints);
+        g.get("/v3/services", "identity:list_services", this::listServices);
+        g.get("/v3/endpoints", "identity:list_endpoints", this::listEndpoints);
     }
 
     // ---- domains, projects ----
@@ -133,7 +129,6 @@ public final class IdentityApi {
     }
 
     private Reply listProjects(ApiRequest r) {
-        Policy.requireAdmin(r.auth(), "identity:list_projects");
         res.sync();
         String name = r.query("name");
         String enabled = r.query("enabled");
@@ -172,7 +167,6 @@ public final class IdentityApi {
     }
 
     private Reply createProject(ApiRequest r) {
-        Policy.requireAdmin(r.auth(), "identity:create_project");
         JsonNode p = Body.object(r.json(), "project");
         String name = Body.string(p, "name", 1, NAME_MAX);
         String domain = Body.optionalString(p, "domain_id", 1, 64);
@@ -229,7 +223,6 @@ public final class IdentityApi {
     }
 
     private Reply updateProject(ApiRequest r) {
-        Policy.requireAdmin(r.auth(), "identity:update_project");
         JsonNode p = Body.object(r.json(), "project");
         String name = Body.optionalString(p, "name", 1, NAME_MAX);
         String description = Body.optionalString(p, "description", 0, 65535);
@@ -239,7 +232,6 @@ public final class IdentityApi {
     }
 
     private Reply deleteProject(ApiRequest r) {
-        Policy.requireAdmin(r.auth(), "identity:delete_project");
         res.sync();
         identity.deleteProject(r.param("id"), serversInProject.applyAsLong(r.param("id")));
         return Reply.empty(204);
@@ -248,7 +240,6 @@ public final class IdentityApi {
     // ---- users ----
 
     private Reply listUsers(ApiRequest r) {
-        Policy.requireAdmin(r.auth(), "identity:list_users");
         res.sync();
         String name = r.query("name");
         String enabled = r.query("enabled");
@@ -266,7 +257,6 @@ public final class IdentityApi {
     }
 
     private Reply createUser(ApiRequest r) {
-        Policy.requireAdmin(r.auth(), "identity:create_user");
         JsonNode u = Body.object(r.json(), "user");
         String name = Body.string(u, "name", 1, 255);
         String domain = Body.optionalString(u, "domain_id", 1, 64);
@@ -285,15 +275,11 @@ public final class IdentityApi {
     private Reply showUser(ApiRequest r) {
         res.sync();
         String id = r.param("id");
-        if (!id.equals(r.auth().userId())) {
-            Policy.requireAdmin(r.auth(), "identity:get_user");
-        }
         User u = identity.user(id).orElseThrow(() -> IdentityService.notFound("user", id));
         return Reply.ok(Map.of("user", IdentityViews.user(r.baseUrl(), u)));
     }
 
     private Reply updateUser(ApiRequest r) {
-        Policy.requireAdmin(r.auth(), "identity:update_user");
         JsonNode u = Body.object(r.json(), "user");
         String name = Body.optionalString(u, "name", 1, 255);
         String password = Body.optionalString(u, "password", 0, 4096);
@@ -309,16 +295,12 @@ public final class IdentityApi {
     }
 
     private Reply deleteUser(ApiRequest r) {
-        Policy.requireAdmin(r.auth(), "identity:delete_user");
         identity.deleteUser(r.param("id"));
         return Reply.empty(204);
     }
 
     private Reply changePassword(ApiRequest r) {
         String id = r.param("id");
-        if (!id.equals(r.auth().userId())) {
-            throw ApiException.forbidden("You can only change your own password.");
-        }
         JsonNode u = Body.object(r.json(), "user");
         String original = Body.string(u, "original_password", 0, 4096);
         String password = Body.string(u, "password", 1, 4096);
@@ -345,7 +327,6 @@ public final class IdentityApi {
     }
 
     private Reply createRole(ApiRequest r) {
-        Policy.requireAdmin(r.auth(), "identity:create_role");
         JsonNode role = Body.object(r.json(), "role");
         String name = Body.string(role, "name", 1, 255);
         if (Body.has(role, "domain_id")) {
@@ -358,9 +339,6 @@ public final class IdentityApi {
     private Reply listGrants(ApiRequest r) {
         String p = r.param("p");
         String u = r.param("u");
-        if (!u.equals(r.auth().userId())) {
-            Policy.requireAdmin(r.auth(), "identity:list_grants");
-        }
         res.sync();
         identity.project(p).orElseThrow(() -> IdentityService.notFound("project", p));
         identity.user(u).orElseThrow(() -> IdentityService.notFound("user", u));
@@ -374,7 +352,6 @@ public final class IdentityApi {
     }
 
     private Reply checkGrant(ApiRequest r) {
-        Policy.requireAdmin(r.auth(), "identity:check_grant");
         res.sync();
         if (!identity.hasAssignment(r.param("p"), r.param("u"), r.param("r"))) {
             throw ApiException.notFound("Could not find role assignment with role: " + r.param("r") + ", user or group: "

@@ -9,7 +9,6 @@ import io.halcyon.model.identity.Project;
 import io.halcyon.model.identity.Revocation;
 import io.halcyon.model.identity.Role;
 import io.halcyon.model.identity.RoleAssignment;
-import io.halcyon.model.identity.TokenKey;
 import io.halcyon.model.identity.User;
 import io.halcyon.runtime.Kinds;
 import io.halcyon.runtime.Repository;
@@ -22,11 +21,9 @@ import io.halcyon.store.TxnResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -367,8 +364,7 @@ public final class IdentityService {
     // ---- bootstrap ----
 
     /**
-     * Makes sure the built-in roles, the admin project and the admin user exist, and that a token
-     * signing key exists. Idempotent and safe to run on every controller at every start: the name
+     * Makes sure the built-in roles, the admin project and the admin user exist. Idempotent and safe to run on every controller at every start: the name
      * claims make concurrent runs converge on one set of records.
      */
     public void bootstrap(String adminPassword) {
@@ -404,20 +400,8 @@ public final class IdentityService {
         if (!hasAssignment(admin.id(), adminUser.id(), adminRole)) {
             grant(admin.id(), adminUser.id(), adminRole);
         }
-        if (res.tokenKeys().list().isEmpty()) {
-            byte[] secret = new byte[32];
-            new SecureRandom().nextBytes(secret);
-            var key = new TokenKey(Ids.newHexId().substring(0, 8), Base64.getEncoder().encodeToString(secret), res.clock().now());
-            res.store().txn(Txn.builder().when(Compare.absent(Kinds.TOKEN_KEYS.key(key))).onSuccess(res.repo(Kinds.TOKEN_KEYS).put(key)).build());
-        }
         res.sync();
         log.info("event=identity_bootstrapped admin_project={} admin_user={}", admin.id(), adminUser.id());
-    }
-
-    /** The newest signing key: every controller picks the same one. */
-    public Optional<TokenKey> signingKey() {
-        return res.tokenKeys().list().stream().map(Versioned::value)
-                .max(Comparator.comparing(TokenKey::createdAt).thenComparing(TokenKey::id));
     }
 
     public List<Revocation> activeRevocations() {

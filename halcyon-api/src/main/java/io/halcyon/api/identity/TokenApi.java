@@ -3,6 +3,7 @@ package io.halcyon.api.identity;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.halcyon.api.Catalog;
 import io.halcyon.api.auth.AuthContext;
+import io.halcyon.api.auth.LoginGuard;
 import io.halcyon.api.auth.Policy;
 import io.halcyon.api.auth.TokenService;
 import io.halcyon.api.http.ApiException;
@@ -20,7 +21,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 import static java.util.Objects.requireNonNull;
 
@@ -29,22 +32,25 @@ final class TokenApi {
     private final IdentityService identity;
     private final TokenService tokens;
     private final Catalog catalog;
+    private final LoginGuard guard;
 
-    TokenApi(IdentityService identity, TokenService tokens, Catalog catalog) {
+    TokenApi(IdentityService identity, TokenService tokens, Catalog catalog, LoginGuard guard) {
         this.identity = requireNonNull(identity, "identity is null");
         this.tokens = requireNonNull(tokens, "tokens is null");
         this.catalog = requireNonNull(catalog, "catalog is null");
+        this.guard = requireNonNull(guard, "guard is null");
     }
 
     void register(Router.Group g) {
-        g.open("POST", "/v3/auth/tokens", this::issueToken);
-        g.get("/v3/auth/tokens", this::validateToken);
-        g.delete("/v3/auth/tokens", this::revokeToken);
-        g.get("/v3/auth/catalog", r -> Reply.ok(Map.of("catalog", catalog.render(r.baseUrl(), r.auth().projectId()),
+        g.openBounded("POST", "/v3/auth/tokens", this::issueToken);
+        g.get("/v3/auth/tokens", "identity:validate_token", this::validateToken);
+        g.delete("/v3/auth/tokens", "identity:revoke_token", this::revokeToken);
+        g.get("/v3/auth/catalog", "identity:get_auth_catalog", r -> Reply.ok(Map.of("catalog", catalog.render(r.baseUrl(), r.auth().projectId()),
                 "links", IdentityViews.listLinks(r.baseUrl() + "/identity/v3/auth/catalog"))));
     }
 
-    private Reply issueToken(ApiRequest r) {
+    /** Keystone's token issue: a password is checked by the {@link LoginGuard}, off the listener's threads. */
+    private CompletableFuture<Reply> issueToken(ApiRequest r) {
         JsonNode root = r.json();
         JsonNode auth = Body.object(root, "auth");
         JsonNode ident = Body.object(auth, "identity");
@@ -54,20 +60,27 @@ final class TokenApi {
         }
         var methods = new ArrayList<String>();
         methodsNode.forEach(m -> methods.add(m.asText()));
-        User user;
-        Instant expiresAt = null;
-        String inheritedAudit = null;
         if (methods.contains("password")) {
-            user = passwordUser(Body.object(ident, "password"));
+            JsonNode u = Body.object(Body.object(ident, "password"), "user");
+            String secret = Body.string(u, "password", 0, 4096);
+            Optional<User> user;
+            if (Body.has(u, "id")) {
+                user = identity.user(Body.string(u, "id", 1, 64));
+            } else {
+                String name = Body.string(u, "name", 1, 255);
+                user = domainMatches(u.get("domain")) ? identity.userByName(name) : Optional.empty();
+            }
+            return guard.login(r.clientAddress(), user, secret).thenApply(found -> issue(r, auth, methods, found, null, null));
         } else if (methods.contains("token")) {
             JsonNode tok = Body.object(ident, "token");
             AuthContext prior = tokens.validate(Body.string(tok, "id", 1, 4096));
-            user = identity.user(prior.userId()).filter(User::enabled).orElseThrow(TokenApi::unauthorized);
-            expiresAt = prior.expiresAt();
-            inheritedAudit = prior.auditId();
-        } else {
-            throw ApiException.unauthorized("Unsupported authentication method(s): " + String.join(", ", methods) + ".");
+            User user = identity.user(prior.userId()).filter(User::enabled).orElseThrow(TokenApi::unauthorized);
+            return CompletableFuture.completedFuture(issue(r, auth, methods, user, prior.expiresAt(), prior.auditId()));
         }
+        throw ApiException.unauthorized("Unsupported authentication method(s): " + String.join(", ", methods) + ".");
+    }
+
+    private Reply issue(ApiRequest r, JsonNode auth, List<String> methods, User user, Instant expiresAt, String inheritedAudit) {
         Project project = null;
         JsonNode scope = auth.get("scope");
         if (scope != null && !scope.isNull() && !(scope.isTextual() && scope.asText().equals("unscoped"))) {
@@ -102,23 +115,6 @@ final class TokenApi {
         return Reply.json(201, Map.of("token", body)).header("X-Subject-Token", issued.token());
     }
 
-    private User passwordUser(JsonNode password) {
-        JsonNode u = Body.object(password, "user");
-        String secret = Body.string(u, "password", 0, 4096);
-        User user;
-        if (Body.has(u, "id")) {
-            user = identity.user(Body.string(u, "id", 1, 64)).orElse(null);
-        } else {
-            String name = Body.string(u, "name", 1, 255);
-            checkDomain(u.get("domain"));
-            user = identity.userByName(name).orElse(null);
-        }
-        if (user == null || !user.enabled() || !identity.hasher().verify(secret, user.passwordHash())) {
-            throw unauthorized();
-        }
-        return user;
-    }
-
     private Project scopedProject(JsonNode p) {
         Project project;
         if (Body.has(p, "id")) {
@@ -135,13 +131,17 @@ final class TokenApi {
     }
 
     private static void checkDomain(JsonNode domain) {
-        if (domain == null || domain.isNull()) {
-            return;
-        }
-        String d = domain.hasNonNull("id") ? domain.get("id").asText() : domain.path("name").asText(Domain.DEFAULT_NAME);
-        if (!Domain.matches(d)) {
+        if (!domainMatches(domain)) {
             throw unauthorized();
         }
+    }
+
+    private static boolean domainMatches(JsonNode domain) {
+        if (domain == null || domain.isNull()) {
+            return true;
+        }
+        String d = domain.hasNonNull("id") ? domain.get("id").asText() : domain.path("name").asText(Domain.DEFAULT_NAME);
+        return Domain.matches(d);
     }
 
     static ApiException unauthorized() {

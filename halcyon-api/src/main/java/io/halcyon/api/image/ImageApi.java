@@ -3,6 +3,7 @@ package io.halcyon.api.image;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.halcyon.api.auth.AuthContext;
 import io.halcyon.api.auth.Policy;
+import io.halcyon.api.auth.PolicyTable;
 import io.halcyon.api.http.ApiException;
 import io.halcyon.api.http.ApiJson;
 import io.halcyon.api.http.ApiRequest;
@@ -66,18 +67,18 @@ public final class ImageApi {
     }
 
     public void register(Router router) {
-        var g = router.group("/image", FaultStyle.KEYSTONE);
+        var g = router.group("/image", FaultStyle.KEYSTONE, PolicyTable.load("image", PolicyTable.Style.GLANCE));
         g.open("GET", "", r -> Reply.json(300, versions(r)));
         g.open("GET", "/versions", r -> Reply.ok(versions(r)));
-        g.get("/v2/images", this::list);
-        g.post("/v2/images", this::create);
-        g.get("/v2/images/{id}", r -> Reply.ok(view(visible(r, r.param("id")))));
-        g.patch("/v2/images/{id}", this::update);
-        g.delete("/v2/images/{id}", this::delete);
-        g.put("/v2/images/{id}/file", this::upload);
-        g.get("/v2/images/{id}/file", this::download);
-        g.get("/v2/schemas/image", r -> Reply.ok(Map.of("name", "image", "properties", Map.of(), "additionalProperties", Map.of("type", "string"))));
-        g.get("/v2/schemas/images", r -> Reply.ok(Map.of("name", "images", "properties", Map.of())));
+        g.get("/v2/images", "get_images", this::list);
+        g.post("/v2/images", "add_image", this::create);
+        g.get("/v2/images/{id}", "get_image", r -> Reply.ok(view(visible(r, r.param("id")))));
+        g.patch("/v2/images/{id}", "modify_image", this::update);
+        g.delete("/v2/images/{id}", "delete_image", this::delete);
+        g.upload("PUT", "/v2/images/{id}/file", "upload_image", this::upload);
+        g.get("/v2/images/{id}/file", "download_image", this::download);
+        g.get("/v2/schemas/image", "get_schema", r -> Reply.ok(Map.of("name", "image", "properties", Map.of(), "additionalProperties", Map.of("type", "string"))));
+        g.get("/v2/schemas/images", "get_schema", r -> Reply.ok(Map.of("name", "images", "properties", Map.of())));
     }
 
     private static Map<String, Object> versions(ApiRequest r) {
@@ -509,6 +510,9 @@ public final class ImageApi {
             requeue(id, savingRev, i);
             if (e instanceof ApiException ae) {
                 throw ae;
+            }
+            if (e instanceof io.halcyon.http.MinRateInputStream.TooSlowException) {
+                throw new ApiException(408, "Upload failed: " + e.getMessage() + "; the image is queued again.");
             }
             throw ApiException.badRequest("Upload failed: " + e.getMessage());
         }

@@ -30,9 +30,9 @@ public final class ImageFiles {
     }
 
     /**
-     * Removes what uploads a crash cut off: every temporary file of an image no upload owns now
-     * ({@code owned} says which images are being written, here or by another controller sharing
-     * this directory), and any left untouched for an hour, which a live upload keeps fresh.
+     * Removes what uploads a crash cut off: every temporary file of an image no upload can own now
+     * ({@code owned} says which images may be being written, by another controller sharing this
+     * directory), and any left untouched for an hour, which a live upload keeps fresh.
      */
     public void init(Predicate<String> owned) throws IOException {
         Files.createDirectories(dir);

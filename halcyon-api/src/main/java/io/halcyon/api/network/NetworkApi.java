@@ -3,6 +3,7 @@ package io.halcyon.api.network;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.halcyon.api.auth.AuthContext;
 import io.halcyon.api.auth.Policy;
+import io.halcyon.api.auth.PolicyTable;
 import io.halcyon.api.http.ApiException;
 import io.halcyon.api.http.ApiRequest;
 import io.halcyon.api.http.FaultStyle;
@@ -95,8 +96,8 @@ public final class NetworkApi {
         var root = router.group("/network", FaultStyle.NEUTRON);
         root.open("GET", "", r -> Reply.ok(Map.of("versions", List.of(Map.of("id", "v2.0", "status", "CURRENT",
                 "links", List.of(Map.of("rel", "self", "href", r.baseUrl() + "/network/v2.0/")))))));
-        var g = router.group("/network/v2.0", FaultStyle.NEUTRON);
-        g.get("", r -> {
+        var g = router.group("/network/v2.0", FaultStyle.NEUTRON, PolicyTable.load("network", PolicyTable.Style.NEUTRON));
+        g.get("", "get_api", r -> {
             var list = new ArrayList<Map<String, Object>>();
             for (String[] c : new String[][]{{"network", "networks"}, {"subnet", "subnets"}, {"port", "ports"},
                     {"security_group", "security-groups"}, {"security_group_rule", "security-group-rules"}, {"router", "routers"},
@@ -106,92 +107,91 @@ public final class NetworkApi {
             }
             return Reply.ok(Map.of("resources", list));
         });
-        g.get("/extensions", r -> {
+        g.get("/extensions", "get_extension", r -> {
             var list = new ArrayList<Map<String, Object>>();
             EXTENSIONS.forEach(e -> list.add(extension(e)));
             return Reply.ok(Map.of("extensions", list));
         });
-        g.get("/extensions/{alias}", r -> Reply.ok(Map.of("extension", extension(EXTENSIONS.stream()
+        g.get("/extensions/{alias}", "get_extension", r -> Reply.ok(Map.of("extension", extension(EXTENSIONS.stream()
                 .filter(e -> e[0].equals(r.param("alias"))).findFirst()
                 .orElseThrow(() -> ApiException.notFound("Extension with alias " + r.param("alias") + " does not exist"))))));
 
-        g.post("/networks", this::createNetwork);
-        g.get("/networks", r -> list(r, "networks", net.listNetworks(r.auth()).stream().map(n -> networkView(n.id(), r.auth())).toList()));
-        g.get("/networks/{id}", r -> one(r, "network", networkView(net.visibleNetwork(r.auth(), r.param("id")).value().id(), r.auth())));
-        g.put("/networks/{id}", this::updateNetwork);
-        g.delete("/networks/{id}", r -> {
+        g.post("/networks", "create_network", this::createNetwork);
+        g.get("/networks", "get_network", r -> list(r, "networks", net.listNetworks(r.auth()).stream().map(n -> networkView(n.id(), r.auth())).toList()));
+        g.get("/networks/{id}", "get_network", r -> one(r, "network", networkView(net.visibleNetwork(r.auth(), r.param("id")).value().id(), r.auth())));
+        g.put("/networks/{id}", "update_network", this::updateNetwork);
+        g.delete("/networks/{id}", "delete_network", r -> {
             net.deleteNetwork(r.auth(), r.param("id"));
             return Reply.empty(204);
         });
 
-        g.post("/subnets", this::createSubnet);
-        g.get("/subnets", r -> list(r, "subnets", net.listSubnets(r.auth()).stream().map(NetworkViews::subnet).toList()));
-        g.get("/subnets/{id}", r -> one(r, "subnet", NetworkViews.subnet(net.visibleSubnet(r.auth(), r.param("id")).value())));
-        g.put("/subnets/{id}", this::updateSubnet);
-        g.delete("/subnets/{id}", r -> {
+        g.post("/subnets", "create_subnet", this::createSubnet);
+        g.get("/subnets", "get_subnet", r -> list(r, "subnets", net.listSubnets(r.auth()).stream().map(NetworkViews::subnet).toList()));
+        g.get("/subnets/{id}", "get_subnet", r -> one(r, "subnet", NetworkViews.subnet(net.visibleSubnet(r.auth(), r.param("id")).value())));
+        g.put("/subnets/{id}", "update_subnet", this::updateSubnet);
+        g.delete("/subnets/{id}", "delete_subnet", r -> {
             net.deleteSubnet(r.auth(), r.param("id"));
             return Reply.empty(204);
         });
 
-        g.post("/ports", this::createPort);
-        g.get("/ports", r -> list(r, "ports", net.listPorts(r.auth()).stream().map(p -> NetworkViews.port(p, r.auth())).toList()));
-        g.get("/ports/{id}", r -> one(r, "port", NetworkViews.port(net.visiblePort(r.auth(), r.param("id")).value(), r.auth())));
-        g.put("/ports/{id}", this::updatePort);
-        g.delete("/ports/{id}", r -> {
+        g.post("/ports", "create_port", this::createPort);
+        g.get("/ports", "get_port", r -> list(r, "ports", net.listPorts(r.auth()).stream().map(p -> NetworkViews.port(p, r.auth())).toList()));
+        g.get("/ports/{id}", "get_port", r -> one(r, "port", NetworkViews.port(net.visiblePort(r.auth(), r.param("id")).value(), r.auth())));
+        g.put("/ports/{id}", "update_port", this::updatePort);
+        g.delete("/ports/{id}", "delete_port", r -> {
             net.ports().deletePort(r.auth(), r.param("id"));
             return Reply.empty(204);
         });
 
-        g.post("/security-groups", this::createGroup);
-        g.get("/security-groups", r -> list(r, "security_groups", groups.list(r.auth()).stream()
+        g.post("/security-groups", "create_security_group", this::createGroup);
+        g.get("/security-groups", "get_security_group", r -> list(r, "security_groups", groups.list(r.auth()).stream()
                 .map(sg -> NetworkViews.securityGroup(sg, groups.rulesOf(sg.id()))).toList()));
-        g.get("/security-groups/{id}", r -> {
+        g.get("/security-groups/{id}", "get_security_group", r -> {
             var sg = groups.visible(r.auth(), r.param("id")).value();
             return one(r, "security_group", NetworkViews.securityGroup(sg, groups.rulesOf(sg.id())));
         });
-        g.put("/security-groups/{id}", this::updateGroup);
-        g.delete("/security-groups/{id}", r -> {
+        g.put("/security-groups/{id}", "update_security_group", this::updateGroup);
+        g.delete("/security-groups/{id}", "delete_security_group", r -> {
             groups.delete(r.auth(), r.param("id"));
             return Reply.empty(204);
         });
-        g.post("/security-group-rules", this::createRule);
-        g.get("/security-group-rules", r -> list(r, "security_group_rules", groups.listRules(r.auth()).stream()
+        g.post("/security-group-rules", "create_security_group_rule", this::createRule);
+        g.get("/security-group-rules", "get_security_group_rule", r -> list(r, "security_group_rules", groups.listRules(r.auth()).stream()
                 .map(NetworkViews::rule).toList()));
-        g.get("/security-group-rules/{id}", r -> one(r, "security_group_rule",
+        g.get("/security-group-rules/{id}", "get_security_group_rule", r -> one(r, "security_group_rule",
                 NetworkViews.rule(groups.visibleRule(r.auth(), r.param("id")).value())));
-        g.delete("/security-group-rules/{id}", r -> {
+        g.delete("/security-group-rules/{id}", "delete_security_group_rule", r -> {
             groups.deleteRule(r.auth(), r.param("id"));
             return Reply.empty(204);
         });
 
-        g.post("/routers", this::createRouter);
-        g.get("/routers", r -> list(r, "routers", routers.list(r.auth()).stream()
+        g.post("/routers", "create_router", this::createRouter);
+        g.get("/routers", "get_router", r -> list(r, "routers", routers.list(r.auth()).stream()
                 .map(x -> NetworkViews.router(x, routers.gatewayPort(x.id()))).toList()));
-        g.get("/routers/{id}", r -> {
+        g.get("/routers/{id}", "get_router", r -> {
             var x = routers.visible(r.auth(), r.param("id")).value();
             return one(r, "router", NetworkViews.router(x, routers.gatewayPort(x.id())));
         });
-        g.put("/routers/{id}", this::updateRouter);
-        g.delete("/routers/{id}", r -> {
+        g.put("/routers/{id}", "update_router", this::updateRouter);
+        g.delete("/routers/{id}", "delete_router", r -> {
             routers.delete(r.auth(), r.param("id"));
             return Reply.empty(204);
         });
-        g.put("/routers/{id}/add_router_interface", r -> routerInterface(r, true));
-        g.put("/routers/{id}/remove_router_interface", r -> routerInterface(r, false));
+        g.put("/routers/{id}/add_router_interface", "add_router_interface", r -> routerInterface(r, true));
+        g.put("/routers/{id}/remove_router_interface", "remove_router_interface", r -> routerInterface(r, false));
 
-        g.post("/floatingips", this::createFloatingIp);
-        g.get("/floatingips", r -> list(r, "floatingips", routers.listFloatingIps(r.auth()).stream()
+        g.post("/floatingips", "create_floatingip", this::createFloatingIp);
+        g.get("/floatingips", "get_floatingip", r -> list(r, "floatingips", routers.listFloatingIps(r.auth()).stream()
                 .map(NetworkViews::floatingIp).toList()));
-        g.get("/floatingips/{id}", r -> one(r, "floatingip",
+        g.get("/floatingips/{id}", "get_floatingip", r -> one(r, "floatingip",
                 NetworkViews.floatingIp(routers.visibleFloatingIp(r.auth(), r.param("id")).value())));
-        g.put("/floatingips/{id}", this::updateFloatingIp);
-        g.delete("/floatingips/{id}", r -> {
+        g.put("/floatingips/{id}", "update_floatingip", this::updateFloatingIp);
+        g.delete("/floatingips/{id}", "delete_floatingip", r -> {
             routers.deleteFloatingIp(r.auth(), r.param("id"));
             return Reply.empty(204);
         });
 
-        g.get("/quotas", r -> {
-            Policy.requireAdmin(r.auth(), "get_quota");
+        g.get("/quotas", "get_quotas", r -> {
             res.sync();
             var list = new ArrayList<Map<String, Object>>();
             for (var q : res.networkQuotas().list()) {
@@ -202,12 +202,12 @@ public final class NetworkApi {
             }
             return Reply.ok(Map.of("quotas", list));
         });
-        g.get("/quotas/{project}", r -> Reply.ok(Map.of("quota", NetworkQuotas.view(quotas.of(quotaTarget(r, false))))));
-        g.get("/quotas/{project}/default", r -> {
+        g.get("/quotas/{project}", "get_quota", r -> Reply.ok(Map.of("quota", NetworkQuotas.view(quotas.of(quotaTarget(r, false))))));
+        g.get("/quotas/{project}/default", "get_quota", r -> {
             quotaTarget(r, false);
             return Reply.ok(Map.of("quota", NetworkQuotas.view(quotas.defaults())));
         });
-        g.get("/quotas/{project}/details", r -> {
+        g.get("/quotas/{project}/details", "get_quota", r -> {
             String target = quotaTarget(r, false);
             var limits = NetworkQuotas.view(quotas.of(target));
             var used = quotas.usage(target);
@@ -215,8 +215,8 @@ public final class NetworkApi {
             limits.forEach((k, v) -> m.put(k, Map.of("limit", v, "used", used.get(k), "reserved", 0)));
             return Reply.ok(Map.of("quota", m));
         });
-        g.put("/quotas/{project}", this::updateQuota);
-        g.delete("/quotas/{project}", r -> {
+        g.put("/quotas/{project}", "update_quota", this::updateQuota);
+        g.delete("/quotas/{project}", "delete_quota", r -> {
             String target = quotaTarget(r, true);
             res.networkQuotas().get(target).ifPresent(q -> {
                 try {

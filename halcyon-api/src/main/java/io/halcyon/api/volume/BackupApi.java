@@ -30,25 +30,25 @@ final class BackupApi {
     }
 
     void register(Router.Group g) {
-        g.post("/backups", this::create);
-        g.get("/backups", r -> list(r, false));
-        g.get("/backups/detail", r -> list(r, true));
-        g.get("/backups/{id}", r -> {
+        g.post("/backups", "backup:create", this::create);
+        g.get("/backups", "backup:get_all", r -> list(r, false));
+        g.get("/backups/detail", "backup:get_all", r -> list(r, true));
+        g.get("/backups/{id}", "backup:get", r -> {
             Backup b = backups.visible(r.auth(), r.param("id")).value();
             return Reply.ok(Map.of("backup", view(r.baseUrl(), b, backups.hasDependents(b))));
         });
-        g.put("/backups/{id}", r -> {
+        g.put("/backups/{id}", "backup:update", r -> {
             JsonNode b = Body.object(r.json(), "backup");
             Body.onlyKnown(b, Set.of("name", "description", PROTECTED));
             Backup up = backups.update(r.auth(), r.param("id"), Body.optionalString(b, "name", 0, 255),
                     Body.optionalString(b, "description", 0, 255), Body.optionalBool(b, PROTECTED));
             return Reply.ok(Map.of("backup", view(r.baseUrl(), up, backups.hasDependents(up))));
         });
-        g.delete("/backups/{id}", r -> {
+        g.delete("/backups/{id}", "backup:delete", r -> {
             backups.delete(r.auth(), r.param("id"), false);
             return Reply.empty(202);
         });
-        g.post("/backups/{id}/action", r -> {
+        g.post("/backups/{id}/action", "backup:backup_action", r -> {
             JsonNode body = r.json();
             if (body == null || !body.isObject() || body.size() != 1 || !body.has("os-force_delete")) {
                 backups.visible(r.auth(), r.param("id"));
@@ -57,7 +57,7 @@ final class BackupApi {
             backups.delete(r.auth(), r.param("id"), true);
             return Reply.empty(202);
         });
-        g.post("/backups/{id}/restore", r -> {
+        g.post("/backups/{id}/restore", "backup:restore", r -> {
             JsonNode body = Body.object(r.json(), "restore");
             Body.onlyKnown(body, Set.of("volume_id", "name"));
             var res = backups.restore(r.auth(), r.param("id"), Body.optionalString(body, "volume_id", 1, 255),

@@ -3,6 +3,7 @@ package io.halcyon.api.volume;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.halcyon.api.auth.AuthContext;
 import io.halcyon.api.auth.Policy;
+import io.halcyon.api.auth.PolicyTable;
 import io.halcyon.api.http.ApiException;
 import io.halcyon.api.http.ApiJson;
 import io.halcyon.api.http.ApiRequest;
@@ -50,26 +51,23 @@ public final class BackupPolicyApi {
     }
 
     public void register(Router router) {
-        var g = router.group("/halcyon/v1", FaultStyle.KEYSTONE);
-        g.get("/backup-policies", r -> {
-            Policy.requireReader(r.auth(), "backup_policy:list");
+        var g = router.group("/halcyon/v1", FaultStyle.KEYSTONE, PolicyTable.load("halcyon", PolicyTable.Style.HALCYON));
+        g.get("/backup-policies", "halcyon:backup_policy:list", r -> {
             res.sync();
             var out = res.backupPolicies().list().stream().map(Versioned::value)
                     .filter(p -> p.projectId().equals(r.auth().projectId()))
                     .sorted(Comparator.comparing(BackupPolicy::createdAt).thenComparing(BackupPolicy::id)).map(BackupPolicyApi::view).toList();
             return Reply.ok(Map.of("backup_policies", out));
         });
-        g.get("/backup-policies/{id}", r -> Reply.ok(Map.of("backup_policy", view(visible(r.auth(), r.param("id")).value()))));
-        g.post("/backup-policies", this::create);
-        g.put("/backup-policies/{id}", this::update);
-        g.delete("/backup-policies/{id}", r -> {
-            Policy.requireMember(r.auth(), "backup_policy:delete");
+        g.get("/backup-policies/{id}", "halcyon:backup_policy:get", r -> Reply.ok(Map.of("backup_policy", view(visible(r.auth(), r.param("id")).value()))));
+        g.post("/backup-policies", "halcyon:backup_policy:create", this::create);
+        g.put("/backup-policies/{id}", "halcyon:backup_policy:update", this::update);
+        g.delete("/backup-policies/{id}", "halcyon:backup_policy:delete", r -> {
             Versioned<BackupPolicy> cur = visible(r.auth(), r.param("id"));
             commit(Txn.builder().when(policies.unchanged(cur.value().id(), cur.revision())).onSuccess(policies.deleteOp(cur.value().id())));
             return Reply.empty(204);
         });
-        g.post("/backup-policies/{id}/run", r -> {
-            Policy.requireMember(r.auth(), "backup_policy:run");
+        g.post("/backup-policies/{id}/run", "halcyon:backup_policy:run", r -> {
             Versioned<BackupPolicy> cur = visible(r.auth(), r.param("id"));
             BackupPolicy next = cur.value().runNow(res.clock().now());
             commit(Txn.builder().when(policies.unchanged(next.id(), cur.revision())).onSuccess(policies.put(next)));

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.halcyon.api.http.ApiJson;
 import io.halcyon.api.http.ApiRequest;
 import io.halcyon.api.http.Body;
+import io.halcyon.api.auth.PolicyTable;
 import io.halcyon.api.http.FaultStyle;
 import io.halcyon.api.http.Reply;
 import io.halcyon.api.http.Router;
@@ -31,8 +32,8 @@ public final class ServerBackupApi {
     }
 
     public void register(Router router) {
-        var g = router.group("/halcyon/v1", FaultStyle.KEYSTONE);
-        g.get("/server-backups", r -> {
+        var g = router.group("/halcyon/v1", FaultStyle.KEYSTONE, PolicyTable.load("halcyon", PolicyTable.Style.HALCYON));
+        g.get("/server-backups", "halcyon:server_backup:list", r -> {
             boolean all = VolumeApi.truthy(r.query("all_tenants"));
             String serverId = r.query("server_id");
             var out = new ArrayList<Map<String, Object>>();
@@ -43,13 +44,13 @@ public final class ServerBackupApi {
             }
             return Reply.ok(Map.of("server_backups", out));
         });
-        g.get("/server-backups/{id}", r -> Reply.ok(Map.of("server_backup", view(r, service.show(r.auth(), r.param("id"))))));
-        g.post("/server-backups", this::create);
-        g.delete("/server-backups/{id}", r -> {
+        g.get("/server-backups/{id}", "halcyon:server_backup:get", r -> Reply.ok(Map.of("server_backup", view(r, service.show(r.auth(), r.param("id"))))));
+        g.post("/server-backups", "halcyon:server_backup:create", this::create);
+        g.delete("/server-backups/{id}", "halcyon:server_backup:delete", r -> {
             service.delete(r.auth(), r.param("id"));
             return Reply.empty(202);
         });
-        g.post("/server-backups/{id}/restore", r -> {
+        g.post("/server-backups/{id}/restore", "halcyon:server_backup:restore", r -> {
             JsonNode body = r.body().length == 0 ? null : r.json();
             String prefix = null;
             if (body != null) {

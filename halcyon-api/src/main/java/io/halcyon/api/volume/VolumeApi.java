@@ -3,6 +3,7 @@ package io.halcyon.api.volume;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.halcyon.api.auth.AuthContext;
 import io.halcyon.api.auth.Policy;
+import io.halcyon.api.auth.PolicyTable;
 import io.halcyon.api.compute.Microversions;
 import io.halcyon.api.http.ApiException;
 import io.halcyon.api.http.ApiRequest;
@@ -72,7 +73,7 @@ public final class VolumeApi {
         root.open("GET", "", r -> Reply.json(300, versionsDoc(r.baseUrl())));
         var v3 = router.group("/volume/v3", FaultStyle.NOVA);
         v3.open("GET", "", r -> Reply.ok(versionsDoc(r.baseUrl())));
-        var g = router.group("/volume/v3/{project}", FaultStyle.NOVA);
+        var g = router.group("/volume/v3/{project}", FaultStyle.NOVA, PolicyTable.load("volume", PolicyTable.Style.NOVA));
         g.hook((r, headers) -> {
             versions.check(r, headers);
             if (r.authenticated() && !r.auth().agent() && !r.param("project").equals(r.auth().projectId()) && !r.auth().isAdmin()) {
@@ -80,27 +81,27 @@ public final class VolumeApi {
             }
         });
         g.open("GET", "", r -> Reply.ok(versionsDoc(r.baseUrl())));
-        g.post("/volumes", this::create);
-        g.get("/volumes", r -> list(r, false));
-        g.get("/volumes/detail", r -> list(r, true));
-        g.get("/volumes/{id}", r -> Reply.ok(Map.of("volume", VolumeViews.volume(r.baseUrl(), volumes.visible(r.auth(), r.param("id")).value(), r.auth()))));
-        g.put("/volumes/{id}", this::update);
-        g.delete("/volumes/{id}", r -> {
+        g.post("/volumes", "volume:create", this::create);
+        g.get("/volumes", "volume:get_all", r -> list(r, false));
+        g.get("/volumes/detail", "volume:get_all", r -> list(r, true));
+        g.get("/volumes/{id}", "volume:get", r -> Reply.ok(Map.of("volume", VolumeViews.volume(r.baseUrl(), volumes.visible(r.auth(), r.param("id")).value(), r.auth()))));
+        g.put("/volumes/{id}", "volume:update", this::update);
+        g.delete("/volumes/{id}", "volume:delete", r -> {
             volumes.delete(r.auth(), r.param("id"), truthy(r.query("cascade")), false, r.requestId());
             return Reply.empty(202);
         });
-        g.post("/volumes/{id}/action", this::action);
-        g.get("/volumes/{id}/metadata", r -> Reply.ok(Map.of("metadata", volumes.visible(r.auth(), r.param("id")).value().metadata())));
-        g.post("/volumes/{id}/metadata", r -> setMetadata(r, false));
-        g.put("/volumes/{id}/metadata", r -> setMetadata(r, true));
-        g.get("/volumes/{id}/metadata/{key}", r -> {
+        g.post("/volumes/{id}/action", "volume:volume_action", this::action);
+        g.get("/volumes/{id}/metadata", "volume:get_volume_metadata", r -> Reply.ok(Map.of("metadata", volumes.visible(r.auth(), r.param("id")).value().metadata())));
+        g.post("/volumes/{id}/metadata", "volume:create_volume_metadata", r -> setMetadata(r, false));
+        g.put("/volumes/{id}/metadata", "volume:update_volume_metadata", r -> setMetadata(r, true));
+        g.get("/volumes/{id}/metadata/{key}", "volume:get_volume_metadata", r -> {
             String v = volumes.visible(r.auth(), r.param("id")).value().metadata().get(r.param("key"));
             if (v == null) {
                 throw ApiException.notFound("Metadata item was not found");
             }
             return Reply.ok(Map.of("meta", Map.of(r.param("key"), v)));
         });
-        g.delete("/volumes/{id}/metadata/{key}", r -> {
+        g.delete("/volumes/{id}/metadata/{key}", "volume:delete_volume_metadata", r -> {
             String key = r.param("key");
             if (!volumes.visible(r.auth(), r.param("id")).value().metadata().containsKey(key)) {
                 throw ApiException.notFound("Metadata item was not found");
@@ -113,16 +114,16 @@ public final class VolumeApi {
             return Reply.empty(200);
         });
 
-        g.post("/snapshots", this::createSnapshot);
-        g.get("/snapshots", r -> listSnapshots(r, false));
-        g.get("/snapshots/detail", r -> listSnapshots(r, true));
-        g.get("/snapshots/{id}", r -> Reply.ok(Map.of("snapshot", VolumeViews.snapshot(volumes.visibleSnapshot(r.auth(), r.param("id")).value()))));
-        g.put("/snapshots/{id}", this::updateSnapshot);
-        g.delete("/snapshots/{id}", r -> {
+        g.post("/snapshots", "volume:create_snapshot", this::createSnapshot);
+        g.get("/snapshots", "volume:get_all_snapshots", r -> listSnapshots(r, false));
+        g.get("/snapshots/detail", "volume:get_all_snapshots", r -> listSnapshots(r, true));
+        g.get("/snapshots/{id}", "volume:get_snapshot", r -> Reply.ok(Map.of("snapshot", VolumeViews.snapshot(volumes.visibleSnapshot(r.auth(), r.param("id")).value()))));
+        g.put("/snapshots/{id}", "volume:update_snapshot", this::updateSnapshot);
+        g.delete("/snapshots/{id}", "volume:delete_snapshot", r -> {
             volumes.deleteSnapshot(r.auth(), r.param("id"), false);
             return Reply.empty(202);
         });
-        g.post("/snapshots/{id}/action", r -> {
+        g.post("/snapshots/{id}/action", "volume:snapshot_action", r -> {
             JsonNode body = r.json();
             if (body == null || !body.isObject() || body.size() != 1 || !body.has("os-force_delete")) {
                 volumes.visibleSnapshot(r.auth(), r.param("id"));
@@ -134,9 +135,8 @@ public final class VolumeApi {
 
         backups.register(g);
 
-        g.get("/types", this::types);
-        g.get("/types/{id}", r -> {
-            Policy.requireReader(r.auth(), "volume_extension:type_get");
+        g.get("/types", "volume_extension:type_get_all", this::types);
+        g.get("/types/{id}", "volume_extension:type_get", r -> {
             if (r.param("id").equals("default")) {
                 return Reply.ok(Map.of("volume_type", VolumeViews.type(volumes.defaultType(), r.auth().isAdmin())));
             }
@@ -145,14 +145,13 @@ public final class VolumeApi {
                     .orElseThrow(() -> ApiException.notFound("Volume type " + r.param("id") + " could not be found."));
             return Reply.ok(Map.of("volume_type", VolumeViews.type(t, r.auth().isAdmin())));
         });
-        g.get("/limits", this::limits);
-        g.get("/os-quota-sets/{target}", this::quotaShow);
-        g.get("/os-quota-sets/{target}/defaults", r -> {
-            Policy.requireReader(r.auth(), "volume_extension:quotas:show");
+        g.get("/limits", "limits_extension:used_limits", this::limits);
+        g.get("/os-quota-sets/{target}", "volume_extension:quotas:show", this::quotaShow);
+        g.get("/os-quota-sets/{target}/defaults", "volume_extension:quotas:show", r -> {
             return Reply.ok(Map.of("quota_set", quotaView(r.param("target"), volumes.quotas().defaults(), null)));
         });
-        g.put("/os-quota-sets/{target}", this::quotaUpdate);
-        g.get("/os-availability-zone", r -> Reply.ok(Map.of("availabilityZoneInfo",
+        g.put("/os-quota-sets/{target}", "volume_extension:quotas:update", this::quotaUpdate);
+        g.get("/os-availability-zone", "volume_extension:availability_zone_list", r -> Reply.ok(Map.of("availabilityZoneInfo",
                 List.of(Map.of("zoneName", "nova", "zoneState", Map.of("available", true))))));
     }
 

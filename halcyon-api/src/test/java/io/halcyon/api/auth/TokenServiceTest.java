@@ -2,7 +2,6 @@ package io.halcyon.api.auth;
 
 import io.halcyon.api.http.ApiException;
 import io.halcyon.model.identity.Revocation;
-import io.halcyon.model.identity.TokenKey;
 import io.halcyon.runtime.ManualClock;
 import org.junit.jupiter.api.Test;
 
@@ -19,8 +18,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class TokenServiceTest {
     final ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
-    final TokenKey key = new TokenKey("k1", Base64.getEncoder().encodeToString(new byte[32]), clock.now());
-    final TokenKey other = new TokenKey("k2", Base64.getEncoder().encodeToString("another key of thirty-two bytes!".getBytes()), clock.now());
+    final TokenService.SigningKey key = new TokenService.SigningKey("k1", new byte[32]);
+    final TokenService.SigningKey other = new TokenService.SigningKey("k2", "another key of thirty-two bytes!".getBytes());
     final List<Revocation> revocations = new ArrayList<>();
     final TokenService tokens = new TokenService(() -> Optional.of(key),
             id -> id.equals("k1") ? Optional.of(key) : id.equals("k2") ? Optional.of(other) : Optional.empty(),

@@ -1,7 +1,7 @@
 package io.halcyon.controller.ha;
 
 import io.halcyon.api.agent.AgentService;
-import io.halcyon.api.ha.Credentials;
+import io.halcyon.config.Sealer;
 import io.halcyon.ha.BmcOutcome;
 import io.halcyon.ha.HaAction;
 import io.halcyon.ha.HaMonitor;
@@ -46,7 +46,7 @@ public final class HaController implements AutoCloseable {
     private final Leadership leadership;
     private final HaSettings settings;
     private final SchedulerConfig scheduler;
-    private final Credentials credentials;
+    private final Sealer credentials;
     private final Fencer bmc;
     private final BiConsumer<String, List<GuestReport>> reportGone;
     private final Duration tick;
@@ -116,20 +116,20 @@ public final class HaController implements AutoCloseable {
         BmcOutcome powerOff(BmcFencer.Target target, String token);
     }
 
-    public HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Credentials credentials,
+    public HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Sealer credentials,
                         Fencer bmc, AgentService agents, Duration tick) {
         this(res, leadership, settings, scheduler, credentials, bmc, agents::report, tick,
                 Executors.newCachedThreadPool(r -> daemon(r, "ha-bmc")), StorageFence.NONE, null);
     }
 
-    public HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Credentials credentials,
+    public HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Sealer credentials,
                         Fencer bmc, AgentService agents, Duration tick, io.halcyon.storage.Backends backends) {
         this(res, leadership, settings, scheduler, credentials, bmc, agents::report, tick,
                 Executors.newCachedThreadPool(r -> daemon(r, "ha-bmc")), new CephFence(res, backends), null);
     }
 
     /** @param reportGone finishes the deletion of servers on a fenced host, as their agent's "gone" report would */
-    HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Credentials credentials,
+    HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Sealer credentials,
                  Fencer bmc, BiConsumer<String, List<GuestReport>> reportGone, Duration tick, Executor bmcPool, StorageFence storage,
                  Executor storagePool) {
         this.res = requireNonNull(res, "res is null");

@@ -1,6 +1,6 @@
 package io.halcyon.controller.ha;
 
-import io.halcyon.api.ha.Credentials;
+import io.halcyon.config.Sealer;
 import io.halcyon.ha.BmcOutcome;
 import io.halcyon.ha.HaSettings;
 import io.halcyon.model.agent.GuestReport;
@@ -56,7 +56,7 @@ class HaControllerTest {
     final List<BmcFencer.Target> fenced = new ArrayList<>();
     final List<String> gone = new ArrayList<>();
     BmcOutcome.Result bmcAnswer = BmcOutcome.Result.OFF;
-    Credentials credentials = new Credentials(new byte[32]);
+    Sealer credentials = new Sealer(new byte[32]);
     HaController ha;
 
     @BeforeEach
