@@ -186,7 +186,7 @@ public final class FloodBench {
             while (!done.get()) {
                 long t0 = System.nanoTime();
                 try {
-                    client.heartbeat(host, reg.leaseId(), ++seq, false, Duration.ofSeconds(5));
+                    client.heartbeat(host, reg.leaseId(), ++seq, false, false, false, 0, Duration.ofSeconds(5));
                     renewals.add((System.nanoTime() - t0) / 1e6);
                 } catch (IOException e) {
                     failed[1]++;

@@ -4,6 +4,7 @@ import io.halcyon.agent.backup.OnlineBackups;
 import io.halcyon.agent.driver.GuestDriver;
 import io.halcyon.agent.driver.Observed;
 import io.halcyon.agent.ha.HaGuard;
+import io.halcyon.agent.ha.StorageWitness;
 import io.halcyon.agent.ha.Watchdog;
 import io.halcyon.ha.RestartBudget;
 import io.halcyon.model.agent.Assignment;
@@ -46,10 +47,11 @@ public final class Agent implements AutoCloseable {
     private static final int SPAWN_ATTEMPTS = 3;
 
     /** {@code watchdog}: the host's watchdog device (null: none); it is armed once the agent has registered. */
+    /** @param witness the directory on the shared storage for this host's heartbeat file; null: none */
     public record Settings(String host, Duration pollWait, Duration stopTimeout, Duration softRebootTimeout, Duration resyncInterval,
-                           java.nio.file.Path watchdog, Duration watchdogTimeout) {
+                           java.nio.file.Path watchdog, Duration watchdogTimeout, java.nio.file.Path witness) {
         public Settings(String host, Duration pollWait, Duration stopTimeout, Duration softRebootTimeout, Duration resyncInterval) {
-            this(host, pollWait, stopTimeout, softRebootTimeout, resyncInterval, null, null);
+            this(host, pollWait, stopTimeout, softRebootTimeout, resyncInterval, null, null, null);
         }
     }
 
@@ -76,7 +78,7 @@ public final class Agent implements AutoCloseable {
     private final GuestDriver driver;
     private final OnlineBackups onlineBackups;
     private final ImageCache images;
-    private final HostRegistration registration;
+    private volatile HostRegistration registration;
     private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final ExecutorService workers;
     private final ScheduledExecutorService timers;
@@ -95,11 +97,14 @@ public final class Agent implements AutoCloseable {
     private boolean synced;
     private long assignedRevision;
     private RestartBudget budget = new RestartBudget(3, Duration.ofMinutes(10));
-    // guests the self-fence killed: their restart after the fence is cleared does not count against the budget
+    // guests the self-fence killed: their restart after the fence is cleared counts against the budget, so a flapping host is bounded
     private final Set<String> fenceKilled = ConcurrentHashMap.newKeySet();
     private volatile Set<String> haIds = Set.of();
     private volatile HaGuard guard;
+    private volatile boolean witnessOn;
     private final java.util.concurrent.atomic.AtomicLong beatSeq = new java.util.concurrent.atomic.AtomicLong();
+    // the newest revision a renewal's answer gave: the controller that takes the next one catches up with it first
+    private final java.util.concurrent.atomic.AtomicLong beatSeen = new java.util.concurrent.atomic.AtomicLong();
 
     private final DeviceSync devices;
 
@@ -142,20 +147,38 @@ public final class Agent implements AutoCloseable {
             known.add(o.serverId());
         }
         driver.onChange(id -> events.add(new Changed(id)));
-        registerUntilDone();
-        budget = new RestartBudget(lease.restartLimit(), Duration.ofMillis(Math.max(1, lease.restartWindowMillis())));
         Watchdog wd = null;
         if (settings.watchdog() != null) {
             try {
+                // opened, verified and petted before registering: the leader counts with the timeout the device reported
                 wd = Watchdog.open(settings.watchdog(), settings.watchdogTimeout());
             } catch (java.io.IOException e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }
+            registration = registration.withWatchdogTimeoutMillis(wd.timeout().toMillis());
         }
+        StorageWitness witness = null;
+        if (settings.witness() != null) {
+            // written before registering: the controller looks for this boot's beat before it offers the witness
+            witness = new StorageWitness(settings.witness(), settings.host(), registration.bootId());
+            try {
+                witness.beat();
+            } catch (java.io.IOException e) {
+                log.warn("event=witness_unwritable host={} file={} error=\"{}\"", settings.host(), witness.file(), e.toString());
+            }
+        }
+        registerUntilDone();
+        budget = new RestartBudget(lease.restartLimit(), Duration.ofMillis(Math.max(1, lease.restartWindowMillis())));
         long renew = lease.renewIntervalMillis();
         long selfFence = lease.selfFenceTimeoutMillis() > 0 ? lease.selfFenceTimeoutMillis() : Math.max(2 * renew, lease.leaseTtlMillis() - renew);
+        witnessOn = witness != null && lease.witness();
+        if (witness != null && !lease.witness()) {
+            witness.close();
+            log.warn("event=witness_not_read host={} file={} reason=\"the controller does not read this host's heartbeat there; "
+                    + "a control-plane outage makes this host self-fence\"", settings.host(), witness.file());
+        }
         guard = new HaGuard(settings.host(), Duration.ofMillis(renew), Duration.ofMillis(selfFence), lease.armed(), this::renew,
-                this::killHaGuests, wd, () -> System.nanoTime() / 1_000_000);
+                this::killHaGuests, wd, witnessOn ? witness : null, () -> System.nanoTime() / 1_000_000);
         guard.start();
         start("agent-loop", this::loop);
         start("agent-poll", this::poll);
@@ -190,11 +213,11 @@ public final class Agent implements AutoCloseable {
     }
 
     /** One lease renewal for the HA guard; a lost lease is re-registered first (a new boot of the agent keeps its id). */
-    private HaGuard.Renewal renew(boolean armed) throws Exception {
+    private HaGuard.Renewal renew(boolean armed, boolean afterFence) throws Exception {
         Duration timeout = Duration.ofMillis(Math.max(1000, 2 * lease.renewIntervalMillis()));
         try {
-            var b = controller.heartbeat(settings.host(), lease.leaseId(), beatSeq.incrementAndGet(), armed, timeout);
-            return new HaGuard.Renewal(b.armed(), b.revision());
+            return renewed(controller.heartbeat(settings.host(), lease.leaseId(), beatSeq.incrementAndGet(), armed, afterFence,
+                    witnessOn, beatSeen.get(), timeout));
         } catch (ControllerClient.ApiError e) {
             if (e.status() != 404 && e.status() != 409) {
                 throw e;
@@ -202,25 +225,43 @@ public final class Agent implements AutoCloseable {
             log.warn("event=lease_lost host={} status={}", settings.host(), e.status());
             lease = controller.register(registration);
             log.info("event=reregistered host={}", settings.host());
-            var b = controller.heartbeat(settings.host(), lease.leaseId(), beatSeq.incrementAndGet(), armed, timeout);
-            return new HaGuard.Renewal(b.armed(), b.revision());
+            return renewed(controller.heartbeat(settings.host(), lease.leaseId(), beatSeq.incrementAndGet(), armed, afterFence,
+                    witnessOn, beatSeen.get(), timeout));
         }
     }
 
-    /** The self-fence: SIGKILL every local HA guest now, off the event loop (which may be the thing that hangs). */
-    private void killHaGuests() {
+    private HaGuard.Renewal renewed(ControllerClient.Beat b) {
+        beatSeen.accumulateAndGet(b.revision(), Math::max);
+        return new HaGuard.Renewal(b.armed(), b.revision());
+    }
+
+    /**
+     * The self-fence: SIGKILL every local HA guest at once, off the event loop (which may be the
+     * thing that hangs); true when all are confirmed gone within the kill budget.
+     */
+    private boolean killHaGuests() {
+        var ids = new ArrayList<String>();
         for (String id : haIds) {
             try {
                 if (driver.observe(id) != null) {
-                    driver.kill(id);
-                    fenceKilled.add(id);
-                    log.warn("event=self_fence_killed host={} server_id={}", settings.host(), id);
+                    ids.add(id);
                 }
             } catch (Exception e) {
-                log.error("event=self_fence_kill_failed host={} server_id={} error=\"{}\"", settings.host(), id, e.getMessage());
+                // cannot tell: kill it anyway
+                ids.add(id);
+            }
+        }
+        Set<String> left = driver.fenceKill(ids, Duration.ofMillis(HaGuard.KILL_WAIT_MILLIS));
+        fenceKilled.addAll(ids);
+        for (String id : ids) {
+            if (left.contains(id)) {
+                log.error("event=self_fence_kill_failed host={} server_id={}", settings.host(), id);
+            } else {
+                log.warn("event=self_fence_killed host={} server_id={}", settings.host(), id);
             }
             events.add(new Changed(id));
         }
+        return left.isEmpty();
     }
 
     private void poll() {
@@ -398,14 +439,17 @@ public final class Agent implements AutoCloseable {
                 report(id, a, o);
                 return;
             }
-            if (!fenceKilled.remove(id) && !budget.take(id, System.nanoTime() / 1_000_000)) {
-                faults.put(id, "QEMU of this HA guest " + (died ? "died" : "crashed") + " more often than the in-place restart limit "
-                        + "allows; it stays off");
+            boolean fenced = fenceKilled.remove(id);
+            if (!budget.take(id, System.nanoTime() / 1_000_000)) {
+                faults.put(id, fenced ? "This HA guest's host self-fenced (lost its control plane) more often than the in-place restart "
+                        + "limit allows; it stays off" : "QEMU of this HA guest " + (died ? "died" : "crashed")
+                        + " more often than the in-place restart limit allows; it stays off");
                 log.warn("event=ha_restart_limit host={} server_id={}", settings.host(), id);
                 report(id, a, o);
                 return;
             }
-            log.warn("event=ha_restart_in_place host={} server_id={} cause={}", settings.host(), id, died ? "qemu_died" : "guest_crashed");
+            log.warn("event=ha_restart_in_place host={} server_id={} cause={}", settings.host(), id,
+                    fenced ? "self_fence" : died ? "qemu_died" : "guest_crashed");
         }
         if (step == GuestPlanner.Step.NONE) {
             report(id, a, o);

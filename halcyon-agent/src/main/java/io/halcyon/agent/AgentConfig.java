@@ -31,6 +31,7 @@ public record AgentConfig(
         @JsonProperty("resyncInterval") Duration resyncInterval,
         @JsonProperty("network") io.halcyon.agent.net.HostNetworkConfig network,
         @JsonProperty("watchdog") Watchdog watchdog,
+        @JsonProperty("witness") Path witness,
         @JsonProperty("tls") Tls tls) {
 
     public AgentConfig {

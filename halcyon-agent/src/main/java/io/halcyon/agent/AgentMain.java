@@ -54,7 +54,8 @@ public final class AgentMain implements AutoCloseable {
                 VERSION, UUID.randomUUID().toString(), config.watchdog().device() == null ? 0 : config.watchdog().timeout().toMillis());
         var images = new ImageCache(controller, config.dataDir().resolve("images"), config.qemuImgBinary());
         agent = new Agent(new Agent.Settings(config.name(), config.pollWait(), config.stopTimeout(), config.softRebootTimeout(),
-                config.resyncInterval(), config.watchdog().device(), config.watchdog().timeout()), controller, driver, images, registration);
+                config.resyncInterval(), config.watchdog().device(), config.watchdog().timeout(), config.witness()), controller, driver, images,
+                registration);
         closeables.add(0, agent);
         agent.start();
         log.info("event=agent_ready host={} accel={} cpus={} ram_mb={} endpoint={}", config.name(), accel, info.cpus(), info.ramMb(), endpoint);

@@ -133,10 +133,15 @@ public final class ControllerClient {
     public record Beat(boolean armed, long revision) {
     }
 
-    /** Renews the host lease; {@code timeout} bounds each controller tried, so a cut network fails fast. */
-    public Beat heartbeat(String host, long leaseId, long seq, boolean armed, Duration timeout) throws IOException, InterruptedException {
-        return JSON.readValue(post("/agent/v1/hosts/" + host + "/heartbeat", Map.of("leaseId", leaseId, "seq", seq, "armed", armed), timeout),
-                Beat.class);
+    /**
+     * Renews the host lease; {@code timeout} bounds each controller tried, so a cut network fails
+     * fast. {@code afterFence}: the first renewal since this agent self-fenced; {@code seen}: the
+     * newest revision it had in an answer.
+     */
+    public Beat heartbeat(String host, long leaseId, long seq, boolean armed, boolean afterFence, boolean witness, long seen,
+                          Duration timeout) throws IOException, InterruptedException {
+        return JSON.readValue(post("/agent/v1/hosts/" + host + "/heartbeat", Map.of("leaseId", leaseId, "seq", seq, "armed", armed,
+                "afterFence", afterFence, "witness", witness, "seen", seen), timeout), Beat.class);
     }
 
     public Assignments assignments(String host, long after, Duration wait) throws IOException, InterruptedException {

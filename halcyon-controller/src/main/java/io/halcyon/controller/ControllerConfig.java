@@ -56,14 +56,14 @@ public record ControllerConfig(
         storage = storage == null ? new Storage(null, null, null, null, null) : storage;
         network = network == null ? new Network(null, null, null, null, null, null) : network;
         bootstrap = bootstrap == null ? new Bootstrap(null, null) : bootstrap;
-        ha = ha == null ? new Ha(null, null, null, null, null, null, null, null, null, null, null, null, null) : ha;
+        ha = ha == null ? new Ha(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null) : ha;
         backup = backup == null ? new Backup(null, null, null, null, null, null, null, null, null) : backup;
     }
 
     /** The HA settings the controller runs with: the host lease from {@code hostLeaseTtl}/{@code hostRenewInterval}, the rest from {@code ha}. */
     public io.halcyon.ha.HaSettings haSettings() {
         return new io.halcyon.ha.HaSettings(hostRenewInterval, hostLeaseTtl, ha.suspectAfter(), ha.selfFenceTimeout(), ha.fenceMargin(),
-                ha.brakeShare(), ha.bmcRetryInterval(), ha.bmcAttempts(), ha.restartLimit(), ha.restartWindow(),
+                ha.brakeShare(), ha.brakeWindow(), ha.bmcRetryInterval(), ha.bmcAttempts(), ha.restartLimit(), ha.restartWindow(),
                 new io.halcyon.ha.HaPolicy(ha.enabledByDefault(), ha.defaultPriority()));
     }
 
@@ -80,7 +80,7 @@ public record ControllerConfig(
             throw new ConfigException("unsafe HA timing: " + String.join("; ", haProblems).replace("renewInterval", "controller.hostRenewInterval")
                     .replace("leaseTtl", "controller.hostLeaseTtl").replace("suspectAfter", "controller.ha.suspectAfter")
                     .replace("selfFenceTimeout", "controller.ha.selfFenceTimeout").replace("fenceMargin", "controller.ha.fenceMargin")
-                    .replace("brakeShare", "controller.ha.brakeShare").replace("bmcRetryInterval", "controller.ha.bmcRetryInterval")
+                    .replace("brakeShare", "controller.ha.brakeShare").replace("brakeWindow", "controller.ha.brakeWindow").replace("bmcRetryInterval", "controller.ha.bmcRetryInterval")
                     .replace("bmcAttempts", "controller.ha.bmcAttempts").replace("restartLimit", "controller.ha.restartLimit")
                     .replace("restartWindow", "controller.ha.restartWindow"));
         }
@@ -313,12 +313,16 @@ public record ControllerConfig(
 
     /**
      * Instance HA (see {@code io.halcyon.ha}): timings beyond the host lease, the brake, BMC retries,
-     * in-place restarts, the default policy, the key that seals BMC passwords, and ipmitool.
+     * in-place restarts, the default policy, the key that seals BMC passwords, ipmitool, and
+     * {@code witness}: the directory on the shared storage where hosts write their heartbeats (as
+     * this controller mounts it; every controller and agent must name the same one), so that a
+     * host cut from the control plane but alive on its storage is neither fenced nor self-fences.
      */
     public record Ha(@JsonProperty("suspectAfter") Duration suspectAfter,
                      @JsonProperty("selfFenceTimeout") Duration selfFenceTimeout,
                      @JsonProperty("fenceMargin") Duration fenceMargin,
                      @JsonProperty("brakeShare") Double brakeShare,
+                     @JsonProperty("brakeWindow") Duration brakeWindow,
                      @JsonProperty("bmcRetryInterval") Duration bmcRetryInterval,
                      @JsonProperty("bmcAttempts") Integer bmcAttempts,
                      @JsonProperty("restartLimit") Integer restartLimit,
@@ -327,13 +331,15 @@ public record ControllerConfig(
                      @JsonProperty("defaultPriority") Integer defaultPriority,
                      @JsonProperty("credentialKeyFile") Path credentialKeyFile,
                      @JsonProperty("ipmitool") String ipmitool,
-                     @JsonProperty("tickInterval") Duration tickInterval) {
+                     @JsonProperty("tickInterval") Duration tickInterval,
+                     @JsonProperty("witness") Path witness) {
         public Ha {
             var d = io.halcyon.ha.HaSettings.defaults();
             suspectAfter = suspectAfter == null ? d.suspectAfter() : suspectAfter;
             selfFenceTimeout = selfFenceTimeout == null ? d.selfFenceTimeout() : selfFenceTimeout;
             fenceMargin = fenceMargin == null ? d.fenceMargin() : fenceMargin;
             brakeShare = brakeShare == null ? d.brakeShare() : brakeShare;
+            brakeWindow = brakeWindow == null ? d.brakeWindow() : brakeWindow;
             bmcRetryInterval = bmcRetryInterval == null ? d.bmcRetryInterval() : bmcRetryInterval;
             bmcAttempts = bmcAttempts == null ? d.bmcAttempts() : bmcAttempts;
             restartLimit = restartLimit == null ? d.restartLimit() : restartLimit;

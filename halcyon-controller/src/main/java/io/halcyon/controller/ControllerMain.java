@@ -250,11 +250,14 @@ public final class ControllerMain implements AutoCloseable {
         var servers = new ServerService(resources, quotas, new AgentConsoleClient(config.agentToken(),
                 config.tls() == null || config.tls().ca() == null ? null : io.halcyon.http.Tls.client(config.tls().ca())), volumeService, serverPorts);
         var haSettings = config.haSettings();
-        var agents = new AgentService(resources, feed, haSettings, backends, serverPorts);
+        var agents = new AgentService(resources, feed, haSettings, backends, serverPorts, elector.identity());
+        closeables.add(0, agents);
         agents.backupTasks(backupTasks);
+        agents.witness(config.ha().witness());
         var ha = new io.halcyon.controller.ha.HaController(resources, elector, haSettings, schedulerConfig, sealer,
                 new io.halcyon.controller.ha.BmcFencer(config.ha().ipmitool(), 10_000), agents, config.ha().tickInterval(), backends);
         closeables.add(0, ha);
+        ha.witness(config.ha().witness());
         ha.start();
 
         var loginGuard = new io.halcyon.api.auth.LoginGuard(config.login().settings(), PasswordHasher.standard(),

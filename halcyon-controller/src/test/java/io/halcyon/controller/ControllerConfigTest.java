@@ -43,7 +43,7 @@ class ControllerConfigTest {
         assertThat(c.hostLeaseTtl()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.hostRenewInterval()).isEqualTo(Duration.ofSeconds(1));
         assertThat(c.ha()).isEqualTo(new ControllerConfig.Ha(Duration.ofSeconds(2), Duration.ofSeconds(4), Duration.ofSeconds(2), 0.5,
-                Duration.ofSeconds(2), 3, 3, Duration.ofMinutes(10), false, 0, null, "ipmitool", Duration.ofMillis(100)));
+                Duration.ofMinutes(10), Duration.ofSeconds(2), 3, 3, Duration.ofMinutes(10), false, 0, null, "ipmitool", Duration.ofMillis(100), null));
         assertThat(c.haSettings()).isEqualTo(io.halcyon.ha.HaSettings.defaults());
         assertThat(c.maxImageBytes()).isEqualTo(1L << 40);
         assertThat(c.scheduler().cpuAllocationRatio()).isEqualTo(16.0);
@@ -138,8 +138,8 @@ class ControllerConfigTest {
         assertThat(c.bootstrap().images()).containsExactly(new ControllerConfig.ImageSeed("i", Path.of("/img.qcow2"), "qcow2"));
         assertThat(c.storePath()).isEqualTo(Path.of("/x.db"));
         assertThat(c.ha()).isEqualTo(new ControllerConfig.Ha(Duration.ofSeconds(8), Duration.ofSeconds(15), Duration.ofSeconds(3), 0.6,
-                Duration.ofSeconds(5), 2, 5, Duration.ofMinutes(30), true, 3, Path.of("/etc/halcyon/secret.key"), "/usr/bin/ipmitool",
-                Duration.ofMillis(250)));
+                Duration.ofMinutes(10), Duration.ofSeconds(5), 2, 5, Duration.ofMinutes(30), true, 3, Path.of("/etc/halcyon/secret.key"), "/usr/bin/ipmitool",
+                Duration.ofMillis(250), null));
         assertThat(c.haSettings().leaseTtl()).isEqualTo(Duration.ofSeconds(20));
         assertThat(c.haSettings().defaultPolicy()).isEqualTo(new io.halcyon.ha.HaPolicy(true, 3));
         assertThat(c.backup()).isEqualTo(new ControllerConfig.Backup(false, Path.of("/mnt/backups"), Path.of("/etc/halcyon/backup.key"),

@@ -26,6 +26,8 @@ public final class HaMonitor {
     private final long term;
     private final Map<String, Seen> seen = new HashMap<>();
     private final Map<String, Fence> fences = new HashMap<>();
+    /** When this leader fenced each host, or first saw it fenced: the brakes count them for the window. */
+    private final Map<String, Long> fencedAt = new HashMap<>();
     private boolean alarm;
     private long tokens;
 
@@ -36,12 +38,16 @@ public final class HaMonitor {
         boolean observed;
         boolean armed;
         long lastBeat;
+        long witnessBeat;
+        long storageAt;
+        boolean storageObserved;
 
         Seen(long revision, long at, boolean armed) {
             this.revision = revision;
             this.at = at;
             this.armed = armed;
             this.lastBeat = revision;
+            this.storageAt = at;
         }
     }
 
@@ -53,12 +59,21 @@ public final class HaMonitor {
         BmcOutcome confirmed;
     }
 
-    /** One tick's inputs: the time (leader's monotonic ms), the cluster switch, hosts, servers, BMC outcomes. */
-    public record Tick(long now, boolean clusterDisarmed, List<HostInput> hosts, List<GuestInput> guests, List<BmcOutcome> bmc) {
+    /**
+     * One tick's inputs: the time (leader's monotonic ms), the cluster switch, hosts, servers, BMC
+     * outcomes, and whether the leader's own view of the storage heartbeats is live (some host's
+     * changed lately): without it, a host that counts them can never be shown silent there.
+     */
+    public record Tick(long now, boolean clusterDisarmed, List<HostInput> hosts, List<GuestInput> guests, List<BmcOutcome> bmc,
+                       boolean witnessLive) {
         public Tick {
             hosts = List.copyOf(hosts);
             guests = List.copyOf(guests);
             bmc = bmc == null ? List.of() : List.copyOf(bmc);
+        }
+
+        public Tick(long now, boolean clusterDisarmed, List<HostInput> hosts, List<GuestInput> guests, List<BmcOutcome> bmc) {
+            this(now, clusterDisarmed, hosts, guests, bmc, false);
         }
     }
 
@@ -84,17 +99,37 @@ public final class HaMonitor {
         t.hosts().forEach(h -> hosts.put(h.name(), h));
         seen.keySet().retainAll(hosts.keySet());
         fences.keySet().retainAll(hosts.keySet());
+        fencedAt.keySet().retainAll(hosts.keySet());
+        for (HostInput h : hosts.values()) {
+            if (h.state() == HostHaState.FENCED) {
+                fencedAt.putIfAbsent(h.name(), t.now());
+            }
+        }
         for (HostInput h : hosts.values()) {
             Seen s = seen.get(h.name());
             if (s == null) {
-                seen.put(h.name(), new Seen(h.beatRevision(), t.now(), h.beatRevision() != 0 && h.armed()));
-            } else if (h.beatRevision() != s.revision) {
-                s.revision = h.beatRevision();
+                seen.put(h.name(), new Seen(h.heard(), t.now(), h.beatRevision() != 0 && h.armed()));
+            } else {
+                if (h.heard() != s.revision) {
+                    s.revision = h.heard();
+                    if (h.heard() != 0) {
+                        s.at = t.now();
+                        s.observed = true;
+                        s.lastBeat = h.heard();
+                    }
+                }
+                // the record changes only with a renewal, so it is as fresh as the renewals noted
                 if (h.beatRevision() != 0) {
-                    s.at = t.now();
-                    s.observed = true;
                     s.armed = h.armed();
-                    s.lastBeat = h.beatRevision();
+                }
+            }
+            Seen w = seen.get(h.name());
+            if (h.witnessBeat() != w.witnessBeat) {
+                boolean first = w.witnessBeat == 0 && s == null;
+                w.witnessBeat = h.witnessBeat();
+                if (h.witnessBeat() != 0 && !first) {
+                    w.storageAt = t.now();
+                    w.storageObserved = true;
                 }
             }
         }
@@ -125,33 +160,61 @@ public final class HaMonitor {
         return settings.leaseTtl().toMillis();
     }
 
+    /**
+     * The brakes: failures over a window, not one tick. A host counts as failing from the moment it
+     * is suspect (so hosts cut a few seconds apart, or whose renewals were out of phase, are seen
+     * together before the first is fenced), and as failed for {@code brakeWindow} after it was
+     * fenced, whatever it does since (so rolling failures and flapping hosts add up). When more than
+     * {@code brakeShare} of the hosts, and at least two, are failing or failed, nobody more is
+     * fenced: that is the management network or the control plane, not the hosts.
+     */
     private boolean brake(Tick t, Map<String, HostInput> hosts, List<HaAction> out) {
+        long window = settings.brakeWindow().toMillis();
         int live = 0;
-        var down = new ArrayList<String>();
+        var failing = new ArrayList<String>();
         for (HostInput h : hosts.values()) {
-            if (h.maintenance() || h.state() == HostHaState.FENCED) {
+            if (h.maintenance()) {
+                continue;
+            }
+            Long at = fencedAt.get(h.name());
+            boolean recentlyFenced = at != null && t.now() - at < window;
+            if (h.state() == HostHaState.FENCED && !recentlyFenced) {
+                // fenced longer ago than the window and not back: neither a failure now nor a host that could fail
                 continue;
             }
             live++;
-            if (t.now() - seen.get(h.name()).at >= ttl()) {
-                down.add(h.name());
+            if (recentlyFenced || t.now() - seen.get(h.name()).at >= settings.suspectAfter().toMillis()) {
+                failing.add(h.name());
             }
         }
-        boolean braked = down.size() >= 2 && down.size() > settings.brakeShare() * live;
+        boolean braked = failing.size() >= 2 && failing.size() > settings.brakeShare() * live;
         if (braked != alarm) {
             alarm = braked;
             out.add(new HaAction.Alarm(braked, braked
-                    ? down.size() + " of " + live + " hosts look down at once (" + String.join(", ", down)
-                    + "): fencing nobody; suspect the management network or the control plane"
-                    : "fewer hosts look down now (" + down.size() + " of " + live + "): fencing resumes"));
+                    ? failing.size() + " of " + live + " hosts failing or fenced within " + secs(window) + " (" + String.join(", ", failing)
+                    + "): fencing nobody more; suspect the management network or the control plane"
+                    : "fewer hosts failing or fenced within " + secs(window) + " now (" + failing.size() + " of " + live + "): fencing resumes"));
         }
         return braked;
+    }
+
+    /**
+     * Silence on both channels for a host whose agent counts its storage heartbeats, else on the
+     * control plane alone. A leader that cannot see the storage heartbeats live cannot show such a
+     * host silent there, so it counts it silent on the control plane only, and never as self-fenced
+     * (see {@link #fence}).
+     */
+    private long silence(Tick t, HostInput h) {
+        Seen s = seen.get(h.name());
+        long ctl = t.now() - s.at;
+        return h.witness() ? Math.min(ctl, t.now() - s.storageAt) : ctl;
     }
 
     private HostHaState step(Tick t, HostInput h, boolean braked, List<HaAction> out, List<GuestInput> recover) {
         HostHaState st = h.state();
         Seen seenHost = seen.get(h.name());
         long silence = t.now() - seenHost.at;
+        boolean storageAlive = h.witness() && seenHost.storageObserved && t.now() - seenHost.storageAt < settings.suspectAfter().toMillis();
         // a leader that has not seen a renewal yet has no evidence of life, only a clock to count from
         boolean beating = seenHost.observed && silence < settings.suspectAfter().toMillis();
         if (h.maintenance()) {
@@ -182,11 +245,29 @@ public final class HaMonitor {
             default -> {
             }
         }
+        if (!beating && storageAlive && !h.disarmed() && !t.clusterDisarmed()) {
+            // cut from the control plane, alive on the storage: it keeps its guests and is never fenced
+            if (st != HostHaState.ISOLATED) {
+                fences.remove(h.name());
+                return move(out, h, st, HostHaState.ISOLATED, "no renewal for " + secs(silence) + ", but its heartbeat on the shared "
+                        + "storage is " + secs(t.now() - seenHost.storageAt) + " old: alive and cut from the control plane; its guests stay");
+            }
+            return st;
+        }
+        if (!beating && st == HostHaState.ISOLATED) {
+            // its storage heartbeat stopped too: from now on it is a silent host like any other
+            silence = silence(t, h);
+            st = move(out, h, st, HostHaState.SUSPECT, "its heartbeat on the shared storage stopped too: no sign of life for "
+                    + secs(silence));
+        }
+        if (h.witness()) {
+            silence = silence(t, h);
+        }
         if (beating) {
             if (st != HostHaState.UP) {
                 fences.remove(h.name());
                 return move(out, h, st, HostHaState.UP, "renewal seen " + secs(silence) + " ago"
-                        + (st == HostHaState.SUSPECT ? "" : "; fencing called off"));
+                        + (st == HostHaState.SUSPECT ? "" : st == HostHaState.ISOLATED ? "; back on the control plane" : "; fencing called off"));
             }
             return st;
         }
@@ -222,14 +303,16 @@ public final class HaMonitor {
 
     private HostHaState fence(Tick t, HostInput h, HostHaState st, long silence, List<HaAction> out, List<GuestInput> recover) {
         Fence f = fences.computeIfAbsent(h.name(), k -> new Fence());
-        String evidence = "no renewal for " + secs(silence) + " (last renewal seen: record revision " + seen.get(h.name()).lastBeat + ")";
+        String evidence = "no renewal for " + secs(silence) + " (last renewal seen: revision " + seen.get(h.name()).lastBeat + ")";
         if (f.confirmed != null) {
             String how = f.confirmed.result() == BmcOutcome.Result.OFF ? "BMC confirmed power off" : "BMC reports power already off";
             return fenced(t, h, st, how + " (token " + f.confirmed.token() + ": " + f.confirmed.detail() + "); " + evidence, out, recover);
         }
         // armed as of the last renewal this leader saw: the record itself goes with the lease
         boolean armed = seen.get(h.name()).armed;
-        Optional<Duration> wait = h.watchdog() != null && armed ? settings.selfFenceWait(h.watchdog()) : Optional.empty();
+        // an agent that counts its storage heartbeats may be alive on them: only a live view of them can show it silent
+        boolean countable = !h.witness() || t.witnessLive();
+        Optional<Duration> wait = h.watchdog() != null && armed && countable ? settings.selfFenceWait(h.watchdog()) : Optional.empty();
         if (wait.isPresent() && silence >= wait.get().toMillis()) {
             return fenced(t, h, st, "self-fence deadline passed: " + evidence + " >= ttl " + secs(ttl()) + " + max(self-fence "
                     + secs(settings.selfFenceTimeout().toMillis()) + ", watchdog " + secs(h.watchdog().toMillis()) + ") + margin "
@@ -246,7 +329,7 @@ public final class HaMonitor {
         if (wait.isEmpty() && bmcExhausted) {
             String why = h.bmc() ? "BMC failed " + f.attempts + " time(s) (" + f.lastFailure + ")" : "no BMC";
             String wd = h.watchdog() == null ? "no watchdog" : !armed ? "watchdog not armed by the agent"
-                    : "watchdog too slow for the fence margin";
+                    : !countable ? "its heartbeats on the shared storage cannot be read here" : "watchdog too slow for the fence margin";
             return st == HostHaState.UNFENCEABLE ? st
                     : move(out, h, st, HostHaState.UNFENCEABLE, why + " and " + wd + ": its guests stay until it returns");
         }
@@ -270,6 +353,7 @@ public final class HaMonitor {
 
     private HostHaState fenced(Tick t, HostInput h, HostHaState st, String reason, List<HaAction> out, List<GuestInput> recover) {
         fences.remove(h.name());
+        fencedAt.put(h.name(), t.now());
         out.add(new HaAction.Transition(h.name(), st, HostHaState.FENCED, reason, h.beatRevision()));
         dispose(t, h, out, recover);
         return HostHaState.FENCED;

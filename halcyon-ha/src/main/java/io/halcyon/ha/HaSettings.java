@@ -17,8 +17,10 @@ import static java.util.Objects.requireNonNull;
  * @param selfFenceTimeout silence (agent's own clock) after which an agent kills its HA guests and
  *                         stops petting its watchdog
  * @param fenceMargin      added to the self-fence deadline for clock rate error and the kill
- * @param brakeShare       when more than this share of hosts (and at least two) look down at
- *                         once, nobody is fenced and an alarm is raised
+ * @param brakeShare       when more than this share of hosts (and at least two) fail within
+ *                         {@code brakeWindow}, nobody more is fenced and an alarm is raised
+ * @param brakeWindow      how far back the brakes count failures: hosts fenced within it count
+ *                         as failed, so failures a few seconds apart add up
  * @param bmcRetryInterval wait between power-off attempts through a failing BMC
  * @param bmcAttempts      failed BMC attempts after which a host without a watchdog is unfenceable
  * @param restartLimit     in-place restarts of one guest allowed per {@code restartWindow}
@@ -26,7 +28,7 @@ import static java.util.Objects.requireNonNull;
  * @param defaultPolicy    HA for servers that say nothing about it
  */
 public record HaSettings(Duration renewInterval, Duration leaseTtl, Duration suspectAfter, Duration selfFenceTimeout,
-                         Duration fenceMargin, double brakeShare, Duration bmcRetryInterval, int bmcAttempts, int restartLimit,
+                         Duration fenceMargin, double brakeShare, Duration brakeWindow, Duration bmcRetryInterval, int bmcAttempts, int restartLimit,
                          Duration restartWindow, HaPolicy defaultPolicy) {
     /** Worst clock rate error assumed between any two hosts' monotonic clocks. */
     public static final double CLOCK_RATE_ERROR = 0.01;
@@ -39,6 +41,7 @@ public record HaSettings(Duration renewInterval, Duration leaseTtl, Duration sus
         requireNonNull(suspectAfter, "suspectAfter is null");
         requireNonNull(selfFenceTimeout, "selfFenceTimeout is null");
         requireNonNull(fenceMargin, "fenceMargin is null");
+        requireNonNull(brakeWindow, "brakeWindow is null");
         requireNonNull(bmcRetryInterval, "bmcRetryInterval is null");
         requireNonNull(restartWindow, "restartWindow is null");
         requireNonNull(defaultPolicy, "defaultPolicy is null");
@@ -46,7 +49,7 @@ public record HaSettings(Duration renewInterval, Duration leaseTtl, Duration sus
 
     public static HaSettings defaults() {
         return new HaSettings(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(4),
-                Duration.ofSeconds(2), 0.5, Duration.ofSeconds(2), 3, 3, Duration.ofMinutes(10), new HaPolicy(false, 0));
+                Duration.ofSeconds(2), 0.5, Duration.ofMinutes(10), Duration.ofSeconds(2), 3, 3, Duration.ofMinutes(10), new HaPolicy(false, 0));
     }
 
     /** Every broken rule, each naming its settings; empty when the settings are safe. */
@@ -78,6 +81,10 @@ public record HaSettings(Duration renewInterval, Duration leaseTtl, Duration sus
         }
         if (!(brakeShare > 0 && brakeShare <= 1)) {
             out.add("brakeShare (" + brakeShare + ") must be in (0, 1]");
+        }
+        if (brakeWindow.compareTo(leaseTtl.plus(selfFenceTimeout).plus(fenceMargin).multipliedBy(2)) < 0) {
+            out.add("brakeWindow (" + brakeWindow + ") must be at least twice leaseTtl + selfFenceTimeout + fenceMargin, so that "
+                    + "failures one fence apart still add up");
         }
         if (bmcRetryInterval.isNegative() || bmcRetryInterval.isZero()) {
             out.add("bmcRetryInterval must be positive");

@@ -7,10 +7,11 @@ import java.util.Locale;
  * their lease; FENCING hosts are being powered off or are waiting out their self-fence deadline;
  * FENCED hosts are known not to run anything (their HA guests may start elsewhere); UNFENCEABLE
  * hosts are down with no way to prove it, so their guests stay where they are; MAINTENANCE hosts
- * take no new guests and are never fenced.
+ * take no new guests and are never fenced. ISOLATED hosts are cut from the control plane but still
+ * write their heartbeat on the shared storage: alive, so their guests stay and nothing is fenced.
  */
 public enum HostHaState {
-    UP, SUSPECT, DOWN, FENCING, FENCED, UNFENCEABLE, MAINTENANCE;
+    UP, SUSPECT, DOWN, FENCING, FENCED, UNFENCEABLE, MAINTENANCE, ISOLATED;
 
     public String wire() {
         return name().toLowerCase(Locale.ROOT);

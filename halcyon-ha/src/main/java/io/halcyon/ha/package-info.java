@@ -36,6 +36,29 @@
  * 60 s + 10 s < lock 120 s. {@link io.halcyon.ha.HaSettings} refuses settings that break it, and a
  * host whose watchdog is too slow for the margin does not count as self-fencing.
  *
+ * <h2>Renewals off the store's write path</h2>
+ * A renewal is not a write of its own. Each controller answers the renewals it gets in a tenth
+ * of a second with one write of one record ({@code HostBeatBatch}, naming the hosts), and only
+ * after that write, so {@code w >= a} above still holds for the batch's write, and the leader,
+ * which reads every version of every batch as the store delivers them, still sees {@code l >= w}.
+ * The host's renewal record ({@code HostBeat}) is written only on a transition: a new lease, a
+ * change of what the agent enforces, the first renewal after a self-fence, and any renewal while
+ * the leader does not hold the host for up. That is all a newly elected leader needs: it counts
+ * silence from its own election, not from any stored time, so it needs no renewal history, only
+ * whether each host self-fences (the record's {@code armed}, current because every change of it
+ * is written before the agent acts on it) and a token that changes whenever a fenced or failing
+ * host renews (the record's revision, which the write declaring it fenced compares). A renewal
+ * the leader has not read yet when it decides is one the agent made less than a batch ago, which
+ * the arithmetic allows for, since it counts from the renewal's sending, not its reading. An agent
+ * catches the controller it renews through up with the newest revision it was answered, so a
+ * controller never compares with a record older than one another controller wrote for it.
+ *
+ * <h2>Disarming</h2>
+ * The record says whether the agent enforced its self-fence when it sent that renewal; the agent
+ * stands down only after a renewal saying it no longer does has been written (see
+ * {@link io.halcyon.ha.SelfFence}), so no record saying "armed" is ever followed by an agent that
+ * is not.
+ *
  * <h2>Fencing tokens</h2>
  * Every decision is written with the leader's epoch as a store precondition, so a deposed leader
  * cannot act. The write that declares a host fenced also compares the host's last renewal record
@@ -48,5 +71,11 @@
  * <h2>Power fencing</h2>
  * A BMC's confirmed power-off (or its "already off") fences at once, with no wait. A host with
  * neither a BMC nor an armed watchdog is unfenceable: its guests are never restarted elsewhere.
+ *
+ * <h2>The brakes</h2>
+ * Failures are counted over {@code brakeWindow}, not one tick: a host counts from the moment it is
+ * suspect, and for the whole window after it was fenced. So hosts cut a second apart, or whose
+ * renewals were out of phase, are counted together before the first of them is fenced, and a
+ * rolling failure takes at most {@code brakeShare} of the hosts before it stops for a person.
  */
 package io.halcyon.ha;

@@ -11,7 +11,7 @@ class HaSettingsTest {
     private static HaSettings with(long renew, long ttl, long suspect, long self, long margin) {
         var d = HaSettings.defaults();
         return new HaSettings(Duration.ofMillis(renew), Duration.ofMillis(ttl), Duration.ofMillis(suspect), Duration.ofMillis(self),
-                Duration.ofMillis(margin), d.brakeShare(), d.bmcRetryInterval(), d.bmcAttempts(), d.restartLimit(), d.restartWindow(),
+                Duration.ofMillis(margin), d.brakeShare(), d.brakeWindow(), d.bmcRetryInterval(), d.bmcAttempts(), d.restartLimit(), d.restartWindow(),
                 d.defaultPolicy());
     }
 

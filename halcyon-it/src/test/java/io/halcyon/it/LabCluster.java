@@ -30,6 +30,7 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
     private final int size;
     private boolean ha;
     private boolean withCeph;
+    private boolean witness;
     private int guestSlots;
     private final java.util.Set<String> noWatchdog = new java.util.HashSet<>();
     Lab lab;
@@ -57,6 +58,16 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
         return this;
     }
 
+    /** With the hosts' heartbeats on the shared storage (a directory all of them and the controller share). */
+    LabCluster withWitness() {
+        this.witness = true;
+        return this;
+    }
+
+    Path witnessDir() {
+        return lab.dir().resolve("witness");
+    }
+
     /** With a test Ceph the hosts reach: backend and volume type {@code ceph} beside {@code file} (still the default). */
     LabCluster withCeph() {
         this.withCeph = true;
@@ -82,7 +93,9 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
         if (ha) {
             Path key = lab.dir().resolve("ha.key");
             io.halcyon.config.Sealer.generate(key);
-            haYaml = "  ha: {credentialKeyFile: \"" + key + "\"}\n";
+            Files.createDirectories(witnessDir());
+            haYaml = "  ha: {credentialKeyFile: \"" + key + "\", brakeWindow: 25s" + (witness ? ", witness: \"" + witnessDir() + "\"" : "")
+                    + "}\n";
         }
         String storageYaml = "";
         if (withCeph) {
@@ -117,7 +130,7 @@ final class LabCluster implements BeforeAllCallback, AfterAllCallback {
     /** Writes the host's agent.yaml (read at its next boot): with its watchdog unless {@link #watchdog} said otherwise. */
     void writeAgentConfig(String h) {
         LabAgents.configure(lab, h, new LabAgents.Options(java.util.List.of("http://" + lab.controllerIp() + ":" + cloud.agentPort), TestCloud.AGENT_TOKEN,
-                ovn.sbTcp(lab.controllerIp()), ha && !noWatchdog.contains(h), guestSlots));
+                ovn.sbTcp(lab.controllerIp()), ha && !noWatchdog.contains(h), guestSlots, witness ? witnessDir() : null));
     }
 
     /** What the host's init runs: its agent, or (false) nothing, so a killed agent stays dead. */

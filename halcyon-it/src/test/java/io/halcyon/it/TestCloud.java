@@ -30,8 +30,9 @@ final class TestCloud implements AutoCloseable {
     final int port;
     /** The agents' listener. */
     final int agentPort;
-    /** The in-process controller; null when it runs as a process. */
-    final ControllerMain controller;
+    /** The in-process controller; null when it runs as a process (or is stopped by {@link #stopController}). */
+    volatile ControllerMain controller;
+    private io.halcyon.controller.ControllerConfig inProcessConfig;
     /** The controller process; null when it runs in this JVM. */
     final ControllerProcess controllerProcess;
     private final List<AutoCloseable> agents = new ArrayList<>();
@@ -62,9 +63,21 @@ final class TestCloud implements AutoCloseable {
             controllerProcess.awaitServing();
         } else {
             var cfg = ConfigLoader.parse("test", yaml, HalcyonConfig.class);
-            controller = ControllerMain.start(cfg.controller());
+            inProcessConfig = cfg.controller();
+            controller = ControllerMain.start(inProcessConfig);
             controllerProcess = null;
         }
+    }
+
+    /** Stops the in-process controller: the whole control plane is gone until {@link #startController}. */
+    void stopController() {
+        controller.close();
+        controller = null;
+    }
+
+    /** Starts the in-process controller again, on the same ports and store. */
+    void startController() throws Exception {
+        controller = ControllerMain.start(inProcessConfig);
     }
 
     static TestCloud start(String extraControllerYaml) throws Exception {

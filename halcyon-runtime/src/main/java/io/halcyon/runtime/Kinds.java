@@ -91,6 +91,8 @@ public final class Kinds {
     public static final Kind<Host> HOSTS = new Kind<>("hosts", Host.class, Host::name);
     public static final Kind<HostLease> HOST_LEASES = new Kind<>("host-leases", HostLease.class, HostLease::host);
     public static final Kind<HostBeat> HOST_BEATS = new Kind<>("host-beats", HostBeat.class, HostBeat::host);
+    public static final Kind<io.halcyon.model.host.HostBeatBatch> HOST_BEAT_BATCHES = new Kind<>("host-beat-batches",
+            io.halcyon.model.host.HostBeatBatch.class, io.halcyon.model.host.HostBeatBatch::controller);
     public static final Kind<HostHaStatus> HOST_HA = new Kind<>("host-ha", HostHaStatus.class, HostHaStatus::host);
     public static final Kind<HostHaConfig> HOST_HA_CONFIG = new Kind<>("host-ha-config", HostHaConfig.class, HostHaConfig::host);
     public static final Kind<HostEvent> HOST_EVENTS = new Kind<>("host-events", HostEvent.class, e -> e.host() + "/" + e.key());

@@ -93,6 +93,7 @@ public final class Resources implements AutoCloseable {
     private final Informer<HostLease> hostLeases;
     private final Informer<HostAllocation> allocations;
     private final Informer<io.halcyon.model.host.HostBeat> hostBeats;
+    private final Informer<io.halcyon.model.host.HostBeatBatch> hostBeatBatches;
     private final Informer<io.halcyon.model.host.HostHaStatus> hostHa;
     private final Informer<io.halcyon.model.host.HostHaConfig> hostHaConfig;
     private final Informer<io.halcyon.model.host.HostEvent> hostEvents;
@@ -138,6 +139,7 @@ public final class Resources implements AutoCloseable {
         hostLeases = cache.informer(Kinds.HOST_LEASES);
         allocations = cache.informer(Kinds.ALLOCATIONS);
         hostBeats = cache.informer(Kinds.HOST_BEATS);
+        hostBeatBatches = cache.informer(Kinds.HOST_BEAT_BATCHES);
         hostHa = cache.informer(Kinds.HOST_HA);
         hostHaConfig = cache.informer(Kinds.HOST_HA_CONFIG);
         hostEvents = cache.informer(Kinds.HOST_EVENTS);
@@ -360,6 +362,10 @@ public final class Resources implements AutoCloseable {
     /** A host is up while its lease key exists. */
     public Informer<io.halcyon.model.host.HostBeat> hostBeats() {
         return hostBeats;
+    }
+
+    public Informer<io.halcyon.model.host.HostBeatBatch> hostBeatBatches() {
+        return hostBeatBatches;
     }
 
     public Informer<io.halcyon.model.host.HostHaStatus> hostHa() {

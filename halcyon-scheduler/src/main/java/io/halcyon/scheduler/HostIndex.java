@@ -50,7 +50,8 @@ final class HostIndex {
                 a.claims().size()), alloc));
     }
 
-    private static final java.util.Set<String> TAKES_GUESTS = java.util.Set.of("up", "suspect");
+    // "maintenance": the HA monitor has not yet seen maintenance turned off; the host's own setting decides below
+    private static final java.util.Set<String> TAKES_GUESTS = java.util.Set.of("up", "suspect", "maintenance");
 
     /** Takes new guests: its lease is held, HA has not called it down, and it is not in maintenance. */
     private boolean up(String name) {

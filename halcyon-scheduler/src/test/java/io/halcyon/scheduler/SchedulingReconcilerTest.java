@@ -123,6 +123,19 @@ class SchedulingReconcilerTest {
     }
 
     @Test
+    void aHostJustOutOfMaintenanceTakesGuestsBeforeTheHaMonitorHasCaughtUp() {
+        host("h1", 4096, true);
+        // the monitor's record still says maintenance; the host's own setting is already off
+        res.repo(Kinds.HOST_HA).create(new io.halcyon.model.host.HostHaStatus("h1", "maintenance", clock.now(), "maintenance on", 0));
+        res.repo(Kinds.HOST_HA_CONFIG).create(io.halcyon.model.host.HostHaConfig.empty("h1", clock.now()).withMaintenance(false, clock.now()));
+        server("s1", 512);
+        res.sync();
+        new SchedulingReconciler(res, new Scheduler(SchedulerConfig.defaults(), Filters.DEFAULT), leader, new Random(1)).reconcile("s1");
+        res.sync();
+        assertThat(res.servers().get("s1").orElseThrow().value().status().host()).isEqualTo("h1");
+    }
+
+    @Test
     void noValidHostMakesErrorWithNovasFaultAndAFailedEvent() {
         host("down", 8192, false);
         server("s1", 512);

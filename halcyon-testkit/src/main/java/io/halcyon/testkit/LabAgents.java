@@ -18,7 +18,11 @@ public final class LabAgents {
      * @param guestSlots room for this many 128 MB guests (0: the whole machine)
      * @param watchdog   whether the agent pets the host's simulated hardware watchdog
      */
-    public record Options(java.util.List<String> controllers, String agentToken, String ovnSouthbound, boolean watchdog, int guestSlots) {
+    public record Options(java.util.List<String> controllers, String agentToken, String ovnSouthbound, boolean watchdog, int guestSlots,
+                          Path witness) {
+        public Options(java.util.List<String> controllers, String agentToken, String ovnSouthbound, boolean watchdog, int guestSlots) {
+            this(controllers, agentToken, ovnSouthbound, watchdog, guestSlots, null);
+        }
     }
 
     public static Path ovsDir(Lab lab, String host) {
@@ -47,6 +51,9 @@ public final class LabAgents {
                 + "      - {name: prov0, roles: [provider], physicalNetwork: provider}\n";
         if (o.watchdog()) {
             yaml += "  watchdog: {device: \"" + lab.watchdogDevice(h) + "\", timeout: " + lab.watchdogTimeoutSeconds() + "s}\n";
+        }
+        if (o.witness() != null) {
+            yaml += "  witness: \"" + o.witness() + "\"\n";
         }
         try {
             if (o.guestSlots() > 0) {

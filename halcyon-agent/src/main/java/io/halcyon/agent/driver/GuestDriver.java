@@ -35,6 +35,22 @@ public interface GuestDriver {
     /** Stops the guest's process; its disks stay. */
     void kill(String serverId) throws Exception;
 
+    /**
+     * The self-fence: SIGKILL every one of these guests at once, no asking first, and wait at most
+     * {@code within} for them to be gone. Returns the ones still running after it (none, normally).
+     */
+    default java.util.Set<String> fenceKill(java.util.Collection<String> serverIds, Duration within) {
+        var left = new java.util.HashSet<String>();
+        for (String id : serverIds) {
+            try {
+                kill(id);
+            } catch (Exception e) {
+                left.add(id);
+            }
+        }
+        return left;
+    }
+
     /** Stops the guest and removes everything it had on this host, and the root disk it made. */
     void destroy(String serverId) throws Exception;
 

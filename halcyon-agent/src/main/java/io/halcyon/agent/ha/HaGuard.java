@@ -18,14 +18,24 @@ import static java.util.Objects.requireNonNull;
  * and then kills the HA guests. So a paused agent that wakes up renews before anything else and
  * carries on, and an isolated one has its HA guests dead within the kill budget of the safety
  * argument ({@link HaSettings#KILL_BUDGET}).
+ *
+ * <p>With a {@link StorageWitness}, a third thread writes the host's heartbeat on the shared
+ * storage every renewal interval, and each one written counts as a renewal for the silence, once
+ * a renewal has told the leader that it does (the first one does): a host cut from the control
+ * plane but not from its storage neither self-fences nor stops petting its watchdog.
  */
 public final class HaGuard implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HaGuard.class);
     static final long GRACE_MILLIS = 1000;
+    /** How long the self-fence waits for SIGKILLed guests to be gone: the rest of the kill budget after the grace. */
+    public static final long KILL_WAIT_MILLIS = HaSettings.KILL_BUDGET.toMillis() - GRACE_MILLIS;
 
-    /** Renews the lease; returns whether the answer says "armed" and the revision of the renewal, or throws. */
+    /**
+     * Renews the lease, saying whether the agent enforces its self-fence and whether it self-fenced
+     * since its last renewal; returns whether the answer says "armed" and the renewal's revision.
+     */
     public interface Renewer {
-        Renewal renew(boolean armed) throws Exception;
+        Renewal renew(boolean armed, boolean afterFence) throws Exception;
     }
 
     public record Renewal(boolean armed, long revision) {
@@ -33,7 +43,7 @@ public final class HaGuard implements AutoCloseable {
 
     private final String host;
     private final Renewer renewer;
-    private final Runnable killHaGuests;
+    private final java.util.function.BooleanSupplier killHaGuests;
     private final Watchdog watchdog;
     private final LongSupplier clock;
     private final long renewMillis;
@@ -44,23 +54,66 @@ public final class HaGuard implements AutoCloseable {
     private volatile boolean closed;
     private Thread renewThread;
     private Thread tickThread;
+    private Thread witnessThread;
+    private final StorageWitness witness;
+    private boolean witnessCounted;
 
-    public HaGuard(String host, Duration renewInterval, Duration selfFenceTimeout, boolean armed, Renewer renewer, Runnable killHaGuests,
-                   Watchdog watchdog, LongSupplier clockMillis) {
+    public HaGuard(String host, Duration renewInterval, Duration selfFenceTimeout, boolean armed, Renewer renewer,
+                   java.util.function.BooleanSupplier killHaGuests,
+                   Watchdog watchdog, StorageWitness witness, LongSupplier clockMillis) {
+        this.witness = witness;
         this.host = requireNonNull(host, "host is null");
         this.renewer = requireNonNull(renewer, "renewer is null");
         this.killHaGuests = requireNonNull(killHaGuests, "killHaGuests is null");
         this.watchdog = watchdog;
         this.clock = requireNonNull(clockMillis, "clockMillis is null");
         this.renewMillis = renewInterval.toMillis();
-        this.fence = new SelfFence(selfFenceTimeout, clock.getAsLong());
         // the registration that just succeeded counts as the first renewal
-        fence.renewed(clock.getAsLong(), armed, 0);
+        this.fence = new SelfFence(selfFenceTimeout, clock.getAsLong(), armed);
     }
 
     public void start() {
+        if (watchdog != null) {
+            watchdog.handOver();
+        }
         renewThread = daemon(this::renewLoop, "ha-renew-" + host);
         tickThread = daemon(this::tickLoop, "ha-tick-" + host);
+        if (witness != null) {
+            witnessThread = daemon(this::witnessLoop, "ha-witness-" + host);
+        }
+    }
+
+    private void witnessLoop() {
+        long failures = 0;
+        while (!closed) {
+            long sentAt = clock.getAsLong();
+            try {
+                beatWitness(sentAt);
+                failures = 0;
+            } catch (java.io.IOException e) {
+                if (failures++ % 30 == 0) {
+                    log.warn("event=witness_write_failed host={} file={} error=\"{}\"", host, witness.file(), e.toString());
+                }
+            }
+            long wait = sentAt + renewMillis - clock.getAsLong();
+            try {
+                if (wait > 0) {
+                    Thread.sleep(wait);
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** One heartbeat on the storage, started at {@code sentAt}; it counts once a renewal has said so. */
+    void beatWitness(long sentAt) throws java.io.IOException {
+        witness.beat();
+        synchronized (this) {
+            if (witnessCounted) {
+                fence.storageRenewed(sentAt);
+            }
+        }
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -87,23 +140,32 @@ public final class HaGuard implements AutoCloseable {
             }
             long sentAt = clock.getAsLong();
             next = sentAt + renewMillis;
-            boolean armed;
-            synchronized (this) {
-                armed = fence.armed();
-            }
             try {
-                Renewal r = renewer.renew(armed);
-                synchronized (this) {
-                    boolean firstSinceFence = fence.fired() && !fence.cleared();
-                    fence.renewed(sentAt, r.armed(), r.revision());
-                    if (firstSinceFence) {
-                        log.info("event=lease_renewed_after_self_fence host={} revision={}", host, r.revision());
-                    }
-                }
+                renewNow(sentAt);
             } catch (InterruptedException e) {
                 return;
             } catch (Exception e) {
                 log.warn("event=renewal_failed host={} silence_ms={} error=\"{}\"", host, silence(), e.getMessage());
+            }
+        }
+    }
+
+    /** One renewal, sent at {@code sentAt}. */
+    void renewNow(long sentAt) throws Exception {
+        boolean armed;
+        boolean afterFence;
+        synchronized (this) {
+            armed = fence.toSend();
+            afterFence = fence.fired() && !fence.cleared();
+        }
+        Renewal r = renewer.renew(armed, afterFence);
+        synchronized (this) {
+            boolean firstSinceFence = fence.fired() && !fence.cleared();
+            fence.renewed(sentAt, armed, r.armed(), r.revision());
+            // the renewal said the agent counts its storage heartbeats, and its record now says so
+            witnessCounted = witness != null;
+            if (firstSinceFence) {
+                log.info("event=lease_renewed_after_self_fence host={} revision={}", host, r.revision());
             }
         }
     }
@@ -148,7 +210,16 @@ public final class HaGuard implements AutoCloseable {
             }
         }
         if (kill) {
-            killHaGuests.run();
+            boolean gone;
+            try {
+                gone = killHaGuests.getAsBoolean();
+            } catch (RuntimeException e) {
+                gone = false;
+                log.error("event=self_fence_kill_failed host={} error=\"{}\"", host, e.toString());
+            }
+            if (!gone) {
+                log.error("event=self_fence_incomplete host={} action=\"an HA guest survived SIGKILL; the watchdog resets the host\"", host);
+            }
         }
     }
 
@@ -175,13 +246,23 @@ public final class HaGuard implements AutoCloseable {
         if (tickThread != null) {
             tickThread.interrupt();
         }
+        if (witnessThread != null) {
+            witnessThread.interrupt();
+        }
         boolean told = false;
+        synchronized (this) {
+            // stopping: no more storage heartbeats count, whatever the last renewal below does
+            witnessCounted = false;
+        }
         try {
-            renewer.renew(false);
+            renewer.renew(false, false);
             told = true;
             log.info("event=self_fence_stood_down host={}", host);
         } catch (Exception e) {
             log.warn("event=stand_down_failed host={} error=\"{}\"", host, e.getMessage());
+        }
+        if (witness != null) {
+            witness.close();
         }
         if (watchdog != null) {
             if (told) {

@@ -474,6 +474,47 @@ public final class QemuDriver implements GuestDriver {
     private static final String STOPPED = "stopped";
 
     @Override
+    public java.util.Set<String> fenceKill(java.util.Collection<String> serverIds, Duration within) {
+        var pids = new java.util.HashMap<String, Long>();
+        for (String id : serverIds) {
+            try {
+                if (Files.isDirectory(dir(id))) {
+                    Files.writeString(dir(id).resolve(STOPPED), "");
+                }
+            } catch (IOException e) {
+                // the kill matters, not the marker: without it the guest reads as died, and stays off until assigned again
+            }
+            long pid = pid(id);
+            if (pid >= 0) {
+                pids.put(id, pid);
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+        long deadline = System.nanoTime() + within.toNanos();
+        var left = new java.util.HashSet<>(pids.keySet());
+        while (true) {
+            left.removeIf(id -> pid(id) < 0);
+            if (left.isEmpty() || System.nanoTime() >= deadline) {
+                break;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (String id : pids.keySet()) {
+            if (!left.contains(id)) {
+                dropQmp(id);
+                lastPower.put(id, PowerState.SHUTDOWN);
+                log.warn("event=guest_fence_killed server_id={} pid={}", id, pids.get(id));
+            }
+        }
+        return left;
+    }
+
+    @Override
     public void kill(String serverId) throws Exception {
         if (Files.isDirectory(dir(serverId))) {
             Files.writeString(dir(serverId).resolve(STOPPED), "");

@@ -50,7 +50,11 @@ public final class AgentApi {
             }
             long seq = body.hasNonNull("seq") && body.get("seq").canConvertToLong() ? body.get("seq").asLong() : 0;
             boolean armed = body.hasNonNull("armed") && body.get("armed").asBoolean();
-            return Reply.ok(agents.heartbeat(r.param("name"), body.get("leaseId").asLong(), seq, armed));
+            boolean afterFence = body.hasNonNull("afterFence") && body.get("afterFence").asBoolean();
+            // absent: an agent that has every renewal written
+            long seen = body.hasNonNull("seen") && body.get("seen").canConvertToLong() ? Math.max(1, body.get("seen").asLong()) : 0;
+            boolean witness = body.hasNonNull("witness") && body.get("witness").asBoolean();
+            return Reply.ok(agents.heartbeat(r.param("name"), body.get("leaseId").asLong(), seq, armed, afterFence, witness, seen));
         });
         g.agentAsync("GET", "/hosts/{name}/assignments", this::assignments);
         g.agent("POST", "/hosts/{name}/reports", r -> {

@@ -64,7 +64,7 @@ import static java.util.Objects.requireNonNull;
  * each host's assignments, and the agents' reports, which move servers through their lifecycle.
  * Agents never see the store; everything they learn comes from here.
  */
-public final class AgentService {
+public final class AgentService implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AgentService.class);
     private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.\\-_]{0,62})");
     static final String SEQ_KEY = "/halcyon/counters/hosts";
@@ -83,6 +83,7 @@ public final class AgentService {
     private final Backends backends;
     private final ServerVolumes serverVolumes;
     private final ServerPorts serverPorts;
+    private final BeatBatcher batcher;
 
     /** How the leader's backup of a running guest's volume is described to its host; null when backups are off. */
     public interface BackupTasks {
@@ -90,13 +91,21 @@ public final class AgentService {
     }
 
     private volatile BackupTasks backupTasks;
+    private volatile java.nio.file.Path witness;
+
+    /** The directory of the hosts' heartbeats on the shared storage, as this controller mounts it; null: none. */
+    public void witness(java.nio.file.Path dir) {
+        this.witness = dir;
+    }
 
     public void backupTasks(BackupTasks tasks) {
         this.backupTasks = tasks;
     }
 
-    public AgentService(Resources res, AssignmentFeed feed, HaSettings ha, Backends backends, ServerPorts serverPorts) {
+    /** Batched renewals go in a record named after {@code controller}, which must differ between the controllers of a cluster. */
+    public AgentService(Resources res, AssignmentFeed feed, HaSettings ha, Backends backends, ServerPorts serverPorts, String controller) {
         this.res = requireNonNull(res, "res is null");
+        this.batcher = new BeatBatcher(res, controller, BATCH_PERIOD);
         this.backends = requireNonNull(backends, "backends is null");
         this.serverVolumes = new ServerVolumes(res);
         this.serverPorts = java.util.Objects.requireNonNull(serverPorts, "serverPorts is null");
@@ -110,6 +119,14 @@ public final class AgentService {
         this.allocations = res.repo(Kinds.ALLOCATIONS);
         this.servers = res.repo(Kinds.SERVERS);
         this.actions = res.repo(Kinds.INSTANCE_ACTIONS);
+    }
+
+    /** At most this many batch writes a second per controller: 1,000 hosts renewing every second make 10 writes, not 1,000. */
+    static final Duration BATCH_PERIOD = Duration.ofMillis(100);
+
+    @Override
+    public void close() {
+        batcher.close();
     }
 
     public static void checkHostName(String name) {
@@ -188,7 +205,7 @@ public final class AgentService {
             log.info("event=host_registered host={} host_id={} boot_id={} cpus={} ram_mb={} accel={} lease={}", name, id,
                     reg.bootId(), reg.cpus(), reg.ramMb(), reg.accel(), Long.toHexString(lease));
             return new Registration(id, lease, leaseTtl.toMillis(), renewInterval.toMillis(), ha.selfFenceTimeout().toMillis(), armed(name),
-                    ha.restartLimit(), ha.restartWindow().toMillis());
+                    ha.restartLimit(), ha.restartWindow().toMillis(), Witness.writtenBy(witness, name, reg.bootId()));
         }
         throw ApiException.conflict("Host " + name + " is being registered concurrently; retry.");
     }
@@ -198,11 +215,24 @@ public final class AgentService {
     }
 
     /**
-     * Renews the host's lease and rewrites its renewal record (attached to the lease), which is
-     * what the leader watches. {@code armed} is what the agent enforced when it sent this renewal.
+     * Renews the host's lease. The renewal record (which outlives the lease, so a leader elected
+     * after the host died still knows whether it was self-fencing) is written only on a transition:
+     * a new lease, a change of what the agent enforces, the first renewal after a self-fence, or a
+     * host the leader does not hold for up. Any other renewal goes in this controller's next batch.
+     * Either way the answer waits for the write. {@code seen} is the newest revision the agent had
+     * in an answer: this controller first catches up with it, so the record it compares with is
+     * never older than one another controller wrote for this agent. An agent that sends no
+     * {@code seen} (before batches existed) has every renewal written.
+     *
+     * @param armed      what the agent enforced when it sent this renewal
+     * @param afterFence the agent self-fenced and has not renewed since
+     * @param witness    the agent counts its heartbeats on the shared storage as renewals
      */
-    public Beat heartbeat(String name, long leaseId, long seq, boolean armed) {
+    public Beat heartbeat(String name, long leaseId, long seq, boolean armed, boolean afterFence, boolean witness, long seen) {
         checkHostName(name);
+        if (seen > 0 && !res.cache().awaitRevision(seen, Duration.ofSeconds(1))) {
+            seen = -1;
+        }
         var current = res.hostLeases().get(name);
         if (current.isPresent() && current.get().value().leaseId() != leaseId) {
             throw ApiException.conflict("Host " + name + " was registered again by another agent (boot "
@@ -213,11 +243,23 @@ public final class AgentService {
         } catch (LeaseNotFoundException e) {
             throw ApiException.notFound("The lease of host " + name + " has expired; register again.");
         }
+        var stored = res.hostBeats().get(name).map(Versioned::value).orElse(null);
+        boolean transition = seen <= 0 || afterFence || stored == null || stored.leaseId() != leaseId || stored.armed() != armed
+                || stored.witness() != witness || !steady(res.hostHaState(name));
+        if (!transition) {
+            try {
+                return new Beat(armed(name), batcher.add(name, seq).get(5, java.util.concurrent.TimeUnit.SECONDS));
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                throw ApiException.unavailable("The renewal of host " + name + " could not be recorded; retry.");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ApiException.unavailable("Interrupted while renewing host " + name + ".");
+            }
+        }
         String bootId = current.map(c -> c.value().bootId()).orElse(null);
-        var beat = new HostBeat(name, leaseId, bootId, seq, armed, res.clock().now());
+        var beat = new HostBeat(name, leaseId, bootId, seq, armed, res.clock().now(), witness);
         TxnResult r;
         try {
-            // not on the lease: a leader elected after the host died still learns what its last renewal said
             r = res.store().txn(Txn.builder().onSuccess(Op.put(Kinds.HOST_BEATS.key(name), beats.encode(beat))).build());
         } catch (LeaseNotFoundException e) {
             throw ApiException.notFound("The lease of host " + name + " has expired; register again.");
@@ -225,11 +267,48 @@ public final class AgentService {
         return new Beat(armed(name), r.revision());
     }
 
-    /** Whether agents of this host must self-fence: not while HA is disarmed (cluster or host) or the host is in maintenance. */
+    /** States in which the leader already holds the host for up (or does not watch it): nothing to tell it. */
+    private static boolean steady(String haState) {
+        return "up".equals(haState) || "maintenance".equals(haState);
+    }
+
+    /** As an agent from before batched renewals calls it: every renewal written. */
+    public Beat heartbeat(String name, long leaseId, long seq, boolean armed) {
+        return heartbeat(name, leaseId, seq, armed, false, false, 0);
+    }
+
+    /**
+     * Whether agents of this host must self-fence: not while HA is disarmed (cluster or host) or the
+     * host is in maintenance, and not while no other host could take its guests (an all-in-one, or
+     * every other host down or in maintenance): a self-fence there would kill guests for nothing.
+     */
     private boolean armed(String host) {
         boolean clusterOff = res.haCluster().get(HaCluster.ID).map(v -> v.value().disarmed()).orElse(false);
         var cfg = res.hostHaConfig().get(host).map(Versioned::value).orElse(null);
-        return !clusterOff && (cfg == null || (!cfg.disarmed() && !cfg.maintenance()));
+        return !clusterOff && (cfg == null || (!cfg.disarmed() && !cfg.maintenance())) && anotherCouldTakeOver(host);
+    }
+
+    private volatile java.util.Set<String> takers;
+    private volatile long takersAt;
+
+    /** Whether some other host is up, enabled and not in maintenance; the set is recomputed at most five times a second. */
+    private boolean anotherCouldTakeOver(String host) {
+        long now = System.nanoTime();
+        var set = takers;
+        if (set == null || now - takersAt > 200_000_000L) {
+            var next = new java.util.HashSet<String>();
+            for (Versioned<Host> v : res.hosts().list()) {
+                String name = v.value().name();
+                boolean maintenance = res.hostHaConfig().get(name).map(c -> c.value().maintenance()).orElse(false);
+                if (v.value().enabled() && !maintenance && res.hostUp(name)) {
+                    next.add(name);
+                }
+            }
+            set = java.util.Set.copyOf(next);
+            takers = set;
+            takersAt = now;
+        }
+        return set.size() > (set.contains(host) ? 1 : 0);
     }
 
     public Assignments assignments(String name) {

@@ -64,6 +64,16 @@ public final class HaController implements AutoCloseable {
     private final Executor storagePool;
     private HaMonitor monitor;
     private long term;
+    /** The newest revision at which each host was heard renewing: its own record, or a controller's batch. */
+    private final Map<String, Long> heard = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The directory of the hosts' heartbeats on the shared storage; null: not read. */
+    private volatile java.nio.file.Path witness;
+    private final Map<String, String> witnessSeen = new java.util.HashMap<>();
+    private final Map<String, Long> witnessBeats = new java.util.HashMap<>();
+    /** Per host: the heard value of the last tick and when (leader's ms) it last changed. */
+    private final Map<String, long[]> heardTrack = new java.util.HashMap<>();
+    private long witnessSweptAt = Long.MIN_VALUE / 2;
+    private long witnessChangedAt = Long.MIN_VALUE / 2;
 
     /**
      * A fence below the hosts: their clients are refused by the storage itself (Ceph's OSD
@@ -144,12 +154,62 @@ public final class HaController implements AutoCloseable {
         this.storage = requireNonNull(storage, "storage is null");
         this.storagePool = storagePool == null ? storageSweeper : storagePool;
         this.writes = new HaWrites(res, leadership, settings);
+        // every version of every batch, in order, as the store wrote them: the cache keeps only the newest of each
+        res.hostBeatBatches().addHandler((id, old, now) -> {
+            if (now != null) {
+                now.value().hosts().keySet().forEach(h -> heard.merge(h, now.revision(), Math::max));
+            }
+        });
+        res.hostBeats().addHandler((id, old, now) -> {
+            if (now != null) {
+                heard.merge(id, now.revision(), Math::max);
+            }
+        });
     }
 
     private static Thread daemon(Runnable r, String name) {
         var t = new Thread(r, name);
         t.setDaemon(true);
         return t;
+    }
+
+    /** Reads the hosts' heartbeats on the shared storage from {@code dir} (as this controller mounts it). */
+    public void witness(java.nio.file.Path dir) {
+        this.witness = dir;
+    }
+
+    /**
+     * Reads the heartbeat files: every host's once per renewal interval, and every tick those of
+     * hosts the control plane has not heard for a renewal interval (the ones whose fate hangs on it).
+     * Returns whether this leader's view of them is live: some host's changed within three intervals.
+     */
+    private boolean readWitness(long now, List<io.halcyon.ha.HostInput> hosts) {
+        java.nio.file.Path dir = witness;
+        if (dir == null) {
+            return false;
+        }
+        long renew = settings.renewInterval().toMillis();
+        boolean sweep = now - witnessSweptAt >= renew;
+        if (sweep) {
+            witnessSweptAt = now;
+        }
+        for (var h : hosts) {
+            long[] track = heardTrack.computeIfAbsent(h.name(), k -> new long[] {h.heard(), now});
+            if (track[0] != h.heard()) {
+                track[0] = h.heard();
+                track[1] = now;
+            }
+            if (!sweep && now - track[1] < renew) {
+                continue;
+            }
+            String c = io.halcyon.api.agent.Witness.read(dir, h.name());
+            if (c != null && !c.equals(witnessSeen.get(h.name()))) {
+                witnessSeen.put(h.name(), c);
+                witnessBeats.merge(h.name(), 1L, Long::sum);
+                witnessChangedAt = now;
+            }
+        }
+        return now - witnessChangedAt < 3 * renew;
     }
 
     public void start() {
@@ -181,6 +241,9 @@ public final class HaController implements AutoCloseable {
             term = epoch;
             outcomes.clear();
             storageFenced.clear();
+            witnessSeen.clear();
+            witnessBeats.clear();
+            heardTrack.clear();
             log.info("event=ha_monitor_started term={} watch_ms={}", epoch, settings.leaseTtl().toMillis());
         }
         var bmcOutcomes = new ArrayList<BmcOutcome>();
@@ -190,11 +253,29 @@ public final class HaController implements AutoCloseable {
         }
         boolean clusterDisarmed = res.haCluster().get(HaCluster.ID).map(v -> v.value().disarmed()).orElse(false);
         long now = res.clock().nanoTime() / 1_000_000;
-        var actions = monitor.tick(new HaMonitor.Tick(now, clusterDisarmed, HaInputs.hosts(res, scheduler, credentials != null),
-                HaInputs.guests(res, settings), bmcOutcomes));
+        var hosts = HaInputs.hosts(res, scheduler, credentials != null, heard, Map.of());
+        boolean witnessLive = readWitness(now, hosts);
+        if (witness != null) {
+            hosts = HaInputs.hosts(res, scheduler, credentials != null, heard, witnessBeats);
+        }
+        var heardAtDecision = new java.util.HashMap<String, Long>();
+        hosts.forEach(h -> heardAtDecision.put(h.name(), h.heard()));
+        var actions = monitor.tick(new HaMonitor.Tick(now, clusterDisarmed, hosts, HaInputs.guests(res, settings), bmcOutcomes,
+                witnessLive));
+        var confirmed = new java.util.HashMap<String, java.util.Optional<Map<String, Long>>>();
         for (HaAction a : actions) {
             try {
-                apply(a);
+                String acts = a instanceof HaAction.PowerOff p ? p.host()
+                        : a instanceof HaAction.Transition t && t.to() == io.halcyon.ha.HostHaState.FENCED ? t.host() : null;
+                Map<String, Long> batches = Map.of();
+                if (acts != null) {
+                    var c = confirmed.computeIfAbsent(acts, h -> stillSilent(h, heardAtDecision.getOrDefault(h, 0L)));
+                    if (c.isEmpty()) {
+                        continue;
+                    }
+                    batches = c.get();
+                }
+                apply(a, batches);
             } catch (RuntimeException e) {
                 log.warn("event=ha_action_failed action=\"{}\" error=\"{}\"", a, e.toString());
             }
@@ -203,9 +284,44 @@ public final class HaController implements AutoCloseable {
         writes.dropStaleRecoveries();
     }
 
-    private void apply(HaAction a) {
+    /**
+     * Before a host is powered off or declared fenced: a linearizable catch-up with the store, then
+     * the host's renewals checked again. A renewal that landed since the decision (written in any
+     * controller's batch or in its record) calls the action off; the next tick decides again.
+     */
+    private java.util.Optional<Map<String, Long>> stillSilent(String host, long heardAtDecision) {
+        try {
+            res.cache().sync(Duration.ofSeconds(2));
+        } catch (RuntimeException e) {
+            log.warn("event=ha_action_held host={} reason=\"the store could not confirm the host's silence: {}\"", host, e.toString());
+            return java.util.Optional.empty();
+        }
+        // the batches checked are the ones the write declaring the host fenced then pins
+        var batches = new java.util.HashMap<String, Long>();
+        long now = res.hostBeats().get(host).map(Versioned::revision).orElse(0L);
+        for (var b : res.hostBeatBatches().list()) {
+            batches.put(b.value().controller(), b.revision());
+            if (b.value().hosts().containsKey(host)) {
+                now = Math.max(now, b.revision());
+            }
+        }
+        if (now > heardAtDecision) {
+            log.warn("event=ha_action_called_off host={} reason=\"a renewal landed after the decision (revision {}, decided on {})\"", host,
+                    now, heardAtDecision);
+            return java.util.Optional.empty();
+        }
+        java.nio.file.Path dir = witness;
+        String fresh = dir == null ? null : io.halcyon.api.agent.Witness.read(dir, host);
+        if (fresh != null && witnessSeen.containsKey(host) && !witnessSeen.get(host).equals(fresh)) {
+            log.warn("event=ha_action_called_off host={} reason=\"its heartbeat on the shared storage changed after the decision\"", host);
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(batches);
+    }
+
+    private void apply(HaAction a, Map<String, Long> batches) {
         if (a instanceof HaAction.Transition t) {
-            if (writes.transition(t) && storage.enabled()) {
+            if (writes.transition(t, batches) && storage.enabled()) {
                 if (t.to() == io.halcyon.ha.HostHaState.FENCED) {
                     requestStorageFence(t.host());
                 } else if (t.from() == io.halcyon.ha.HostHaState.FENCED) {
@@ -241,10 +357,6 @@ public final class HaController implements AutoCloseable {
             outcomes.add(new BmcOutcome(p.host(), p.token(), BmcOutcome.Result.FAILED, "no BMC configured"));
             return;
         }
-        if (!writes.powerOffStarted(p)) {
-            outcomes.add(new BmcOutcome(p.host(), p.token(), BmcOutcome.Result.FAILED, "not the leader any more"));
-            return;
-        }
         String password;
         try {
             password = credentials.open(p.host(), cfg.bmc().sealedPassword());
@@ -253,7 +365,14 @@ public final class HaController implements AutoCloseable {
             return;
         }
         var target = new BmcFencer.Target(p.host(), cfg.bmc().address(), cfg.bmc().port(), cfg.bmc().username(), password);
-        bmcPool.execute(() -> outcomes.add(bmc.powerOff(target, p.token())));
+        bmcPool.execute(() -> {
+            // the fencing token, checked against the store on the thread that then asks the BMC
+            if (!writes.powerOffStarted(p)) {
+                outcomes.add(new BmcOutcome(p.host(), p.token(), BmcOutcome.Result.FAILED, "not the leader any more"));
+                return;
+            }
+            outcomes.add(bmc.powerOff(target, p.token()));
+        });
     }
 
     /** Asks for the host's storage fence unless it is up or under way; true when this call asked. */
@@ -277,6 +396,10 @@ public final class HaController implements AutoCloseable {
             log.warn("event=storage_fence_failed host={} error=\"the host is not registered\"", host);
             return false;
         }
+        if (!writes.stillLeading("storage fence of " + host)) {
+            log.warn("event=storage_fence_failed host={} error=\"not the leader any more\"", host);
+            return false;
+        }
         try {
             String done = storage.fence(h.get().value());
             storageFenced.add(host);
@@ -292,6 +415,9 @@ public final class HaController implements AutoCloseable {
     private void storageUnfence(String host) {
         var h = res.hosts().get(host);
         if (h.isEmpty()) {
+            return;
+        }
+        if (!writes.stillLeading("storage unfence of " + host)) {
             return;
         }
         try {

@@ -27,7 +27,9 @@ final class HaInputs {
     private HaInputs() {
     }
 
-    static List<HostInput> hosts(Resources res, SchedulerConfig sched, boolean bmcUsable) {
+    /** @param heard the newest revision at which each host's renewal was written, one by one or in a batch */
+    static List<HostInput> hosts(Resources res, SchedulerConfig sched, boolean bmcUsable, java.util.Map<String, Long> heard,
+                                 java.util.Map<String, Long> witnessBeats) {
         var out = new ArrayList<HostInput>();
         for (Versioned<Host> v : res.hosts().list()) {
             Host h = v.value();
@@ -35,7 +37,10 @@ final class HaInputs {
             HostHaConfig cfg = res.hostHaConfig().get(h.name()).map(Versioned::value).orElse(null);
             HostHaStatus st = res.hostHa().get(h.name()).map(Versioned::value).orElse(null);
             HostAllocation a = res.allocations().get(h.name()).map(Versioned::value).orElse(HostAllocation.empty(h.name()));
-            out.add(new HostInput(h.name(), beat.map(Versioned::revision).orElse(0L), beat.map(b -> b.value().armed()).orElse(false),
+            long beatRevision = beat.map(Versioned::revision).orElse(0L);
+            out.add(new HostInput(h.name(), beatRevision, Math.max(beatRevision, heard.getOrDefault(h.name(), 0L)),
+                    beat.map(b -> b.value().armed()).orElse(false), beat.map(b -> b.value().witness()).orElse(false),
+                    witnessBeats.getOrDefault(h.name(), 0L),
                     bmcUsable && cfg != null && cfg.bmc() != null,
                     h.watchdogTimeoutMillis() > 0 ? Duration.ofMillis(h.watchdogTimeoutMillis()) : null,
                     cfg != null && cfg.maintenance(), cfg != null && cfg.disarmed(), state(st), st == null ? 0 : st.fencedBeat(),

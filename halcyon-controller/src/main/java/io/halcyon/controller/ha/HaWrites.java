@@ -89,7 +89,8 @@ final class HaWrites {
         return new HostEvent(host, now(), seq.incrementAndGet(), from, to, reason);
     }
 
-    boolean transition(HaAction.Transition t) {
+    /** @param batches when the host is declared fenced: each controller's batch of renewals as the catch-up that confirmed the silence saw it */
+    boolean transition(HaAction.Transition t, java.util.Map<String, Long> batches) {
         var cur = res.hostHa().get(t.host());
         var txn = fenced().when(cur.map(v -> statuses.unchanged(t.host(), v.revision())).orElse(statuses.absent(t.host())));
         long fencedBeat = cur.map(v -> v.value().fencedBeat()).orElse(0L);
@@ -97,6 +98,8 @@ final class HaWrites {
             // the fencing token of this decision: the renewal it saw must still be the last one
             String beatKey = Kinds.HOST_BEATS.key(t.host());
             txn.when(t.beatRevision() == 0 ? Compare.absent(beatKey) : Compare.modRevision(beatKey, t.beatRevision()));
+            // and no controller wrote a batch of renewals since the catch-up that confirmed the silence
+            batches.forEach((controller, rev) -> txn.when(Compare.modRevision(Kinds.HOST_BEAT_BATCHES.key(controller), rev)));
             fencedBeat = t.beatRevision();
         }
         var status = new HostHaStatus(t.host(), t.to().wire(), now(), t.reason(), fencedBeat);
@@ -111,6 +114,15 @@ final class HaWrites {
             log.info(line, t.host(), t.from().wire(), t.to().wire(), leadership.epoch(), t.reason());
         }
         return true;
+    }
+
+    /** The leader's epoch checked against the store (a write that only succeeds while it leads), just before an external action. */
+    boolean stillLeading(String what) {
+        TxnResult r = res.store().txn(fenced().build());
+        if (!r.succeeded()) {
+            log.warn("event=ha_external_action_refused what=\"{}\" reason=\"not the leader any more\"", what);
+        }
+        return r.succeeded();
     }
 
     /** Records a power-off attempt (with its token and evidence) before the BMC is asked. */

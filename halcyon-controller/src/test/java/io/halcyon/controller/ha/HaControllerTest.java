@@ -259,8 +259,7 @@ class HaControllerTest {
     void aHostWithABmcIsPoweredOffWithItsOwnCredentialsAndFencedAtOnce() {
         host("h1", 0);
         host("h2", 0);
-        res.repo(Kinds.HOST_HA_CONFIG).create(HostHaConfig.empty("h1", clock.now())
-                .withBmc(new HostHaConfig.Bmc("127.0.0.1", 6230, "admin", credentials.seal("h1", "s3cret")), clock.now()));
+        bmc("h1");
         server("ha1", "h1", Map.of("HA_Enabled", "True"));
         res.sync();
         ha.tick();
@@ -274,6 +273,70 @@ class HaControllerTest {
         assertThat(res.hostHa().get("h1").orElseThrow().value().reason()).contains("BMC confirmed power off");
         assertThat(server("ha1").status().host()).isEqualTo("h2");
         assertThat(events("h1")).contains("fencing->power-off", "power-off->off", "fencing->fenced");
+    }
+
+    long batch;
+
+    void bmc(String host) {
+        res.repo(Kinds.HOST_HA_CONFIG).create(HostHaConfig.empty(host, clock.now())
+                .withBmc(new HostHaConfig.Bmc("127.0.0.1", 6230, "admin", credentials.seal(host, "s3cret")), clock.now()));
+    }
+
+    /** One controller's batch of renewals, as the agent API writes it. */
+    void batchBeat(String... hosts) {
+        var m = new java.util.HashMap<String, Long>();
+        for (String h : hosts) {
+            m.put(h, ++seq);
+        }
+        store.put(Kinds.HOST_BEAT_BATCHES.key("c1"), res.repo(Kinds.HOST_BEAT_BATCHES)
+                .encode(new io.halcyon.model.host.HostBeatBatch("c1", ++batch, m, clock.now())));
+    }
+
+    @Test
+    void renewalsInAControllersBatchKeepAHostUpAndTheirSilenceIsFencedAsAnyOther() {
+        host("h1", 0);
+        host("h2", 0);
+        bmc("h1");
+        res.sync();
+        ha.tick();
+        for (int i = 0; i < 100; i++) {
+            clock.advance(Duration.ofMillis(100));
+            if (i % 10 == 9) {
+                // the two hosts renew in batches only: their records stay as they were
+                batchBeat("h1", "h2");
+            }
+            res.sync();
+            ha.tick();
+        }
+        assertThat(state("h1")).isEqualTo("up");
+        assertThat(fenced).isEmpty();
+        for (int i = 0; i < 60; i++) {
+            clock.advance(Duration.ofMillis(100));
+            if (i % 10 == 9) {
+                batchBeat("h2");
+            }
+            res.sync();
+            ha.tick();
+            res.sync();
+        }
+        assertThat(fenced).singleElement().satisfies(t -> assertThat(t.host()).isEqualTo("h1"));
+        assertThat(state("h1")).isEqualTo("fenced");
+        assertThat(state("h2")).isEqualTo("up");
+    }
+
+    @Test
+    void aDeposedLeaderNeverReachesTheBmc() {
+        host("h1", 0);
+        host("h2", 0);
+        bmc("h1");
+        res.sync();
+        ha.tick();
+        run(4.9, "h2");
+        // another controller is elected while this one still believes it leads (a pause, a partition)
+        store.put("/halcyon/leader/controller", "other".getBytes(StandardCharsets.UTF_8));
+        run(3, "h2");
+        assertThat(fenced).as("the BMC is asked only after a write that succeeds while this leader leads").isEmpty();
+        assertThat(state("h1")).isNotEqualTo("fenced");
     }
 
     @Test

@@ -16,7 +16,8 @@ import java.util.Map;
 record Scenario(String name, HaSettings settings, List<HostSpec> hosts, List<GuestSpec> guests, long runMillis, List<Step> script) {
     enum Bmc { NONE, OK, BROKEN }
 
-    record HostSpec(String name, int cpus, int ramMb, int diskGb, Bmc bmc, Duration watchdog, boolean enabled) {
+    /** @param phase when in the first renewal interval this host's agent renews (agents are not in lockstep) */
+    record HostSpec(String name, int cpus, int ramMb, int diskGb, Bmc bmc, Duration watchdog, boolean enabled, long phase, boolean witness) {
     }
 
     record GuestSpec(String name, String host, HaPolicy policy, int vcpus, int ramMb, int diskGb, String group, boolean on) {
@@ -67,7 +68,7 @@ record Scenario(String name, HaSettings settings, List<HostSpec> hosts, List<Gue
     }
 
     private static HaSettings settings(HaSettings d, Map<String, String> o) {
-        var known = List.of("renew", "ttl", "suspect", "selffence", "margin", "brake", "bmcretry", "bmcattempts", "restarts", "window",
+        var known = List.of("renew", "ttl", "suspect", "selffence", "margin", "brake", "brakewindow", "bmcretry", "bmcattempts", "restarts", "window",
                 "default-ha", "default-priority");
         for (String k : o.keySet()) {
             if (!known.contains(k)) {
@@ -76,7 +77,8 @@ record Scenario(String name, HaSettings settings, List<HostSpec> hosts, List<Gue
         }
         return new HaSettings(dur(o, "renew", d.renewInterval()), dur(o, "ttl", d.leaseTtl()), dur(o, "suspect", d.suspectAfter()),
                 dur(o, "selffence", d.selfFenceTimeout()), dur(o, "margin", d.fenceMargin()),
-                o.containsKey("brake") ? Double.parseDouble(o.get("brake")) : d.brakeShare(), dur(o, "bmcretry", d.bmcRetryInterval()),
+                o.containsKey("brake") ? Double.parseDouble(o.get("brake")) : d.brakeShare(), dur(o, "brakewindow", d.brakeWindow()),
+                dur(o, "bmcretry", d.bmcRetryInterval()),
                 o.containsKey("bmcattempts") ? Integer.parseInt(o.get("bmcattempts")) : d.bmcAttempts(),
                 o.containsKey("restarts") ? Integer.parseInt(o.get("restarts")) : d.restartLimit(), dur(o, "window", d.restartWindow()),
                 new HaPolicy(o.containsKey("default-ha") ? Boolean.parseBoolean(o.get("default-ha")) : d.defaultPolicy().enabled(),
@@ -93,7 +95,7 @@ record Scenario(String name, HaSettings settings, List<HostSpec> hosts, List<Gue
         String wd = o.getOrDefault("watchdog", "none");
         return new HostSpec(w.get(1), Integer.parseInt(o.getOrDefault("cpus", "8")), Integer.parseInt(o.getOrDefault("ram", "8192")),
                 Integer.parseInt(o.getOrDefault("disk", "200")), bmc, wd.equals("none") ? null : Duration.ofMillis(millis(wd)),
-                !o.containsKey("disabled"));
+                !o.containsKey("disabled"), o.containsKey("phase") ? millis(o.get("phase")) : 0, o.containsKey("witness"));
     }
 
     private static GuestSpec guest(List<String> w, HaPolicy dflt) {

@@ -21,7 +21,8 @@ import java.util.TreeMap;
 /**
  * A deterministic world for the HA monitor: virtual time in 100 ms ticks, hosts with power, an
  * agent (renewals, {@link SelfFence}, guest reconciliation, in-place restarts), a watchdog that
- * lives outside the host, a BMC, the management link; one store; one leader at a time running
+ * lives outside the host, a BMC, the management link, a heartbeat on the shared storage (hosts
+ * with {@code witness}; "isolate" cuts the storage too); one store; one leader at a time running
  * the real {@link HaMonitor}. Each tick runs the script, the agents, the watchdogs, then the
  * leader, and then checks the invariants. Everything that happens goes to the event log.
  */
@@ -40,6 +41,7 @@ final class Simulation {
     private long revision;
     private boolean clusterDisarmed;
     private boolean controlPlaneUp = true;
+    private boolean storageUp = true;
     private boolean leaderUp = true;
     private long term = 1;
     private HaMonitor monitor;
@@ -55,6 +57,11 @@ final class Simulation {
         boolean agentStopped;
         boolean frozen;
         boolean cut;
+        boolean storageCut;
+        long storageBeat;
+        long storageBeatAt = -1;
+        boolean beatWitness;
+        boolean witnessCounted;
         boolean bmcBroken;
         boolean bmcUnpowered;
         Long lastPet;
@@ -67,6 +74,8 @@ final class Simulation {
         HostHaState state = HostHaState.UP;
         long fencedBeat;
         long beat;
+        long heard;
+        boolean newLease;
         boolean beatArmed;
         boolean maintenance;
         boolean disarmed;
@@ -78,6 +87,7 @@ final class Simulation {
             this.enabled = spec.enabled();
             this.budget = new RestartBudget(settings.restartLimit(), settings.restartWindow());
             boot();
+            nextRenew = spec.phase();
         }
 
         void boot() {
@@ -87,6 +97,8 @@ final class Simulation {
             fence = new SelfFence(settings.selfFenceTimeout(), now);
             nextRenew = now;
             lastPet = null;
+            newLease = true;
+            witnessCounted = false;
         }
 
         boolean agentRuns() {
@@ -167,9 +179,10 @@ final class Simulation {
                 String undo = switch (s.verb()) {
                     case "stop-agent" -> "cont-agent";
                     case "freeze" -> "thaw";
-                    case "cut" -> "restore";
+                    case "cut", "isolate" -> "restore";
                     case "leader-down" -> "leader-up";
                     case "control-plane-down" -> "control-plane-up";
+                    case "storage-down" -> "storage-up";
                     default -> throw new IllegalArgumentException(s.verb() + " cannot take 'for'");
                 };
                 int i = 0;
@@ -211,6 +224,7 @@ final class Simulation {
                 if (h.agentRuns() && !h.cut && controlPlaneUp) {
                     revision++;
                     h.beat = revision;
+                    h.heard = revision;
                     h.beatArmed = false;
                     h.lastPet = null;
                 }
@@ -222,7 +236,14 @@ final class Simulation {
             case "freeze" -> host(s).frozen = true;
             case "thaw" -> host(s).frozen = false;
             case "cut" -> host(s).cut = true;
-            case "restore" -> host(s).cut = false;
+            case "restore" -> {
+                host(s).cut = false;
+                host(s).storageCut = false;
+            }
+            case "isolate" -> {
+                host(s).cut = true;
+                host(s).storageCut = true;
+            }
             case "bmc" -> host(s).bmcBroken = s.args().get(1).equals("broken");
             case "maintenance" -> host(s).maintenance = s.args().get(1).equals("on");
             case "enable" -> host(s).enabled = true;
@@ -242,6 +263,8 @@ final class Simulation {
                 leaderUp = false;
                 controlPlaneUp = false;
             }
+            case "storage-down" -> storageUp = false;
+            case "storage-up" -> storageUp = true;
             case "control-plane-up" -> {
                 controlPlaneUp = true;
                 newLeader();
@@ -303,10 +326,28 @@ final class Simulation {
         if (now >= h.nextRenew || h.fence.silenceMillis(now) >= settings.selfFenceTimeout().toMillis()) {
             h.nextRenew = now + settings.renewInterval().toMillis();
             if (connected) {
+                // the renewal record is written on a transition only; other renewals go in a controller's batch
                 revision++;
-                h.beat = revision;
-                h.beatArmed = h.fence.armed();
-                h.fence.renewed(now, !(clusterDisarmed || h.disarmed), revision);
+                boolean sent = h.fence.toSend();
+                boolean afterFence = h.fence.fired() && !h.fence.cleared();
+                boolean witness = h.spec.witness();
+                if (h.newLease || h.beat == 0 || sent != h.beatArmed || afterFence || witness != h.beatWitness || h.state != HostHaState.UP) {
+                    h.beat = revision;
+                    h.beatArmed = sent;
+                    h.beatWitness = witness;
+                    h.newLease = false;
+                }
+                h.heard = revision;
+                h.fence.renewed(now, sent, !(clusterDisarmed || h.disarmed), revision);
+                // the record now says it counts its storage heartbeats
+                h.witnessCounted = witness;
+            }
+            if (h.spec.witness() && !h.storageCut && storageUp) {
+                h.storageBeat++;
+                h.storageBeatAt = now;
+                if (h.witnessCounted) {
+                    h.fence.storageRenewed(now);
+                }
             }
         }
         if (h.fence.fire(now)) {
@@ -317,6 +358,8 @@ final class Simulation {
                     killed.add(id);
                 }
             }
+            // the killed guests count as died: restarted in place, if at all, within the restart budget
+            h.crashed.addAll(killed);
             emit(h.spec.name() + " self-fence: no renewal for " + HaMonitorFormat.secs(h.fence.silenceMillis(now)) + ", killed "
                     + (killed.isEmpty() ? "nothing" : String.join(", ", killed)) + ", watchdog petting stops");
         }
@@ -402,7 +445,7 @@ final class Simulation {
                     used[2] += g.spec.diskGb();
                 }
             }
-            hostInputs.add(new HostInput(h.spec.name(), h.beat, h.beatArmed, h.spec.bmc() != Scenario.Bmc.NONE, h.spec.watchdog(),
+            hostInputs.add(new HostInput(h.spec.name(), h.beat, h.heard, h.beatArmed, h.beatWitness, h.storageBeat, h.spec.bmc() != Scenario.Bmc.NONE, h.spec.watchdog(),
                     h.maintenance, h.disarmed, h.state, h.fencedBeat, h.enabled, h.spec.cpus() - used[0], h.spec.ramMb() - used[1],
                     h.spec.diskGb() - used[2]));
         }
@@ -413,7 +456,9 @@ final class Simulation {
                         g.spec.diskGb(), g.wantsRunning, g.pending, g.spec.group(), g.fault));
             }
         }
-        var actions = monitor.tick(new HaMonitor.Tick(now, clusterDisarmed, hostInputs, guestInputs, outcomes));
+        // the leader's view of the storage heartbeats is live when some host's changed lately
+        boolean witnessLive = hosts.values().stream().anyMatch(h -> h.storageBeatAt >= 0 && now - h.storageBeatAt < 3 * settings.renewInterval().toMillis());
+        var actions = monitor.tick(new HaMonitor.Tick(now, clusterDisarmed, hostInputs, guestInputs, outcomes, witnessLive));
         for (HaAction a : tamper.apply(actions)) {
             applyAction(a);
         }

@@ -1,0 +1,53 @@
+package io.halcyon.agent.ha;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The watchdog is verified, never trusted: nothing that is not one is armed, and nothing is created. */
+class WatchdogTest {
+    @Test
+    void aMissingDeviceIsRefusedAndNotCreated(@TempDir Path dir) {
+        Path dev = dir.resolve("watchdog");
+        assertThatThrownBy(() -> Watchdog.open(dev, Duration.ofSeconds(4))).hasMessageContaining("does not exist");
+        assertThat(dev).doesNotExist();
+    }
+
+    @Test
+    void aRegularFileOrADirectoryIsNoWatchdog(@TempDir Path dir) throws Exception {
+        Path file = Files.createFile(dir.resolve("watchdog"));
+        assertThatThrownBy(() -> Watchdog.open(file, Duration.ofSeconds(4))).hasMessageContaining("is a regular file");
+        assertThat(Files.size(file)).isZero();
+        assertThatThrownBy(() -> Watchdog.open(dir, Duration.ofSeconds(4))).hasMessageContaining("is a directory");
+    }
+
+    @Test
+    void aCharacterDeviceThatCannotSetItsTimeoutIsRefused() {
+        // /dev/null takes writes like a watchdog, but answers WDIOC_SETTIMEOUT with ENOTTY (25)
+        assertThatThrownBy(() -> Watchdog.open(Path.of("/dev/null"), Duration.ofSeconds(4)))
+                .hasMessageContaining("did not take and report its timeout").hasMessageContaining("errno 25");
+    }
+
+    @Test
+    void theLabsFifoIsArmedUnverifiedWithItsConfiguredTimeoutAndPettedUntilHandedOver(@TempDir Path dir) throws Exception {
+        try (var fifo = new FifoWatchdog(dir)) {
+            var w = Watchdog.open(fifo.path, Duration.ofSeconds(4));
+            assertThat(w.verified()).isFalse();
+            assertThat(w.timeout()).isEqualTo(Duration.ofSeconds(4));
+            Thread.sleep(2_500);
+            assertThat(fifo.seen()).as("petted every second until the guard takes over").hasSizeGreaterThanOrEqualTo(2);
+            w.handOver();
+            int before = fifo.seen().length();
+            Thread.sleep(1_500);
+            assertThat(fifo.seen()).hasSize(before);
+            w.close();
+            assertThat(fifo.seen()).endsWith("V");
+        }
+    }
+}
