@@ -43,7 +43,8 @@ public final class ScaleBench {
         int port = Ports.free();
         int agentPort = Ports.free();
         String yaml = "controller:\n  dataDir: " + dir.resolve("data") + "\n  api: {port: " + port + ", threads: 400}\n"
-                + "  agentApi: {port: " + agentPort + ", threads: 400}\n"
+                // the simulated hosts all come from 127.0.0.1
+                + "  agentApi: {port: " + agentPort + ", threads: 400, maxConnections: 16384, perClient: 16384}\n"
                 + "  adminPassword: bench-password\n  agentToken: bench-agent-token-000\n"
                 + "  hostLeaseTtl: " + 5 * renew + "s\n  hostRenewInterval: " + renew + "s\n  ha: {suspectAfter: " + 2 * renew
                 + "s, selfFenceTimeout: " + 4 * renew + "s}\n"

@@ -188,6 +188,9 @@ public record ControllerConfig(
         if (agentApi.port() < 0 || agentApi.port() > 65535 || (agentApi.port() != 0 && agentApi.port().equals(api.port()))) {
             throw new ConfigException("controller.agentApi.port must be 0..65535 and not controller.api.port: agents have their own listener");
         }
+        if (agentApi.maxConnections() < 1 || agentApi.perClient() < 1) {
+            throw new ConfigException("controller.agentApi.maxConnections and perClient must be positive");
+        }
         if (api.threads() < 8 || agentApi.threads() < 4) {
             throw new ConfigException("controller.api.threads must be at least 8 and controller.agentApi.threads at least 4");
         }
@@ -253,11 +256,34 @@ public record ControllerConfig(
      * The agents' listener: its own port and threads, so that no load on the public API can delay a
      * host's lease renewal. Only holders of the agent token get past its first check.
      */
-    public record AgentApi(@JsonProperty("bind") String bind, @JsonProperty("port") Integer port, @JsonProperty("threads") Integer threads) {
+    /**
+     * The agents' listener. Every host holds a long poll and renews each second, so the limits are
+     * per host count: {@code maxConnections} in all (default 8192), {@code perClient} from one
+     * address (default 64; a host needs a few).
+     */
+    public record AgentApi(@JsonProperty("bind") String bind, @JsonProperty("port") Integer port, @JsonProperty("threads") Integer threads,
+                           @JsonProperty("maxConnections") Integer maxConnections, @JsonProperty("perClient") Integer perClient) {
         public AgentApi {
             bind = bind == null ? "127.0.0.1" : bind;
             port = port == null ? 8775 : port;
             threads = threads == null ? 32 : threads;
+            maxConnections = maxConnections == null ? 8192 : maxConnections;
+            perClient = perClient == null ? 64 : perClient;
+        }
+
+        public AgentApi(String bind, Integer port, Integer threads) {
+            this(bind, port, threads, null, null);
+        }
+
+        /**
+         * Every host holds a long poll and renewals wait for their batch, both without a thread, so
+         * requests under way are bounded by the connections, not the threads: a bound by threads
+         * would let a few dozen hosts' polls queue every renewal behind them.
+         */
+        public io.halcyon.http.Limits listenerLimits() {
+            var d = io.halcyon.http.Limits.internal(threads);
+            return new io.halcyon.http.Limits(d.threads(), maxConnections, perClient, d.headerTimeout(), d.idleTimeout(), d.bodyTimeout(),
+                    d.minBodyRate(), maxConnections, d.maxQueued(), d.queueTimeout());
         }
     }
 

@@ -291,7 +291,7 @@ public final class ControllerMain implements AutoCloseable {
         var agentRouter = new Router();
         new AgentApi(agents, feed, resources, imageFiles).register(agentRouter);
         agentHttp = new HttpServer("agent-api", config.agentApi().bind(), config.agentApi().port(),
-                io.halcyon.http.Limits.internal(config.agentApi().threads()), tls, agentRouter, authenticator, AGENT_MAX_BODY, null,
+                config.agentApi().listenerLimits(), tls, agentRouter, authenticator, AGENT_MAX_BODY, null,
                 java.util.Set.of());
         agentHttp.start();
         closeables.add(0, agentHttp);

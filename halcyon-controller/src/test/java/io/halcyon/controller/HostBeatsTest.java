@@ -146,6 +146,40 @@ class HostBeatsTest {
     }
 
     @Test
+    void longPollsHeldByManyHostsNeverQueueARenewal() throws Exception {
+        long lease = register("lp");
+        var now = agents.call("GET", "/agent/v1/hosts/lp/assignments?after=0", null, AGENT);
+        long rev = now.json().get("revision").asLong();
+        var polls = new ArrayList<java.net.Socket>();
+        try {
+            // more held polls than the listener has threads (32 by default), fewer than one address may open (64)
+            for (int i = 0; i < 60; i++) {
+                var socket = new java.net.Socket("127.0.0.1", controller.agentPort());
+                socket.getOutputStream().write(("GET /agent/v1/hosts/lp/assignments?after=" + rev + "&waitMillis=4000 HTTP/1.1\r\n"
+                        + "Host: 127.0.0.1\r\nX-Halcyon-Agent-Token: " + TestController.AGENT_TOKEN + "\r\n\r\n")
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                polls.add(socket);
+            }
+            Thread.sleep(1000);
+            var r = agents.call("POST", "/agent/v1/hosts/lp/heartbeat", Map.of("leaseId", lease, "seq", 1, "armed", true, "seen", 1), AGENT);
+            assertThat(r.status()).as("a renewal beside 60 held polls: %s", r.body()).isEqualTo(200);
+            for (var socket : polls) {
+                assertThat(socket.getInputStream().available()).as("the polls are still held").isZero();
+            }
+            // then each poll ends by itself, so no connection outlives this test
+            for (var socket : polls) {
+                socket.setSoTimeout(10_000);
+                assertThat(new String(socket.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII))
+                        .isEqualTo("HTTP/1.1 200");
+            }
+        } finally {
+            for (var socket : polls) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
     void anAgentThatSendsNoSeenRevisionHasEveryRenewalWritten() {
         long lease = register("hb2");
         for (int i = 1; i <= 3; i++) {

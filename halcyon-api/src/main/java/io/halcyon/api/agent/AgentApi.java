@@ -43,7 +43,7 @@ public final class AgentApi {
         var g = router.group("/agent/v1", FaultStyle.KEYSTONE);
         g.agent("POST", "/hosts/{name}/register", r -> Reply.ok(agents.register(r.param("name"),
                 read(r, HostRegistration.class))));
-        g.agent("POST", "/hosts/{name}/heartbeat", r -> {
+        g.agentAsync("POST", "/hosts/{name}/heartbeat", r -> {
             var body = r.json();
             if (!body.hasNonNull("leaseId") || !body.get("leaseId").canConvertToLong()) {
                 throw ApiException.badRequest("'leaseId' is a required integer.");
@@ -54,7 +54,8 @@ public final class AgentApi {
             // absent: an agent that has every renewal written
             long seen = body.hasNonNull("seen") && body.get("seen").canConvertToLong() ? Math.max(1, body.get("seen").asLong()) : 0;
             boolean witness = body.hasNonNull("witness") && body.get("witness").asBoolean();
-            return Reply.ok(agents.heartbeat(r.param("name"), body.get("leaseId").asLong(), seq, armed, afterFence, witness, seen));
+            return agents.heartbeatAsync(r.param("name"), body.get("leaseId").asLong(), seq, armed, afterFence, witness, seen)
+                    .thenApply(Reply::ok);
         });
         g.agentAsync("GET", "/hosts/{name}/assignments", this::assignments);
         g.agent("POST", "/hosts/{name}/reports", r -> {

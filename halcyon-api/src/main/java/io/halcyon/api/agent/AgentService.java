@@ -229,6 +229,22 @@ public final class AgentService implements AutoCloseable {
      * @param witness    the agent counts its heartbeats on the shared storage as renewals
      */
     public Beat heartbeat(String name, long leaseId, long seq, boolean armed, boolean afterFence, boolean witness, long seen) {
+        try {
+            return heartbeatAsync(name, leaseId, seq, armed, afterFence, witness, seen).toCompletableFuture().get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw ApiException.unavailable("The renewal of host " + name + " could not be recorded; retry.");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ApiException.unavailable("Interrupted while renewing host " + name + ".");
+        }
+    }
+
+    /** As {@link #heartbeat}, without holding a thread while the renewal waits for its batch. */
+    public java.util.concurrent.CompletionStage<Beat> heartbeatAsync(String name, long leaseId, long seq, boolean armed, boolean afterFence,
+                                                                       boolean witness, long seen) {
         checkHostName(name);
         if (seen > 0 && !res.cache().awaitRevision(seen, Duration.ofSeconds(1))) {
             seen = -1;
@@ -247,14 +263,13 @@ public final class AgentService implements AutoCloseable {
         boolean transition = seen <= 0 || afterFence || stored == null || stored.leaseId() != leaseId || stored.armed() != armed
                 || stored.witness() != witness || !steady(res.hostHaState(name));
         if (!transition) {
-            try {
-                return new Beat(armed(name), batcher.add(name, seq).get(5, java.util.concurrent.TimeUnit.SECONDS));
-            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                throw ApiException.unavailable("The renewal of host " + name + " could not be recorded; retry.");
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw ApiException.unavailable("Interrupted while renewing host " + name + ".");
-            }
+            boolean answer = armed(name);
+            return batcher.add(name, seq).orTimeout(5, java.util.concurrent.TimeUnit.SECONDS).handle((rev, error) -> {
+                if (error != null) {
+                    throw ApiException.unavailable("The renewal of host " + name + " could not be recorded; retry.");
+                }
+                return new Beat(answer, rev);
+            });
         }
         String bootId = current.map(c -> c.value().bootId()).orElse(null);
         var beat = new HostBeat(name, leaseId, bootId, seq, armed, res.clock().now(), witness);
@@ -264,7 +279,7 @@ public final class AgentService implements AutoCloseable {
         } catch (LeaseNotFoundException e) {
             throw ApiException.notFound("The lease of host " + name + " has expired; register again.");
         }
-        return new Beat(armed(name), r.revision());
+        return java.util.concurrent.CompletableFuture.completedFuture(new Beat(armed(name), r.revision()));
     }
 
     /** States in which the leader already holds the host for up (or does not watch it): nothing to tell it. */

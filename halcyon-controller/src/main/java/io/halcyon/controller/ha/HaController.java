@@ -260,8 +260,7 @@ public final class HaController implements AutoCloseable {
         }
         var heardAtDecision = new java.util.HashMap<String, Long>();
         hosts.forEach(h -> heardAtDecision.put(h.name(), h.heard()));
-        var actions = monitor.tick(new HaMonitor.Tick(now, clusterDisarmed, hosts, HaInputs.guests(res, settings), bmcOutcomes,
-                witnessLive));
+        var actions = monitor.tick(new HaMonitor.Tick(now, clusterDisarmed, hosts, guestsIfNeeded(hosts), bmcOutcomes, witnessLive));
         var confirmed = new java.util.HashMap<String, java.util.Optional<Map<String, Long>>>();
         for (HaAction a : actions) {
             try {
@@ -282,6 +281,18 @@ public final class HaController implements AutoCloseable {
         }
         finishDeletions();
         writes.dropStaleRecoveries();
+    }
+
+    /**
+     * The servers, as the monitor needs them only for hosts on their way to being fenced or fenced
+     * and for pending recoveries: while every host is up or in maintenance and nothing waits, a
+     * tick does not walk every server (a host is down or fencing for ticks before it is fenced, so
+     * the list is there by then).
+     */
+    private List<io.halcyon.ha.GuestInput> guestsIfNeeded(List<io.halcyon.ha.HostInput> hosts) {
+        boolean steady = res.haRecoveries().size() == 0 && hosts.stream()
+                .allMatch(h -> h.state() == io.halcyon.ha.HostHaState.UP || h.state() == io.halcyon.ha.HostHaState.MAINTENANCE);
+        return steady ? List.of() : HaInputs.guests(res, settings);
     }
 
     /**
