@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs one benchmark: bench/run.sh boot|scale|memory|volumes|hotplug|ovn|dhcp|failover|ha|backup|ceph|flood [options]
 #   boot    control-plane overhead of a boot (create to ACTIVE minus QEMU's own start), 20 boots
-#   scale   1,000 simulated hosts, 10,000 servers from 32 clients; create rate, latencies, list latency
+#   scale   1,000 simulated hosts renewing every second, 10,000 servers from 32 clients; create rate, latencies, list latency
+#           ("scale HOSTS SERVERS CLIENTS RENEW_SECONDS")
 #   memory  RSS of the all-in-one process idle and with 10 guests
 #   volumes 50 volumes from a 1 GiB image against qemu-img convert full copies; time and space
 #   hotplug attach request to disk visible in a running guest (and detach), 20 times
