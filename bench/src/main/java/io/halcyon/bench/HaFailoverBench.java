@@ -56,7 +56,8 @@ public final class HaFailoverBench {
                     + "  agentApi: {port: " + agentPort + ", bind: \"0.0.0.0\"}\n"
                     + "  adminPassword: bench-password\n  agentToken: bench-agent-token-000\n"
                     + "  network: {ovnNorthbound: \"" + ovn.nbUnix() + "\", physicalNetworks: [provider]}\n"
-                    + "  ha: {credentialKeyFile: \"" + key + "\"}\n"
+                    // the trials fence the hosts one after another on purpose: the brake would stop the second
+                    + "  ha: {credentialKeyFile: \"" + key + "\", brakeShare: 1.0}\n"
                     + "  bootstrap:\n    flavors: [{id: \"1\", name: m1.tiny, vcpus: 1, ramMb: 128, diskGb: 1}]\n"
                     + "    images: [{name: tiny, file: " + image + ", diskFormat: qcow2}]\n";
             var opts = new LabAgents.Options(List.of("http://" + lab.controllerIp() + ":" + agentPort), "bench-agent-token-000",
