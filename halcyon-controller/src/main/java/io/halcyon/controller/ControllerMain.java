@@ -92,6 +92,7 @@ public final class ControllerMain implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControllerMain.class);
 
     private final List<AutoCloseable> closeables = new ArrayList<>();
+    private AssignmentFeed feed;
     private final Store store;
     private final Resources resources;
     public static final String VERSION = "0.1.0";
@@ -119,7 +120,7 @@ public final class ControllerMain implements AutoCloseable {
         closeables.add(store);
         resources = new Resources(store, clock, Duration.ofSeconds(10));
         closeables.add(0, resources);
-        var feed = new AssignmentFeed();
+        feed = new AssignmentFeed();
         resources.servers().addHandler(feed);
         // a server's NICs come from its ports: a port that changes wakes the agent of the server it is bound to
         resources.ports().addHandler((id, old, now) -> {
@@ -314,6 +315,11 @@ public final class ControllerMain implements AutoCloseable {
     /** The port agents talk to. */
     public int agentPort() {
         return agentHttp.port();
+    }
+
+    /** The host's assignment polls this controller holds now. */
+    public int pollsHeld(String host) {
+        return feed.waiting(host);
     }
 
     /** The OVN northbound reconciler, when OVN is configured. */

@@ -112,16 +112,19 @@ class HostBeatsTest {
             maintenance(h.value().name(), true);
         }
         long lease = register("alone");
-        Thread.sleep(250);
-        assertThat(beatAnswer("alone", lease, 1).get("armed").asBoolean()).as("no other host to take its guests").isFalse();
+        var seq = new java.util.concurrent.atomic.AtomicLong();
+        // the set of hosts that could take over is recomputed at most five times a second
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> !beatAnswer("alone", lease, seq.incrementAndGet()).get("armed").asBoolean());
         long other = register("other");
         beat("other", other, 1, Map.of());
         maintenance("other", false);
-        Thread.sleep(250);
-        assertThat(beatAnswer("alone", lease, 2).get("armed").asBoolean()).isTrue();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> beatAnswer("alone", lease, seq.incrementAndGet()).get("armed").asBoolean());
         maintenance("other", true);
-        Thread.sleep(250);
-        assertThat(beatAnswer("alone", lease, 3).get("armed").asBoolean()).as("the only other host is in maintenance").isFalse();
+        // the only other host is in maintenance
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> !beatAnswer("alone", lease, seq.incrementAndGet()).get("armed").asBoolean());
     }
 
     private static void maintenance(String host, boolean on) {
@@ -160,7 +163,8 @@ class HostBeatsTest {
                         .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
                 polls.add(socket);
             }
-            Thread.sleep(1000);
+            // every poll has reached the controller and is held there
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> controller.pollsHeld("lp") == 60);
             var r = agents.call("POST", "/agent/v1/hosts/lp/heartbeat", Map.of("leaseId", lease, "seq", 1, "armed", true, "seen", 1), AGENT);
             assertThat(r.status()).as("a renewal beside 60 held polls: %s", r.body()).isEqualTo(200);
             for (var socket : polls) {

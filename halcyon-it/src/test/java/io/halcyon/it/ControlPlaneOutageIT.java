@@ -109,11 +109,9 @@ class ControlPlaneOutageIT {
         assertThat(before.values()).doesNotContainNull();
         cluster.cloud.stopController();
         try {
-            for (int i = 0; i < 12; i++) {
-                Thread.sleep(5_000);
-                assertThat(qemus()).as("every guest's QEMU, %d s into the outage", (i + 1) * 5).isEqualTo(before);
-                assertThat(powered()).as("no host reset by its watchdog").containsExactlyInAnyOrderElementsOf(cluster.lab.hosts());
-            }
+            // a minute in which every guest's QEMU stays the same and no watchdog resets a host
+            await().during(Duration.ofSeconds(60)).atMost(Duration.ofSeconds(70)).pollInterval(Duration.ofSeconds(1))
+                    .until(() -> qemus().equals(before) && powered().size() == cluster.lab.hosts().size());
         } finally {
             cluster.cloud.startController();
         }
@@ -140,10 +138,9 @@ class ControlPlaneOutageIT {
         try {
             await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> "isolated".equals(state("host1")));
             // well past the self-fence deadline (11 s): nothing is fenced, nothing moves
-            Thread.sleep(15_000);
-            assertThat(state("host1")).isEqualTo("isolated");
-            assertThat(qemus()).isEqualTo(before);
-            assertThat(powered()).containsExactlyInAnyOrderElementsOf(cluster.lab.hosts());
+            await().during(Duration.ofSeconds(15)).atMost(Duration.ofSeconds(25)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> "isolated".equals(state("host1")) && qemus().equals(before)
+                            && powered().size() == cluster.lab.hosts().size());
         } finally {
             cluster.lab.restore("host1");
         }

@@ -37,18 +37,21 @@ final class FifoWatchdog implements AutoCloseable {
         return w;
     }
 
-    /** What the reader got so far, once what was written has arrived. */
+    /** What the reader got so far, once what was written has arrived (nothing more for 100 ms). */
     String seen() {
         settle();
         return seen.toString();
     }
 
-    private static void settle() {
-        try {
-            Thread.sleep(50);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    private void settle() {
+        var last = new int[] {-1};
+        org.awaitility.Awaitility.await().pollInterval(Duration.ofMillis(10)).during(Duration.ofMillis(100)).atMost(Duration.ofSeconds(5))
+                .until(() -> {
+                    int n = seen.length();
+                    boolean same = n == last[0];
+                    last[0] = n;
+                    return same;
+                });
     }
 
     @Override

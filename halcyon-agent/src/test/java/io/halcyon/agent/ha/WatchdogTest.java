@@ -9,6 +9,7 @@ import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /** The watchdog is verified, never trusted: nothing that is not one is armed, and nothing is created. */
 class WatchdogTest {
@@ -40,12 +41,11 @@ class WatchdogTest {
             var w = Watchdog.open(fifo.path, Duration.ofSeconds(4));
             assertThat(w.verified()).isFalse();
             assertThat(w.timeout()).isEqualTo(Duration.ofSeconds(4));
-            Thread.sleep(2_500);
-            assertThat(fifo.seen()).as("petted every second until the guard takes over").hasSizeGreaterThanOrEqualTo(2);
+            // petted every second until the guard takes over
+            await().atMost(Duration.ofSeconds(5)).until(() -> fifo.seen().length() >= 2);
             w.handOver();
             int before = fifo.seen().length();
-            Thread.sleep(1_500);
-            assertThat(fifo.seen()).hasSize(before);
+            await().during(Duration.ofMillis(1_500)).atMost(Duration.ofSeconds(3)).until(() -> fifo.seen().length() == before);
             w.close();
             assertThat(fifo.seen()).endsWith("V");
         }

@@ -227,22 +227,8 @@ public final class AgentService implements AutoCloseable {
      * @param armed      what the agent enforced when it sent this renewal
      * @param afterFence the agent self-fenced and has not renewed since
      * @param witness    the agent counts its heartbeats on the shared storage as renewals
+     * @return the answer, without a thread held while the renewal waits for its batch
      */
-    public Beat heartbeat(String name, long leaseId, long seq, boolean armed, boolean afterFence, boolean witness, long seen) {
-        try {
-            return heartbeatAsync(name, leaseId, seq, armed, afterFence, witness, seen).toCompletableFuture().get();
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw ApiException.unavailable("The renewal of host " + name + " could not be recorded; retry.");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw ApiException.unavailable("Interrupted while renewing host " + name + ".");
-        }
-    }
-
-    /** As {@link #heartbeat}, without holding a thread while the renewal waits for its batch. */
     public java.util.concurrent.CompletionStage<Beat> heartbeatAsync(String name, long leaseId, long seq, boolean armed, boolean afterFence,
                                                                        boolean witness, long seen) {
         checkHostName(name);
@@ -285,11 +271,6 @@ public final class AgentService implements AutoCloseable {
     /** States in which the leader already holds the host for up (or does not watch it): nothing to tell it. */
     private static boolean steady(String haState) {
         return "up".equals(haState) || "maintenance".equals(haState);
-    }
-
-    /** As an agent from before batched renewals calls it: every renewal written. */
-    public Beat heartbeat(String name, long leaseId, long seq, boolean armed) {
-        return heartbeat(name, leaseId, seq, armed, false, false, 0);
     }
 
     /**

@@ -48,6 +48,12 @@ public final class AssignmentFeed implements Informer.Handler<Server> {
     }
 
     /** Completes when the host changed after {@code after}, or after {@code waitMillis} anyway. */
+    /** The polls of {@code host} held now, waiting for a change. */
+    public synchronized int waiting(String host) {
+        var list = waiters.get(host);
+        return list == null ? 0 : list.size();
+    }
+
     public CompletableFuture<Void> await(String host, long after, long waitMillis) {
         var f = new CompletableFuture<Void>();
         synchronized (this) {

@@ -183,7 +183,7 @@ public final class HaController implements AutoCloseable {
      * hosts the control plane has not heard for a renewal interval (the ones whose fate hangs on it).
      * Returns whether this leader's view of them is live: some host's changed within three intervals.
      */
-    private boolean readWitness(long now, List<io.halcyon.ha.HostInput> hosts) {
+    private boolean readWitness(long now) {
         java.nio.file.Path dir = witness;
         if (dir == null) {
             return false;
@@ -193,19 +193,21 @@ public final class HaController implements AutoCloseable {
         if (sweep) {
             witnessSweptAt = now;
         }
-        for (var h : hosts) {
-            long[] track = heardTrack.computeIfAbsent(h.name(), k -> new long[] {h.heard(), now});
-            if (track[0] != h.heard()) {
-                track[0] = h.heard();
+        for (var v : res.hosts().list()) {
+            String name = v.value().name();
+            long h = Math.max(heard.getOrDefault(name, 0L), res.hostBeats().get(name).map(Versioned::revision).orElse(0L));
+            long[] track = heardTrack.computeIfAbsent(name, k -> new long[] {h, now});
+            if (track[0] != h) {
+                track[0] = h;
                 track[1] = now;
             }
             if (!sweep && now - track[1] < renew) {
                 continue;
             }
-            String c = io.halcyon.api.agent.Witness.read(dir, h.name());
-            if (c != null && !c.equals(witnessSeen.get(h.name()))) {
-                witnessSeen.put(h.name(), c);
-                witnessBeats.merge(h.name(), 1L, Long::sum);
+            String c = io.halcyon.api.agent.Witness.read(dir, name);
+            if (c != null && !c.equals(witnessSeen.get(name))) {
+                witnessSeen.put(name, c);
+                witnessBeats.merge(name, 1L, Long::sum);
                 witnessChangedAt = now;
             }
         }
@@ -253,11 +255,8 @@ public final class HaController implements AutoCloseable {
         }
         boolean clusterDisarmed = res.haCluster().get(HaCluster.ID).map(v -> v.value().disarmed()).orElse(false);
         long now = res.clock().nanoTime() / 1_000_000;
-        var hosts = HaInputs.hosts(res, scheduler, credentials != null, heard, Map.of());
-        boolean witnessLive = readWitness(now, hosts);
-        if (witness != null) {
-            hosts = HaInputs.hosts(res, scheduler, credentials != null, heard, witnessBeats);
-        }
+        boolean witnessLive = readWitness(now);
+        var hosts = HaInputs.hosts(res, scheduler, credentials != null, heard, witnessBeats);
         var heardAtDecision = new java.util.HashMap<String, Long>();
         hosts.forEach(h -> heardAtDecision.put(h.name(), h.heard()));
         var actions = monitor.tick(new HaMonitor.Tick(now, clusterDisarmed, hosts, guestsIfNeeded(hosts), bmcOutcomes, witnessLive));
