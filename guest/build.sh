@@ -25,6 +25,8 @@ need mcopy mtools
 need syslinux syslinux
 need sfdisk fdisk
 need qemu-img qemu-utils
+need gcc gcc
+[ -r /usr/lib/x86_64-linux-gnu/libc.a ] || die "missing the static C library (install Debian package libc6-dev)"
 BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] || die "missing $BUSYBOX (install Debian package busybox-static)"
 # The initramfs has no libc, so a dynamically linked busybox would not start.
@@ -55,6 +57,9 @@ cp -R "$HERE/rootfs/." "$R/"
 chmod 755 "$R/init" "$R/etc/udhcpc.script" "$R/etc/acpi/PWRF/00000080"   # in case a checkout lost +x
 chmod 1777 "$R/tmp"
 cp "$BUSYBOX" "$R/bin/busybox"
+# the HA tests' write oracle (chain.c); static, as the initramfs has no libc
+gcc -static -O2 -Wall -o "$R/bin/halcyon-chain" "$HERE/chain.c" || die "compiling chain.c failed"
+strip "$R/bin/halcyon-chain" 2>/dev/null || true
 # Applet links are made here rather than by `busybox --install` at boot: less work on the TCG clock.
 for a in $("$BUSYBOX" --list-full); do
   case $a in */*) ;; *) continue ;; esac           # skip top-level 'linuxrc'

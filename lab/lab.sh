@@ -15,6 +15,8 @@
 #   lab.sh freeze|thaw DIR H         cgroup v2 freeze of every process of the host
 #   lab.sh cut|restore DIR H         drop every frame to and from the host at the switch
 #   lab.sh exec DIR H CMD...         run CMD inside the host (its PID, mount, net and UTS namespaces)
+#   lab.sh watchdog-lie DIR H [S]    the host's watchdog fires after S seconds while still reporting
+#                                    WATCHDOG_TIMEOUT (no S: honest again)
 #   lab.sh list DIR [--format json]  hosts, addresses, init pids, power, BMC endpoints
 #   lab.sh destroy DIR               power everything off and remove all of it
 # A host runs DIR/hosts/H/boot.sh when it powers on (restarted if it exits), if that file exists.
@@ -202,11 +204,14 @@ cmd_init() {
 # and nothing arrives for WATCHDOG_TIMEOUT seconds, it resets the host (which stays off, as a host
 # that does not boot again would)
 cmd_watchdog() {
-  load "$1"; local h=$2 hd c armed=0 boot=""
+  load "$1"; local h=$2 hd c armed=0 boot="" fires
   hd=$DIR/hosts/$h
   exec 3<> "$hd/watchdog"
   while :; do
-    if IFS= read -r -N 1 -t "$WATCHDOG_TIMEOUT" c <&3; then
+    # a lying watchdog (watchdog-lie) fires later than the timeout it reports
+    fires=$WATCHDOG_TIMEOUT
+    [ -s "$hd/watchdog.fires-after" ] && fires=$(< "$hd/watchdog.fires-after")
+    if IFS= read -r -N 1 -t "$fires" c <&3; then
       if [ "$c" = V ]; then
         [ $armed = 1 ] && echo "[$(date +%T.%3N)] $h: watchdog disarmed"
         armed=0
@@ -221,7 +226,7 @@ cmd_watchdog() {
       if [ "$(cat "$hd/init.pid" 2>/dev/null || true)" != "$boot" ]; then
         echo "[$(date +%T.%3N)] $h: watchdog disarmed by a power cycle"
       elif powered "$h"; then
-        echo "[$(date +%T.%3N)] $h: watchdog fired: no pet for ${WATCHDOG_TIMEOUT}s, resetting the host"
+        echo "[$(date +%T.%3N)] $h: watchdog fired: no pet for ${fires}s, resetting the host"
         kill -TERM "$(cat "$hd/power.pid")" 2>/dev/null || true
       fi
     fi
@@ -255,6 +260,17 @@ cmd_power_off() {
 freeze_file() {
   [ -n "$CGROOT" ] || die "this machine has no cgroup v2 hierarchy: freeze needs cgroup.freeze"
   echo "$CGROOT/$PREFIX-$1"
+}
+
+cmd_watchdog_lie() {
+  load "$1"; local h=$2 s=${3:-}
+  host_ok "$h"
+  if [ -z "$s" ]; then
+    rm -f "$DIR/hosts/$h/watchdog.fires-after"; echo "$h: watchdog honest (${WATCHDOG_TIMEOUT}s)"; return 0
+  fi
+  [[ "$s" =~ ^[1-9][0-9]{0,4}$ ]] || die "watchdog-lie: seconds must be a whole number from 1 to 99999, not '$s'"
+  echo "$s" > "$DIR/hosts/$h/watchdog.fires-after"
+  echo "$h: watchdog fires after ${s}s and reports ${WATCHDOG_TIMEOUT}s"
 }
 
 cmd_freeze() {
@@ -357,7 +373,7 @@ cmd_destroy() {
   echo "lab $PREFIX destroyed"
 }
 
-[ $# -ge 1 ] || die "usage: lab.sh create|power-on|power-off|freeze|thaw|cut|restore|exec|list|destroy DIR ..."
+[ $# -ge 1 ] || die "usage: lab.sh create|power-on|power-off|freeze|thaw|cut|restore|watchdog-lie|exec|list|destroy DIR ..."
 cmd=$1; shift
 case $cmd in
   create) [ $# -eq 2 ] || die "usage: lab.sh create DIR HOSTS"; cmd_create "$@" ;;
@@ -367,6 +383,7 @@ case $cmd in
   power-on) [ $# -eq 2 ] || die "usage: lab.sh power-on DIR HOST"; cmd_power_on "$@" ;;
   power-off) [ $# -eq 2 ] || die "usage: lab.sh power-off DIR HOST"; cmd_power_off "$@" ;;
   freeze) [ $# -eq 2 ] || die "usage: lab.sh freeze DIR HOST"; cmd_freeze "$@" ;;
+  watchdog-lie) [ $# -eq 2 ] || [ $# -eq 3 ] || die "usage: lab.sh watchdog-lie DIR HOST [SECONDS]"; cmd_watchdog_lie "$@" ;;
   thaw) [ $# -eq 2 ] || die "usage: lab.sh thaw DIR HOST"; cmd_thaw "$@" ;;
   cut) [ $# -eq 2 ] || die "usage: lab.sh cut DIR HOST"; cmd_cut "$@" ;;
   restore) [ $# -eq 2 ] || die "usage: lab.sh restore DIR HOST"; cmd_restore "$@" ;;

@@ -92,6 +92,8 @@ public final class Agent implements AutoCloseable {
     private final Set<String> known = new HashSet<>();
     private final Set<String> busy = new HashSet<>();
     private final Map<String, Integer> failures = new HashMap<>();
+    /** Guests whose start waits for a disk lease another QEMU holds: attempts so far. */
+    private final Map<String, Integer> leaseWaits = new HashMap<>();
     private final Map<String, String> faults = new HashMap<>();
     private final Map<String, GuestReport> lastSent = new HashMap<>();
     private boolean synced;
@@ -330,6 +332,19 @@ public final class Agent implements AutoCloseable {
             plan(c.serverId());
         } else if (e instanceof StepDone d) {
             busy.remove(d.serverId());
+            if (d.error() instanceof io.halcyon.agent.qemu.DiskLease.HeldException held) {
+                // never a failure: the other writer's host is being fenced, and its QEMU's end frees the lease
+                int n = leaseWaits.merge(d.serverId(), 1, Integer::sum);
+                if (n == 1 || n % 30 == 0) {
+                    log.warn("event=disk_lease_held host={} server_id={} waited_s={} detail=\"{}\"", settings.host(), d.serverId(), n - 1,
+                            held.getMessage());
+                }
+                timers.schedule(() -> events.add(new Changed(d.serverId())), 1, TimeUnit.SECONDS);
+                return;
+            }
+            if (leaseWaits.remove(d.serverId()) != null && d.error() == null) {
+                log.info("event=disk_lease_acquired host={} server_id={}", settings.host(), d.serverId());
+            }
             if (d.error() != null) {
                 int n = failures.merge(d.serverId(), 1, Integer::sum);
                 log.warn("event=step_failed host={} server_id={} step={} attempt={} error=\"{}\"", settings.host(), d.serverId(),

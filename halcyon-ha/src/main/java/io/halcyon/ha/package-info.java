@@ -36,6 +36,16 @@
  * 60 s + 10 s < lock 120 s. {@link io.halcyon.ha.HaSettings} refuses settings that break it, and a
  * host whose watchdog is too slow for the margin does not count as self-fencing.
  *
+ * <h2>When a timing assumption is false: the storage leases</h2>
+ * The arithmetic rests on the watchdog firing within {@code W} and on clock rates within
+ * {@code rho}. The guarantee does not: a guest's disks can be written only by the QEMU holding
+ * their lease on the storage itself, the image's lock for files (held by QEMU for its lifetime,
+ * arbitrated by the kernel or the NFS server) and, for RBD, the exclusive lock with its previous
+ * holder's client address on the OSD blocklist before the guest is restarted elsewhere. So a
+ * watchdog that fires late, or a clock that runs fast, makes a restart wait for the old QEMU to
+ * be gone (files) or leaves the old QEMU unable to write (Ceph); it never makes two writers. The
+ * simulator models the leases and shows, with them turned off, the double run they prevent.
+ *
  * <h2>Renewals off the store's write path</h2>
  * A renewal is not a write of its own. Each controller answers the renewals it gets in a tenth
  * of a second with one write of one record ({@code HostBeatBatch}, naming the hosts), and only

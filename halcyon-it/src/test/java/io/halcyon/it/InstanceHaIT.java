@@ -13,6 +13,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -58,6 +59,9 @@ class InstanceHaIT {
         for (String h : cluster.lab.hosts()) {
             bmc(h, true);
         }
+        // a second serial port for the write oracle's records
+        var spec = api.post("/compute/v2.1/flavors/1/os-extra_specs", Map.of("extra_specs", Map.of("hw:serial_port_count", "2")));
+        assertThat(spec.status()).as(spec.raw()).isEqualTo(200);
         watch = QemuWatch.start(cluster.lab, Duration.ofMillis(50));
     }
 
@@ -72,6 +76,11 @@ class InstanceHaIT {
     @AfterEach
     void cleanUp() throws Exception {
         watch.assertNeverTwice();
+        for (String id : servers) {
+            if (!forked.contains(id)) {
+                assertThat(chain(id).problems()).as("the write oracle of %s", id).isEmpty();
+            }
+        }
         for (String id : servers) {
             api.delete("/compute/v2.1/servers/" + id);
         }
@@ -143,7 +152,7 @@ class InstanceHaIT {
     }
 
     static String marker(String mark) {
-        return "#!/bin/sh\ns=$(cat /sys/block/vda/size); o=$((s - 2048))\n"
+        return "#!/bin/sh\n" + io.halcyon.testkit.ChainOracle.writerCommand(5000) + "s=$(cat /sys/block/vda/size); o=$((s - 2048))\n"
                 + "c=$(dd if=/dev/vda bs=512 skip=$o count=1 2>/dev/null | head -n 1 | tr -cd 'A-Za-z0-9=._-')\n"
                 + "if [ -z \"$c\" ]; then printf '%s\\n' " + mark + " | dd of=/dev/vda bs=512 seek=$o count=1 conv=sync,fsync 2>/dev/null; "
                 + "echo \"marker written " + mark + "\"; else echo \"marker found $c\"; fi\n";
@@ -184,10 +193,64 @@ class InstanceHaIT {
         assertThat(hostOf(id)).isEqualTo(host);
         awaitConsole(id, "marker written " + mark);
         marks.put(id, mark);
+        // the write oracle is running before anything is done to the guest
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> chain(id), c -> c.records() > 0);
         return id;
     }
 
     final Map<String, String> marks = new HashMap<>();
+    /** Servers a test wrote to twice on purpose (the oracle's negative control). */
+    final java.util.Set<String> forked = new java.util.HashSet<>();
+
+    /** What the write oracle found for a guest: its QEMUs' logs on every host, its disk's ring, and the verdict. */
+    record Chain(List<List<io.halcyon.testkit.ChainOracle.Record>> logs, List<io.halcyon.testkit.ChainOracle.Record> ring,
+                 List<String> problems) {
+        long boots() {
+            return java.util.stream.Stream.concat(logs.stream().flatMap(List::stream), ring.stream())
+                    .map(io.halcyon.testkit.ChainOracle.Record::boot).distinct().count();
+        }
+
+        long records() {
+            return logs.stream().mapToLong(List::size).sum();
+        }
+
+        @Override
+        public String toString() {
+            var per = new ArrayList<String>();
+            for (var l : logs) {
+                per.add(l.size() + " records of boots " + l.stream().map(io.halcyon.testkit.ChainOracle.Record::boot).distinct().toList());
+            }
+            return "logs " + per + ", ring " + ring.size() + " records, problems " + problems.stream().limit(5).toList();
+        }
+    }
+
+    static Path guestDir(String host, String id) {
+        return cluster.lab.hostDir(host).resolve("agent/guests/" + id);
+    }
+
+    static Chain chain(String id) throws Exception {
+        var logs = new ArrayList<List<io.halcyon.testkit.ChainOracle.Record>>();
+        var problems = new ArrayList<String>();
+        Path disk = null;
+        for (String h : cluster.lab.hosts()) {
+            Path log = guestDir(h, id).resolve("serial-1.log");
+            if (Files.exists(log)) {
+                logs.add(io.halcyon.testkit.ChainOracle.parseLog(Files.readString(log), problems));
+            }
+            Path cmd = guestDir(h, id).resolve("cmdline");
+            Matcher m = Files.exists(cmd) ? ROOT_FILE.matcher(Files.readString(cmd)) : null;
+            if (disk == null && m != null && m.find()) {
+                disk = Path.of(m.group(1));
+            }
+        }
+        var ring = disk == null || !Files.exists(disk) ? List.<io.halcyon.testkit.ChainOracle.Record>of()
+                : io.halcyon.testkit.ChainOracle.parseRing(io.halcyon.testkit.ChainOracle.readRing(disk, "qcow2"));
+        problems.addAll(io.halcyon.testkit.ChainOracle.check(ring, logs));
+        return new Chain(logs, ring, problems);
+    }
+
+    /** The root disk of a file-backed guest in its QEMU's command line. */
+    static final Pattern ROOT_FILE = Pattern.compile("\\{\"driver\":\"file\",\"filename\":\"([^\"]+)\",\"node-name\":\"root-file\"");
 
     static String hostOf(String id) throws Exception {
         JsonNode s = api.server(id);
@@ -216,6 +279,12 @@ class InstanceHaIT {
         String to = hostOf(id);
         awaitConsole(id, "marker found " + marks.get(id));
         Instant ready = Instant.now();
+        // the oracle: the new boot's records follow the old one's, in one chain
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> chain(id), c -> c.boots() >= 2);
+        Chain c = chain(id);
+        assertThat(c.problems()).as("the write oracle of %s", id).isEmpty();
+        System.out.printf("oracle %s: %d records logged, %d on the disk's ring, %d boots, one chain%n", id, c.records(), c.ring().size(),
+                c.boots());
         assertThat(ip(id)).as("the same address on the new host").isEqualTo(ip);
         assertThat(watch.hostsOf(api.server(id).path("id").asText())).containsExactly(to);
         JsonNode actions = api.get("/compute/v2.1/servers/" + id + "/os-instance-actions").body().path("instanceActions");
@@ -262,10 +331,18 @@ class InstanceHaIT {
         String c = boot("c", "host4", 10, volume);
         String ip = ip(c);
         String oldAddress = cluster.lab.managementIp("host4");
+        // the exclusive lock's holder as Ceph sees it: the old QEMU's own client
+        String holder = await().atMost(Duration.ofSeconds(30)).until(() -> {
+            var locks = new com.fasterxml.jackson.databind.ObjectMapper().readTree(cluster.ceph.rbd("lock", "ls", "--format", "json",
+                    cluster.ceph.pool() + "/volume-" + volume).orThrow().stdout());
+            return locks.size() == 1 ? locks.get(0).path("address").asText().replaceFirst("^v[12]:", "") : null;
+        }, java.util.Objects::nonNull);
         Instant t0 = Instant.now();
         cluster.lab.powerOff("host4");
         awaitRecovered(c, "host4", ip, t0, Duration.ofSeconds(60));
-        assertThat(events("host4")).contains("storage-fenced").contains(oldAddress + ":0/0");
+        assertThat(events("host4")).contains("storage-fenced").contains(oldAddress + ":0/0").contains(holder);
+        assertThat(cluster.ceph.ceph("osd", "blocklist", "ls").orThrow().stdout() + cluster.ceph.ceph("osd", "blocklist", "ls").stderr())
+                .contains(holder);
         assertThat(cluster.ceph.ceph("osd", "blocklist", "ls").orThrow().stdout() + cluster.ceph.ceph("osd", "blocklist", "ls").stderr())
                 .contains(oldAddress + ":0/0");
         // a client on the old host's address: refused by the OSDs
@@ -277,7 +354,7 @@ class InstanceHaIT {
         heal("host4");
         assertThat(events("host4")).contains("rejoined empty");
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> events("host4").contains("storage-unfenced"));
-        assertThat(cluster.ceph.ceph("osd", "blocklist", "ls").stdout()).doesNotContain(oldAddress + ":0/0");
+        assertThat(cluster.ceph.ceph("osd", "blocklist", "ls").stdout()).doesNotContain(oldAddress + ":0/0").doesNotContain(holder);
     }
 
     @Test
@@ -299,20 +376,47 @@ class InstanceHaIT {
         }
     }
 
+    /**
+     * The watchdog lies (the agent is told 4 s, it fires at 30 s) and the agent is SIGSTOPped, so the
+     * host keeps running its guest long after the leader, counting 4 s, declared it fenced and
+     * restarted the guest elsewhere. The disk's lease (the image lock the old QEMU still holds)
+     * keeps the new host waiting until the watchdog finally takes the old host down: never two
+     * writers, which {@link QemuWatch} checks at every scan after each test.
+     */
     @Test
     @Order(4)
-    void aStoppedAgentIsFencedByTheWatchdog() throws Exception {
+    void aLyingWatchdogAndAStoppedAgentNeverMakeASecondWriter() throws Exception {
         bmc("host3", false);
-        long agent = 0;
+        cluster.lab.watchdogLies("host3", 30);
         try {
             String c = boot("c", "host3", 10);
             String ip = ip(c);
-            agent = cluster.lab.agentPid("host3");
+            String qemu = HaLabUpE2EIT.qemuOf(c);
+            long agent = cluster.lab.agentPid("host3");
             Instant t0 = Instant.now();
             cluster.lab.signal(agent, "STOP");
-            awaitRecovered(c, "host3", ip, t0, Duration.ofSeconds(40));
-            assertThat(Files.readString(cluster.lab.hostDir("host3").resolve("watchdog.log"))).contains("watchdog fired");
+            // the leader gave the guest to another host while the old QEMU still runs
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                String h = hostOf(c);
+                return h != null && !h.equals("host3");
+            });
+            String to = hostOf(c);
+            Instant moved = Instant.now();
+            assertThat(host("host3").path("reason").asText()).contains("self-fence deadline passed");
+            assertThat(HaLabUpE2EIT.qemuOf(c)).as("the old QEMU, not yet reset").isEqualTo(qemu);
+            Path newLog = cluster.lab.hostDir(to).resolve("agent.log");
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> Files.readString(newLog).contains("event=disk_lease_held host=" + to + " server_id=" + c));
+            awaitRecovered(c, "host3", ip, t0, Duration.ofSeconds(90));
+            String log = Files.readString(cluster.lab.hostDir("host3").resolve("watchdog.log"));
+            assertThat(log).contains("watchdog fired: no pet for 30s");
+            Instant started = watch.firstSeen(c, to);
+            assertThat(Duration.between(t0, started)).as("the new QEMU started only once the old host was reset")
+                    .isGreaterThan(Duration.ofSeconds(25));
+            System.out.printf("lying watchdog: guest given to %s after %d ms, its QEMU started after %d ms%n", to,
+                    Duration.between(t0, moved).toMillis(), Duration.between(t0, started).toMillis());
         } finally {
+            cluster.lab.watchdogLies("host3", 0);
             bmc("host3", true);
         }
     }
@@ -443,6 +547,133 @@ class InstanceHaIT {
             await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300))
                     .until(() -> "ACTIVE".equals(api.server(low).path("status").asText()));
             awaitConsole(low, "marker found " + marks.get(low));
+        }
+    }
+
+    /**
+     * The oracle's negative control: a second QEMU of a running guest, started by hand on the same
+     * root disk with its lock off (what the disk's lease exists to prevent) and otherwise the same
+     * command line, is caught writing beside the first.
+     */
+    @Test
+    @Order(10)
+    void theOracleCatchesASecondQemuWritingTheSameDisk() throws Exception {
+        String id = boot("fork", "host1", 10);
+        forked.add(id);
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> chain(id).records() > 20);
+        assertThat(chain(id).problems()).isEmpty();
+        Path dir = Files.createTempDirectory(Paths.work(), "second-qemu");
+        var argv = new ArrayList<String>();
+        String[] w = Files.readString(guestDir("host1", id).resolve("cmdline")).trim().split(" ");
+        for (int i = 0; i < w.length; i++) {
+            switch (w[i]) {
+                case "-netdev" -> i++;
+                case "-daemonize" -> { }
+                case "-uuid" -> argv.addAll(List.of(w[i], UUID.randomUUID().toString(), "-name", "second-" + w[++i].substring(0, 8)));
+                case "-name" -> i++;
+                case "-qmp" -> argv.addAll(List.of(w[i++], "unix:" + dir.resolve("qmp.sock") + ",server=on,wait=off", "-pidfile",
+                        dir.resolve("qemu.pid").toString()));
+                case "-pidfile" -> i++;
+                default -> {
+                    String a = w[i];
+                    if (i > 0 && w[i - 1].equals("-device") && a.startsWith("virtio-net-pci")) {
+                        argv.remove(argv.size() - 1);
+                        continue;
+                    }
+                    a = a.replace("\"locking\":\"on\"", "\"locking\":\"off\"");
+                    a = a.replaceAll("path=[^,]*/console\\.log", "path=" + dir.resolve("console.log"));
+                    a = a.replaceAll("path=[^,]*/serial-1\\.log", "path=" + dir.resolve("serial-1.log"));
+                    argv.add(a);
+                }
+            }
+        }
+        Process second = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(dir.resolve("qemu.out").toFile()).start();
+        try {
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> {
+                var errors = new ArrayList<String>();
+                Path log = dir.resolve("serial-1.log");
+                var theirs = Files.exists(log) ? io.halcyon.testkit.ChainOracle.parseLog(Files.readString(log), errors)
+                        : List.<io.halcyon.testkit.ChainOracle.Record>of();
+                if (theirs.size() < 20) {
+                    assertThat(second.isAlive()).as("the second QEMU: %s", Files.exists(dir.resolve("qemu.out"))
+                            ? Files.readString(dir.resolve("qemu.out")) : "").isTrue();
+                    return false;
+                }
+                Chain c = chain(id);
+                var logs = new ArrayList<>(c.logs());
+                logs.add(theirs);
+                var problems = io.halcyon.testkit.ChainOracle.check(c.ring(), logs);
+                System.out.println("oracle on a second writer: " + problems.stream().limit(3).toList());
+                return !problems.isEmpty();
+            });
+        } finally {
+            second.destroyForcibly().waitFor();
+            io.halcyon.testkit.Files2.deleteTree(dir);
+        }
+    }
+
+    /**
+     * HA is disarmed on a host and the host is cut a tenth of a second later, so its last renewal
+     * record may still say it self-fences; it is armed again while away. No BMC: the leader counts
+     * on the self-fence only once a record saying so was written, and the guest runs once (the
+     * lease, the oracle and {@link QemuWatch} agree).
+     */
+    @Test
+    @Order(11)
+    void disarmCutAndRearmRunsTheGuestOnce() throws Exception {
+        bmc("host2", false);
+        try {
+            String g = boot("dcr", "host2", 10);
+            String ip = ip(g);
+            Instant t0 = Instant.now();
+            assertThat(api.put("/halcyon/v1/hosts/host2/ha", Map.of("disarmed", true)).status()).isEqualTo(200);
+            Thread.sleep(100);
+            cluster.lab.cut("host2");
+            try {
+                Thread.sleep(15_000);
+                assertThat(api.put("/halcyon/v1/hosts/host2/ha", Map.of("disarmed", false)).status()).isEqualTo(200);
+                // disarmed when cut: either its guest stays (it never self-fenced) or it self-fenced and the guest restarts elsewhere
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
+                    String st = state("host2");
+                    return st.equals("fenced") || st.equals("unfenceable") || st.equals("isolated");
+                });
+                if (state("host2").equals("fenced")) {
+                    awaitRecovered(g, "host2", ip, t0, Duration.ofSeconds(60));
+                } else {
+                    assertThat(hostOf(g)).isEqualTo("host2");
+                }
+                System.out.println("disarm, cut, re-arm: host2 ended " + state("host2") + ", the guest on " + hostOf(g));
+            } finally {
+                cluster.lab.restore("host2");
+            }
+        } finally {
+            bmc("host2", true);
+        }
+    }
+
+    /**
+     * Half of the hosts lose their switch a random fraction of a second apart (their renewals at
+     * their own phases): not more than half, so no brake; both are fenced through their BMCs and
+     * their HA guests run again on the other half, each once.
+     */
+    @Test
+    @Order(12)
+    void halfTheHostsLoseTheirSwitchAtRandomMomentsAndEachGuestRunsOnce() throws Exception {
+        String a = boot("half-a", "host3", 10);
+        String b = boot("half-b", "host4", 10);
+        var ips = Map.of(a, ip(a), b, ip(b));
+        var rnd = new java.util.Random();
+        Instant t0 = Instant.now();
+        cluster.lab.cut("host3");
+        Thread.sleep(rnd.nextInt(1000));
+        cluster.lab.cut("host4");
+        try {
+            awaitRecovered(a, "host3", ips.get(a), t0, Duration.ofSeconds(60));
+            awaitRecovered(b, "host4", ips.get(b), t0, Duration.ofSeconds(60));
+            assertThat(events("host3") + events("host4")).doesNotContain("brake");
+        } finally {
+            cluster.lab.restore("host3");
+            cluster.lab.restore("host4");
         }
     }
 }

@@ -163,6 +163,15 @@ public final class Lab implements AutoCloseable {
         lab("freeze", dir.toString(), host).orThrow();
     }
 
+    /** The host's watchdog fires after {@code seconds} while its agent is still told the lab's timeout; 0: honest again. */
+    public void watchdogLies(String host, int seconds) {
+        if (seconds > 0) {
+            lab("watchdog-lie", dir.toString(), host, Integer.toString(seconds)).orThrow();
+        } else {
+            lab("watchdog-lie", dir.toString(), host).orThrow();
+        }
+    }
+
     public void thaw(String host) {
         lab("thaw", dir.toString(), host).orThrow();
     }

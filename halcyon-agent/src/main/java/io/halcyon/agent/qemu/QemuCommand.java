@@ -22,8 +22,9 @@ public final class QemuCommand {
 
     public record Spec(String serverId, String instanceName, int vcpus, int ramMb, String accel, String machine, String qemuBinary,
                        DiskSpec root, List<DiskSpec> volumes, Path configDrive, Path console, Path qmp, Path pidFile,
-                       List<NicSpec> nics, String watchdogAction) {
+                       List<NicSpec> nics, String watchdogAction, int serialPorts) {
         public Spec {
+            serialPorts = Math.max(1, Math.min(4, serialPorts));
             nics = nics == null ? List.of() : List.copyOf(nics);
             requireNonNull(serverId, "serverId is null");
             requireNonNull(instanceName, "instanceName is null");
@@ -35,8 +36,18 @@ public final class QemuCommand {
         public Spec(String serverId, String instanceName, int vcpus, int ramMb, String accel, String machine, String qemuBinary,
                     DiskSpec root, List<DiskSpec> volumes, Path configDrive, Path console, Path qmp, Path pidFile, List<NicSpec> nics) {
             this(serverId, instanceName, vcpus, ramMb, accel, machine, qemuBinary, root, volumes, configDrive, console, qmp, pidFile, nics,
-                    null);
+                    null, 1);
         }
+    }
+
+    /** The guest's serial ports from Nova's {@code hw:serial_port_count} (1 to 4; anything else: the console only). */
+    public static int serialPorts(String count) {
+        return count != null && count.matches("[1-4]") ? Integer.parseInt(count) : 1;
+    }
+
+    /** Where serial port {@code n} (1 and up; 0 is the console) of a guest is logged. */
+    public static Path serialLog(Path guestDir, int n) {
+        return guestDir.resolve("serial-" + n + ".log");
     }
 
     /**
@@ -107,8 +118,9 @@ public final class QemuCommand {
         if (!"file".equals(d.driver())) {
             throw new IllegalArgumentException("disk driver " + d.driver() + " is not supported by this agent");
         }
+        // locking on, not auto: the image's lock is the guest's lease (DiskLease), so storage without it is refused
         return "{\"driver\":\"file\",\"filename\":\"" + json(d.path()) + "\",\"node-name\":\"" + node + "\""
-                + (d.readOnly() ? ",\"read-only\":true" : ",\"discard\":\"unmap\"") + "}";
+                + (d.readOnly() ? ",\"read-only\":true" : ",\"discard\":\"unmap\",\"locking\":\"on\"") + "}";
     }
 
     static String formatBlockdev(DiskSpec d, String node, String fileNode) {
@@ -155,6 +167,10 @@ public final class QemuCommand {
         }
         a.addAll(List.of("-chardev", "file,id=serial0,path=" + s.console() + ",append=on"));
         a.addAll(List.of("-serial", "chardev:serial0"));
+        for (int n = 1; n < s.serialPorts(); n++) {
+            a.addAll(List.of("-chardev", "file,id=serial" + n + ",path=" + serialLog(s.console().getParent(), n) + ",append=on"));
+            a.addAll(List.of("-serial", "chardev:serial" + n));
+        }
         a.addAll(List.of("-qmp", "unix:" + s.qmp() + ",server=on,wait=off"));
         a.addAll(List.of("-pidfile", s.pidFile().toString()));
         a.add("-daemonize");

@@ -337,6 +337,8 @@ public final class QemuDriver implements GuestDriver {
     public void spawn(Assignment a) throws Exception {
         String id = a.serverId();
         DiskSpec root = requireNonNull(a.rootDisk(), "the assignment has no root disk yet");
+        // before anything is written: a guest whose disk another QEMU still holds waits here
+        DiskLease.check(root, a.volumes());
         Path d = dir(id);
         Files.createDirectories(d);
         Files.deleteIfExists(d.resolve(STOPPED));
@@ -364,7 +366,16 @@ public final class QemuDriver implements GuestDriver {
         Files.deleteIfExists(d.resolve("qemu.pid"));
         var spec = new QemuCommand.Spec(id, "instance-" + id.substring(0, 8), a.flavor().vcpus(), a.flavor().ramMb(), settings.accel(),
                 settings.machine(), settings.qemuBinary(), root, a.volumes(), config, d.resolve("console.log"), socket(id),
-                d.resolve("qemu.pid"), a.nics(), QemuCommand.watchdogAction(a.flavor().extraSpecs().get("hw:watchdog_action"), a.ha()));
+                d.resolve("qemu.pid"), a.nics(), QemuCommand.watchdogAction(a.flavor().extraSpecs().get("hw:watchdog_action"), a.ha()),
+                QemuCommand.serialPorts(a.flavor().extraSpecs().get("hw:serial_port_count")));
+        int ports = spec.serialPorts();
+        for (int n = 1; n < ports; n++) {
+            // made here, 0600, as the console log is: QEMU would create it readable by its group
+            Path log = QemuCommand.serialLog(d, n);
+            if (!Files.exists(log)) {
+                Files.createFile(log, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(io.halcyon.config.PrivateDirs.OWNER_FILE));
+            }
+        }
         List<String> argv = QemuCommand.argv(spec);
         Files.writeString(d.resolve("cmdline"), String.join(" ", argv) + "\n");
         // QEMU daemonizes with umask 027, so what it creates after that is readable by its group: the
@@ -383,7 +394,11 @@ public final class QemuDriver implements GuestDriver {
             throw new IOException("QEMU did not daemonize within 60 s");
         }
         if (p.exitValue() != 0) {
-            throw new IOException("QEMU failed to start (exit " + p.exitValue() + "): " + tail(errors, 600));
+            String out = tail(errors, 600);
+            if (DiskLease.refusedForLock(out)) {
+                throw new DiskLease.HeldException("another QEMU took a disk's lease as this one started: " + out);
+            }
+            throw new IOException("QEMU failed to start (exit " + p.exitValue() + "): " + out);
         }
         if (Files.exists(d.resolve("qmp.sock"))) {
             Files.setPosixFilePermissions(d.resolve("qmp.sock"), io.halcyon.config.PrivateDirs.OWNER_FILE);

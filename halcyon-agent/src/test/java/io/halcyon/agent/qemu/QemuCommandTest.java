@@ -101,7 +101,7 @@ class QemuCommandTest {
         var base = spec("tcg", null);
         var withWatchdog = new QemuCommand.Spec(base.serverId(), base.instanceName(), base.vcpus(), base.ramMb(), base.accel(), base.machine(),
                 base.qemuBinary(), base.root(), base.volumes(), base.configDrive(), base.console(), base.qmp(), base.pidFile(), base.nics(),
-                "pause");
+                "pause", 1);
         String argv = String.join(" ", QemuCommand.argv(withWatchdog));
         assertThat(argv).contains("-device i6300esb,id=watchdog0 -action watchdog=pause");
         assertThat(String.join(" ", QemuCommand.argv(base))).doesNotContain("i6300esb");
@@ -110,5 +110,25 @@ class QemuCommandTest {
         assertThat(QemuCommand.watchdogAction("poweroff", true)).isEqualTo("poweroff");
         assertThat(QemuCommand.watchdogAction("disabled", true)).isNull();
         assertThat(QemuCommand.watchdogAction(null, true)).isNull();
+    }
+
+    @Test
+    void serialPortsBeyondTheConsoleAreLoggedBesideIt() {
+        var base = spec("tcg", null);
+        var two = new QemuCommand.Spec(base.serverId(), base.instanceName(), base.vcpus(), base.ramMb(), base.accel(), base.machine(),
+                base.qemuBinary(), base.root(), base.volumes(), base.configDrive(), base.console(), base.qmp(), base.pidFile(), base.nics(),
+                null, QemuCommand.serialPorts("2"));
+        String argv = String.join(" ", QemuCommand.argv(two));
+        assertThat(argv).contains("-chardev file,id=serial1,path=" + base.console().getParent().resolve("serial-1.log") + ",append=on "
+                + "-serial chardev:serial1");
+        assertThat(String.join(" ", QemuCommand.argv(base))).doesNotContain("serial1");
+        assertThat(QemuCommand.serialPorts("9")).isEqualTo(1);
+        assertThat(QemuCommand.serialPorts(null)).isEqualTo(1);
+    }
+
+    @Test
+    void writableFileDisksAreOpenedWithTheirLockOn() {
+        String argv = String.join(" ", QemuCommand.argv(spec("tcg", null)));
+        assertThat(argv).contains("\"locking\":\"on\"");
     }
 }

@@ -187,8 +187,16 @@ public final class FlavorApi {
             throw ApiException.badRequest("Invalid input for field/attribute extra_specs. Value '" + wd + "' for " + WATCHDOG_ACTION
                     + " is not one of " + String.join(", ", WATCHDOG_ACTIONS) + ".");
         }
+        String ports = specs.get(SERIAL_PORT_COUNT);
+        if (ports != null && !ports.matches("[1-4]")) {
+            throw ApiException.badRequest("Invalid input for field/attribute extra_specs. Value '" + ports + "' for " + SERIAL_PORT_COUNT
+                    + " is not a whole number from 1 to 4.");
+        }
         return specs;
     }
+
+    /** Nova's flavor key for the number of the guest's serial ports; each beyond the console is logged to its own file. */
+    public static final String SERIAL_PORT_COUNT = "hw:serial_port_count";
 
     /** Nova's flavor key for the guest's watchdog device and what QEMU does when it fires. */
     public static final String WATCHDOG_ACTION = "hw:watchdog_action";

@@ -93,18 +93,18 @@ public final class HaController implements AutoCloseable {
             }
 
             @Override
-            public String fence(io.halcyon.model.host.Host h) {
+            public List<String> entries(io.halcyon.model.host.Host h) {
+                return List.of();
+            }
+
+            @Override
+            public String fence(List<String> entries) {
                 return "no storage fence";
             }
 
             @Override
-            public String unfence(io.halcyon.model.host.Host h) {
+            public String unfence(List<String> entries) {
                 return "no storage fence";
-            }
-
-            @Override
-            public boolean fenced(io.halcyon.model.host.Host h) {
-                return false;
             }
         };
 
@@ -113,12 +113,13 @@ public final class HaController implements AutoCloseable {
         /** Whether the server has disks on the fenced storage, so it may not restart elsewhere before the fence is up. */
         boolean needed(io.halcyon.model.compute.Server s);
 
-        /** Puts the host's clients on the blocklist; returns what was done, for the host's events. */
-        String fence(io.halcyon.model.host.Host h) throws Exception;
+        /** The blocklist entries that fence the host's clients as the storage sees them now. */
+        List<String> entries(io.halcyon.model.host.Host h) throws Exception;
 
-        String unfence(io.halcyon.model.host.Host h) throws Exception;
+        /** Puts the entries on the blocklist; returns what was done, for the host's events. */
+        String fence(List<String> entries) throws Exception;
 
-        boolean fenced(io.halcyon.model.host.Host h) throws Exception;
+        String unfence(List<String> entries) throws Exception;
     }
 
     /** Powers a host off through its BMC and says how that ended (the evidence included). */
@@ -411,9 +412,15 @@ public final class HaController implements AutoCloseable {
             return false;
         }
         try {
-            String done = storage.fence(h.get().value());
+            List<String> entries = storage.entries(h.get().value());
+            // recorded before they are added, so that whoever leads later can lift them
+            if (!writes.storageEvent(host, null, null, old -> union(old, entries))) {
+                log.warn("event=storage_fence_failed host={} error=\"its entries could not be recorded\"", host);
+                return false;
+            }
+            String done = entries.isEmpty() ? "no client of the host holds a lock on its guests' images" : storage.fence(entries);
             storageFenced.add(host);
-            writes.storageEvent(host, "storage-fenced", done);
+            writes.storageEvent(host, "storage-fenced", done, java.util.function.UnaryOperator.identity());
             log.warn("event=storage_fenced host={} detail=\"{}\"", host, done);
             return true;
         } catch (Exception e) {
@@ -422,17 +429,25 @@ public final class HaController implements AutoCloseable {
         }
     }
 
+    private static List<String> union(List<String> a, List<String> b) {
+        var out = new java.util.LinkedHashSet<>(a);
+        out.addAll(b);
+        return List.copyOf(out);
+    }
+
     private void storageUnfence(String host) {
-        var h = res.hosts().get(host);
-        if (h.isEmpty()) {
+        var st = res.hostHa().get(host);
+        if (st.isEmpty() || st.get().value().storageFence().isEmpty()) {
             return;
         }
         if (!writes.stillLeading("storage unfence of " + host)) {
             return;
         }
+        List<String> entries = st.get().value().storageFence();
         try {
-            String done = storage.unfence(h.get().value());
-            writes.storageEvent(host, "storage-unfenced", done + ": the host rejoined empty");
+            String done = storage.unfence(entries);
+            writes.storageEvent(host, "storage-unfenced", done + ": the host rejoined empty",
+                    cur -> cur.stream().filter(e -> !entries.contains(e)).toList());
             log.info("event=storage_unfenced host={} detail=\"{}\"", host, done);
         } catch (Exception e) {
             // the sweep tries again
@@ -451,17 +466,10 @@ public final class HaController implements AutoCloseable {
         for (var st : res.hostHa().list()) {
             String state = st.value().state();
             String host = st.value().host();
-            if (!"up".equals(state) && !"maintenance".equals(state) || storageFenced.contains(host)) {
+            if (!"up".equals(state) && !"maintenance".equals(state) || storageFenced.contains(host) || st.value().storageFence().isEmpty()) {
                 continue;
             }
-            var h = res.hosts().get(host);
-            try {
-                if (h.isPresent() && storage.fenced(h.get().value())) {
-                    storageUnfence(host);
-                }
-            } catch (Exception e) {
-                log.warn("event=storage_fence_sweep_failed host={} error=\"{}\"", host, e.getMessage());
-            }
+            storageUnfence(host);
         }
     }
 

@@ -102,7 +102,9 @@ final class HaWrites {
             batches.forEach((controller, rev) -> txn.when(Compare.modRevision(Kinds.HOST_BEAT_BATCHES.key(controller), rev)));
             fencedBeat = t.beatRevision();
         }
-        var status = new HostHaStatus(t.host(), t.to().wire(), now(), t.reason(), fencedBeat);
+        // the storage fence's entries stay recorded until they are lifted, whatever the state
+        var status = new HostHaStatus(t.host(), t.to().wire(), now(), t.reason(), fencedBeat,
+                cur.map(v -> v.value().storageFence()).orElse(List.of()));
         txn.onSuccess(statuses.put(status), events.put(event(t.host(), t.from().wire(), t.to().wire(), t.reason())));
         if (!commit(txn, "transition " + t.host() + " to " + t.to().wire())) {
             return false;
@@ -135,9 +137,32 @@ final class HaWrites {
         return ok;
     }
 
-    /** A storage fence put up or taken down, as a host event. */
-    void storageEvent(String host, String to, String detail) {
-        commit(fenced().onSuccess(events.put(event(host, "fenced", to, detail))), "storage fence record for " + host);
+    /**
+     * A storage fence put up or taken down, as a host event (none when {@code to} is null), with the blocklist entries the host
+     * now has (recorded with its HA status so that whoever leads can lift them); false when the
+     * write did not land.
+     */
+    boolean storageEvent(String host, String to, String detail, java.util.function.UnaryOperator<List<String>> entries) {
+        for (int attempt = 0; attempt < 20; attempt++) {
+            var cur = res.hostHa().get(host);
+            var txn = fenced();
+            if (to != null) {
+                txn.onSuccess(events.put(event(host, "fenced", to, detail)));
+            }
+            if (cur.isPresent()) {
+                var next = entries.apply(cur.get().value().storageFence());
+                txn.when(statuses.unchanged(host, cur.get().revision())).onSuccess(statuses.put(cur.get().value().withStorageFence(next)));
+            }
+            TxnResult r = res.store().txn(txn.build());
+            if (r.succeeded()) {
+                return true;
+            }
+            if (!leadership.isLeader()) {
+                return false;
+            }
+        }
+        log.warn("event=ha_write_failed what=\"storage fence record for {}\" reason=\"the host's status kept changing\"", host);
+        return false;
     }
 
     void bmcOutcome(io.halcyon.ha.BmcOutcome o) {

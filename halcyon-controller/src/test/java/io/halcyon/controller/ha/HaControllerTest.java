@@ -202,23 +202,24 @@ class HaControllerTest {
             return s.spec().metadata().containsKey("ceph");
         }
 
-        public String fence(Host h) {
-            calls.add("fence " + h.name());
+        public List<String> entries(Host h) {
+            calls.add("entries " + h.name());
+            return List.of(h.name());
+        }
+
+        public String fence(List<String> entries) {
+            calls.add("fence " + String.join(" ", entries));
             if (!up) {
                 throw new IllegalStateException("ceph unreachable");
             }
-            listed.add(h.name());
-            return "blocklisted " + h.name();
+            listed.addAll(entries);
+            return "blocklisted " + entries;
         }
 
-        public String unfence(Host h) {
-            calls.add("unfence " + h.name());
-            listed.remove(h.name());
-            return "removed " + h.name();
-        }
-
-        public boolean fenced(Host h) {
-            return listed.contains(h.name());
+        public String unfence(List<String> entries) {
+            calls.add("unfence " + String.join(" ", entries));
+            entries.forEach(listed::remove);
+            return "removed " + entries;
         }
     }
 
@@ -246,12 +247,15 @@ class HaControllerTest {
         assertThat(server("onceph").status().host()).isEqualTo("h2");
         assertThat(events("h1")).endsWith("fencing->fenced", "fenced->storage-fenced");
         assertThat(storage.listed).containsExactly("h1");
+        // recorded with the host's status, for whoever leads when it comes back
+        assertThat(res.hostHa().get("h1").orElseThrow().value().storageFence()).containsExactly("h1");
 
         // back, with nothing running: it rejoins and may write again
         run(1.5, "h1", "h2");
         assertThat(state("h1")).isEqualTo("up");
         assertThat(storage.calls).last().isEqualTo("unfence h1");
         assertThat(storage.listed).isEmpty();
+        assertThat(res.hostHa().get("h1").orElseThrow().value().storageFence()).isEmpty();
         assertThat(events("h1")).contains("fenced->storage-unfenced");
     }
 

@@ -13,11 +13,22 @@ import java.util.Map;
  * A simulator scenario, parsed from its file: settings, hosts, guests, how long to run, and a
  * script of faults and operator actions at given times. One directive per line; '#' comments.
  */
-record Scenario(String name, HaSettings settings, List<HostSpec> hosts, List<GuestSpec> guests, long runMillis, List<Step> script) {
-    enum Bmc { NONE, OK, BROKEN }
+record Scenario(String name, HaSettings settings, List<HostSpec> hosts, List<GuestSpec> guests, long runMillis, List<Step> script,
+                boolean leases, long commitMillis) {
+    /** LIES: answers that the power is off and leaves it on. */
+    enum Bmc { NONE, OK, BROKEN, LIES }
 
-    /** @param phase when in the first renewal interval this host's agent renews (agents are not in lockstep) */
-    record HostSpec(String name, int cpus, int ramMb, int diskGb, Bmc bmc, Duration watchdog, boolean enabled, long phase, boolean witness) {
+    /**
+     * @param phase when in the first renewal interval this host's agent renews (agents are not in lockstep)
+     * @param fires when the watchdog really fires ({@code watchdog} is what it reports); null: as reported
+     * @param delayMillis one-way delay of messages between the host's agent and the controllers
+     * @param clockRate how fast the agent's clock runs against the leader's (1.01: 1 % fast)
+     */
+    record HostSpec(String name, int cpus, int ramMb, int diskGb, Bmc bmc, Duration watchdog, boolean enabled, long phase, boolean witness,
+                    Duration fires, long delayMillis, double clockRate) {
+        Duration firesAfter() {
+            return fires != null ? fires : watchdog;
+        }
     }
 
     record GuestSpec(String name, String host, HaPolicy policy, int vcpus, int ramMb, int diskGb, String group, boolean on) {
@@ -33,6 +44,8 @@ record Scenario(String name, HaSettings settings, List<HostSpec> hosts, List<Gue
         var guests = new ArrayList<GuestSpec>();
         var script = new ArrayList<Step>();
         long run = 60_000;
+        boolean leases = true;
+        long commit = 0;
         int n = 0;
         for (String raw : text.split("\n")) {
             n++;
@@ -47,6 +60,10 @@ record Scenario(String name, HaSettings settings, List<HostSpec> hosts, List<Gue
                     case "host" -> hosts.add(host(words));
                     case "guest" -> guests.add(guest(words, settings.defaultPolicy()));
                     case "run" -> run = millis(words.get(1));
+                    // the disks' storage leases (on by default, as in the cloud); "leases off" shows what they prevent
+                    case "leases" -> leases = !words.get(1).equals("off");
+                    // how long a leader's decisions take to reach the store, applied one by one (0: at once)
+                    case "commit" -> commit = millis(words.get(1));
                     case "at" -> script.add(step(words));
                     default -> throw new IllegalArgumentException("unknown directive " + words.get(0));
                 }
@@ -55,7 +72,7 @@ record Scenario(String name, HaSettings settings, List<HostSpec> hosts, List<Gue
             }
         }
         script.sort((a, b) -> Long.compare(a.at(), b.at()));
-        return new Scenario(name, settings.validated(), hosts, guests, run, script);
+        return new Scenario(name, settings.validated(), hosts, guests, run, script, leases, commit);
     }
 
     private static Map<String, String> options(List<String> words) {
@@ -91,11 +108,13 @@ record Scenario(String name, HaSettings settings, List<HostSpec> hosts, List<Gue
 
     private static HostSpec host(List<String> w) {
         var o = options(w.subList(2, w.size()));
-        Bmc bmc = !o.containsKey("bmc") ? Bmc.NONE : o.get("bmc").equals("broken") ? Bmc.BROKEN : Bmc.OK;
+        Bmc bmc = !o.containsKey("bmc") ? Bmc.NONE : o.get("bmc").equals("broken") ? Bmc.BROKEN : o.get("bmc").equals("lies") ? Bmc.LIES : Bmc.OK;
         String wd = o.getOrDefault("watchdog", "none");
         return new HostSpec(w.get(1), Integer.parseInt(o.getOrDefault("cpus", "8")), Integer.parseInt(o.getOrDefault("ram", "8192")),
                 Integer.parseInt(o.getOrDefault("disk", "200")), bmc, wd.equals("none") ? null : Duration.ofMillis(millis(wd)),
-                !o.containsKey("disabled"), o.containsKey("phase") ? millis(o.get("phase")) : 0, o.containsKey("witness"));
+                !o.containsKey("disabled"), o.containsKey("phase") ? millis(o.get("phase")) : 0, o.containsKey("witness"),
+                o.containsKey("fires") ? Duration.ofMillis(millis(o.get("fires"))) : null,
+                o.containsKey("delay") ? millis(o.get("delay")) : 0, o.containsKey("clock") ? Double.parseDouble(o.get("clock")) : 1.0);
     }
 
     private static GuestSpec guest(List<String> w, HaPolicy dflt) {

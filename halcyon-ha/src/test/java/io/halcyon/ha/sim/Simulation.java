@@ -23,7 +23,9 @@ import java.util.TreeMap;
  * agent (renewals, {@link SelfFence}, guest reconciliation, in-place restarts), a watchdog that
  * lives outside the host, a BMC, the management link, a heartbeat on the shared storage (hosts
  * with {@code witness}; "isolate" cuts the storage too); one store; one leader at a time running
- * the real {@link HaMonitor}. Each tick runs the script, the agents, the watchdogs, then the
+ * the real {@link HaMonitor}; the guests' disks have storage leases (a QEMU holds its guest's until
+ * it ends, and no other host starts the guest meanwhile) unless the scenario says "leases off";
+ * a host's watchdog may fire later than it reports ({@code fires=}). Each tick runs the script, the agents, the watchdogs, then the
  * leader, and then checks the invariants. Everything that happens goes to the event log.
  */
 final class Simulation {
@@ -37,6 +39,8 @@ final class Simulation {
     private final List<Scenario.Step> script;
     private final List<Due> bmcQueue = new ArrayList<>();
     private final Map<String, Long> lastEpoch = new TreeMap<>();
+    /** guest@host pairs whose start waits for the disks' lease (each wait logged once). */
+    private final Set<String> leaseWaits = new HashSet<>();
     private long now;
     private long revision;
     private boolean clusterDisarmed;
@@ -46,6 +50,18 @@ final class Simulation {
     private long term = 1;
     private HaMonitor monitor;
     private java.util.function.UnaryOperator<List<HaAction>> tamper = a -> a;
+    /** Decisions on their way to the store (scenarios with a commit delay). */
+    private final List<Pending> pending = new ArrayList<>();
+    /** A leader stalled (a long GC pause): it does nothing until it resumes, deposed by then. */
+    private HaMonitor stalled;
+    private long stalledTerm;
+    private HaMonitor deposed;
+    private long deposedTerm;
+    /** What the stalled leader last read: its cache, never refreshed while it was paused. */
+    private List<HostInput> stalledHosts;
+    private List<GuestInput> stalledGuests;
+    private Map<String, Long> stalledHeard;
+    private long deposedUntil;
 
     private record Due(long at, BmcOutcome outcome) {
     }
@@ -70,6 +86,7 @@ final class Simulation {
         final RestartBudget budget;
         final Map<String, Long> processes = new TreeMap<>();
         final Set<String> crashed = new HashSet<>();
+        final List<InFlight> inFlight = new ArrayList<>();
         // the store's view
         HostHaState state = HostHaState.UP;
         long fencedBeat;
@@ -94,15 +111,21 @@ final class Simulation {
             agentAlive = true;
             agentStopped = false;
             frozen = false;
-            fence = new SelfFence(settings.selfFenceTimeout(), now);
-            nextRenew = now;
+            fence = new SelfFence(settings.selfFenceTimeout(), clock());
+            nextRenew = clock();
             lastPet = null;
             newLease = true;
             witnessCounted = false;
+            inFlight.clear();
         }
 
         boolean agentRuns() {
             return power && agentAlive && !agentStopped && !frozen;
+        }
+
+        /** The agent's monotonic clock, which may run at another rate than the leader's. */
+        long clock() {
+            return Math.round(now * spec.clockRate());
         }
     }
 
@@ -154,6 +177,8 @@ final class Simulation {
             runScript();
             hosts.values().forEach(this::agentStep);
             hosts.values().forEach(this::watchdogStep);
+            commitDue();
+            deposedStep();
             if (leaderUp) {
                 leaderStep();
             }
@@ -181,18 +206,45 @@ final class Simulation {
                     case "freeze" -> "thaw";
                     case "cut", "isolate" -> "restore";
                     case "leader-down" -> "leader-up";
+                    case "leader-stall" -> "leader-resume";
                     case "control-plane-down" -> "control-plane-up";
                     case "storage-down" -> "storage-up";
                     default -> throw new IllegalArgumentException(s.verb() + " cannot take 'for'");
                 };
-                int i = 0;
-                long at = s.at() + s.forMillis();
-                while (i < script.size() && script.get(i).at() <= at) {
-                    i++;
-                }
-                script.add(i, new Scenario.Step(at, undo, s.args(), 0));
+                insertStep(new Scenario.Step(s.at() + s.forMillis(), undo, s.args(), 0));
             }
         }
+    }
+
+    private void insertStep(Scenario.Step step) {
+        int i = 0;
+        while (i < script.size() && script.get(i).at() <= step.at()) {
+            i++;
+        }
+        script.add(i, step);
+    }
+
+    /** A leader that died takes its unwritten decisions with it. */
+    private void dropPending() {
+        if (!pending.isEmpty()) {
+            emit("leader term " + term + " died with " + pending.size() + " decision(s) not yet written");
+            pending.clear();
+        }
+    }
+
+    private static String describe(HaAction a) {
+        if (a instanceof HaAction.Transition t) {
+            return t.host() + " " + t.from().wire() + " -> " + t.to().wire();
+        } else if (a instanceof HaAction.PowerOff p) {
+            return "power-off " + p.host() + ", token " + p.token();
+        } else if (a instanceof HaAction.Dispose d) {
+            return "dispositions for " + d.host();
+        } else if (a instanceof HaAction.Evacuate e) {
+            return "evacuate " + e.serverId() + " " + e.from() + " -> " + e.to();
+        } else if (a instanceof HaAction.Unplaceable u) {
+            return "unplaceable " + u.serverId();
+        }
+        return a.getClass().getSimpleName();
     }
 
     private SimHost host(Scenario.Step s) {
@@ -257,11 +309,35 @@ final class Simulation {
                 }
             }
             case "leader-change" -> newLeader();
-            case "leader-down" -> leaderUp = false;
+            case "leader-down" -> {
+                leaderUp = false;
+                dropPending();
+            }
+            case "leader-stall" -> {
+                if (s.forMillis() <= settings.leaseTtl().toMillis()) {
+                    throw new IllegalArgumentException(sc.name() + ": leader-stall needs 'for' longer than the lease TTL");
+                }
+                stalled = monitor;
+                stalledTerm = term;
+                stalledHosts = hostInputs();
+                stalledGuests = guestInputs();
+                stalledHeard = heardNow();
+                leaderUp = false;
+                // another controller takes the lease once it has expired
+                insertStep(new Scenario.Step(now + settings.leaseTtl().toMillis(), "leader-up", List.of(), 0));
+            }
+            case "leader-resume" -> {
+                deposed = stalled;
+                deposedTerm = stalledTerm;
+                deposedUntil = now + 1000;
+                stalled = null;
+                emit("leader term " + deposedTerm + " resumes, not knowing it was deposed");
+            }
             case "leader-up" -> newLeader();
             case "control-plane-down" -> {
                 leaderUp = false;
                 controlPlaneUp = false;
+                dropPending();
             }
             case "storage-down" -> storageUp = false;
             case "storage-up" -> storageUp = true;
@@ -318,39 +394,92 @@ final class Simulation {
 
     // ---- agents and watchdogs ---------------------------------------------------------------
 
+    /** A renewal on its way: to the store at {@code storeAt}, its answer back to the agent at {@code answerAt}. */
+    private static final class InFlight {
+        final long sentAt;
+        final boolean sent;
+        final long storeAt;
+        long answerAt = -1;
+        long revision;
+        boolean wantArmed;
+
+        InFlight(long sentAt, boolean sent, long storeAt) {
+            this.sentAt = sentAt;
+            this.sent = sent;
+            this.storeAt = storeAt;
+        }
+    }
+
+    /** The controllers take a renewal: its revision, the renewal record written on a transition only. */
+    private long storeRenewal(SimHost h, boolean sent) {
+        revision++;
+        boolean afterFence = h.fence.fired() && !h.fence.cleared();
+        boolean witness = h.spec.witness();
+        if (h.newLease || h.beat == 0 || sent != h.beatArmed || afterFence || witness != h.beatWitness || h.state != HostHaState.UP) {
+            h.beat = revision;
+            h.beatArmed = sent;
+            h.beatWitness = witness;
+            h.newLease = false;
+        }
+        h.heard = revision;
+        return revision;
+    }
+
+    private boolean connected(SimHost h) {
+        return !h.cut && controlPlaneUp;
+    }
+
+    /** Renewals in flight (hosts with a message delay): stored on arrival, answered after the way back, lost on a cut. */
+    private void deliver(SimHost h) {
+        for (var it = h.inFlight.iterator(); it.hasNext(); ) {
+            InFlight f = it.next();
+            if (f.answerAt < 0 && now >= f.storeAt) {
+                if (!connected(h)) {
+                    it.remove();
+                    continue;
+                }
+                f.revision = storeRenewal(h, f.sent);
+                f.wantArmed = !(clusterDisarmed || h.disarmed);
+                f.answerAt = now + h.spec.delayMillis();
+            }
+            if (f.answerAt >= 0 && now >= f.answerAt) {
+                it.remove();
+                if (connected(h) && h.agentRuns()) {
+                    h.fence.renewed(f.sentAt, f.sent, f.wantArmed, f.revision);
+                    h.witnessCounted = h.spec.witness();
+                }
+            }
+        }
+    }
+
     private void agentStep(SimHost h) {
+        deliver(h);
         if (!h.agentRuns()) {
             return;
         }
-        boolean connected = !h.cut && controlPlaneUp;
-        if (now >= h.nextRenew || h.fence.silenceMillis(now) >= settings.selfFenceTimeout().toMillis()) {
-            h.nextRenew = now + settings.renewInterval().toMillis();
-            if (connected) {
-                // the renewal record is written on a transition only; other renewals go in a controller's batch
-                revision++;
-                boolean sent = h.fence.toSend();
-                boolean afterFence = h.fence.fired() && !h.fence.cleared();
-                boolean witness = h.spec.witness();
-                if (h.newLease || h.beat == 0 || sent != h.beatArmed || afterFence || witness != h.beatWitness || h.state != HostHaState.UP) {
-                    h.beat = revision;
-                    h.beatArmed = sent;
-                    h.beatWitness = witness;
-                    h.newLease = false;
+        boolean connected = connected(h);
+        if (h.clock() >= h.nextRenew || h.fence.silenceMillis(h.clock()) >= settings.selfFenceTimeout().toMillis()) {
+            h.nextRenew = h.clock() + settings.renewInterval().toMillis();
+            if (h.spec.delayMillis() > 0) {
+                if (connected) {
+                    h.inFlight.add(new InFlight(h.clock(), h.fence.toSend(), now + h.spec.delayMillis()));
                 }
-                h.heard = revision;
-                h.fence.renewed(now, sent, !(clusterDisarmed || h.disarmed), revision);
+            } else if (connected) {
+                boolean sent = h.fence.toSend();
+                long rev = storeRenewal(h, sent);
+                h.fence.renewed(h.clock(), sent, !(clusterDisarmed || h.disarmed), rev);
                 // the record now says it counts its storage heartbeats
-                h.witnessCounted = witness;
+                h.witnessCounted = h.spec.witness();
             }
             if (h.spec.witness() && !h.storageCut && storageUp) {
                 h.storageBeat++;
                 h.storageBeatAt = now;
                 if (h.witnessCounted) {
-                    h.fence.storageRenewed(now);
+                    h.fence.storageRenewed(h.clock());
                 }
             }
         }
-        if (h.fence.fire(now)) {
+        if (h.fence.fire(h.clock())) {
             var killed = new ArrayList<String>();
             for (String id : List.copyOf(h.processes.keySet())) {
                 if (guests.get(id).spec.policy().enabled()) {
@@ -360,10 +489,10 @@ final class Simulation {
             }
             // the killed guests count as died: restarted in place, if at all, within the restart budget
             h.crashed.addAll(killed);
-            emit(h.spec.name() + " self-fence: no renewal for " + HaMonitorFormat.secs(h.fence.silenceMillis(now)) + ", killed "
+            emit(h.spec.name() + " self-fence: no renewal for " + HaMonitorFormat.secs(h.fence.silenceMillis(h.clock())) + ", killed "
                     + (killed.isEmpty() ? "nothing" : String.join(", ", killed)) + ", watchdog petting stops");
         }
-        if (h.spec.watchdog() != null && h.fence.mayPet(now)) {
+        if (h.spec.watchdog() != null && h.fence.mayPet(h.clock())) {
             h.lastPet = now;
         }
         if (connected) {
@@ -406,6 +535,14 @@ final class Simulation {
             if (g.spec.policy().enabled() && !h.fence.mayStartHaGuests(revision)) {
                 continue;
             }
+            String holder = sc.leases() ? leaseHolder(id, h) : null;
+            if (holder != null) {
+                if (leaseWaits.add(id + "@" + name)) {
+                    emit(id + " waits on " + name + ": its disks' lease is held by its QEMU on " + holder);
+                }
+                continue;
+            }
+            leaseWaits.remove(id + "@" + name);
             h.processes.put(id, g.epoch);
             if (!"ACTIVE".equals(g.vm)) {
                 g.vm = "ACTIVE";
@@ -415,8 +552,18 @@ final class Simulation {
         }
     }
 
+    /** Another powered host whose QEMU of the guest still holds its disks' lease; null when none does. */
+    private String leaseHolder(String guest, SimHost starting) {
+        for (SimHost o : hosts.values()) {
+            if (o != starting && o.power && o.processes.containsKey(guest)) {
+                return o.spec.name();
+            }
+        }
+        return null;
+    }
+
     private void watchdogStep(SimHost h) {
-        if (h.power && h.spec.watchdog() != null && h.lastPet != null && now - h.lastPet >= h.spec.watchdog().toMillis()) {
+        if (h.power && h.spec.watchdog() != null && h.lastPet != null && now - h.lastPet >= h.spec.firesAfter().toMillis()) {
             emit(h.spec.name() + " watchdog fired " + HaMonitorFormat.secs(now - h.lastPet) + " after the last pet: host reset");
             powerOff(h, "reset");
         }
@@ -424,7 +571,49 @@ final class Simulation {
 
     // ---- the leader ------------------------------------------------------------------------
 
+    /** A leader's decision on its way to the store: applied at {@code due}, checked then as the store would. */
+    private record Pending(long due, HaAction action, long term, Map<String, Long> heard) {
+    }
+
+    private void commitDue() {
+        while (!pending.isEmpty() && pending.get(0).due() <= now) {
+            Pending p = pending.remove(0);
+            applyAction(p.action(), p.term(), p.heard());
+        }
+    }
+
+    /** The deposed leader, back from its pause, still deciding on what it last knew until it notices. */
+    private void deposedStep() {
+        if (deposed == null) {
+            return;
+        }
+        if (now >= deposedUntil) {
+            emit("leader term " + deposedTerm + ": its lease is gone, it stops");
+            deposed = null;
+            return;
+        }
+        var actions = deposed.tick(new HaMonitor.Tick(now, clusterDisarmed, stalledHosts, stalledGuests, List.of(), true));
+        for (HaAction a : actions) {
+            applyAction(a, deposedTerm, stalledHeard);
+        }
+        if (!actions.isEmpty()) {
+            // a refused write tells it the lease is gone
+            emit("leader term " + deposedTerm + ": its writes were refused, it stops");
+            deposed = null;
+        }
+    }
+
+    private Map<String, Long> heardNow() {
+        var m = new TreeMap<String, Long>();
+        hosts.forEach((n, h) -> m.put(n, h.heard));
+        return m;
+    }
+
     private void leaderStep() {
+        if (!pending.isEmpty()) {
+            // the tick waits for its writes: the next decision is made once they have landed or failed
+            return;
+        }
         var outcomes = new ArrayList<BmcOutcome>();
         bmcQueue.removeIf(d -> {
             if (d.at() <= now) {
@@ -435,6 +624,22 @@ final class Simulation {
             }
             return false;
         });
+        // the leader's view of the storage heartbeats is live when some host's changed lately
+        boolean witnessLive = hosts.values().stream().anyMatch(h -> h.storageBeatAt >= 0 && now - h.storageBeatAt < 3 * settings.renewInterval().toMillis());
+        var actions = monitor.tick(new HaMonitor.Tick(now, clusterDisarmed, hostInputs(), guestInputs(), outcomes, witnessLive));
+        var heard = heardNow();
+        int i = 0;
+        for (HaAction a : tamper.apply(actions)) {
+            if (sc.commitMillis() == 0) {
+                applyAction(a, term, heard);
+            } else {
+                // one after another, the first after the commit delay
+                pending.add(new Pending(now + sc.commitMillis() + TICK * i++, a, term, heard));
+            }
+        }
+    }
+
+    private List<HostInput> hostInputs() {
         var hostInputs = new ArrayList<HostInput>();
         for (SimHost h : hosts.values()) {
             int[] used = new int[3];
@@ -449,6 +654,10 @@ final class Simulation {
                     h.maintenance, h.disarmed, h.state, h.fencedBeat, h.enabled, h.spec.cpus() - used[0], h.spec.ramMb() - used[1],
                     h.spec.diskGb() - used[2]));
         }
+        return hostInputs;
+    }
+
+    private List<GuestInput> guestInputs() {
         var guestInputs = new ArrayList<GuestInput>();
         for (SimGuest g : guests.values()) {
             if (!g.deleted) {
@@ -456,18 +665,29 @@ final class Simulation {
                         g.spec.diskGb(), g.wantsRunning, g.pending, g.spec.group(), g.fault));
             }
         }
-        // the leader's view of the storage heartbeats is live when some host's changed lately
-        boolean witnessLive = hosts.values().stream().anyMatch(h -> h.storageBeatAt >= 0 && now - h.storageBeatAt < 3 * settings.renewInterval().toMillis());
-        var actions = monitor.tick(new HaMonitor.Tick(now, clusterDisarmed, hostInputs, guestInputs, outcomes, witnessLive));
-        for (HaAction a : tamper.apply(actions)) {
-            applyAction(a);
-        }
+        return guestInputs;
     }
 
-    private void applyAction(HaAction a) {
+    /**
+     * Applies a decision as the store and the controller would: only for the leader of the
+     * current term (a fencing token; a BMC is asked only after such a write), a fence only while
+     * the host's renewals are the ones the decision saw, a transition only from the state it
+     * started from.
+     */
+    private void applyAction(HaAction a, long decidedInTerm, Map<String, Long> heardAtDecision) {
+        if (decidedInTerm != term) {
+            emit("term " + decidedInTerm + " refused (" + describe(a) + "): not the leader's term (" + (leaderUp ? term : "none") + ")");
+            return;
+        }
         if (a instanceof HaAction.Transition t) {
                 SimHost h = hosts.get(t.host());
-                if (t.to() == HostHaState.FENCED && h.beat != t.beatRevision()) {
+                if (h.state != t.from()) {
+                    if (h.state != t.to()) {
+                        emit(t.host() + " " + t.from().wire() + " -> " + t.to().wire() + " refused: the host is " + h.state.wire() + " now");
+                    }
+                    return;
+                }
+                if (t.to() == HostHaState.FENCED && (h.beat != t.beatRevision() || h.heard != heardAtDecision.get(t.host()))) {
                     emit(t.host() + " fence refused: a renewal landed after the decision");
                     return;
                 }
@@ -496,9 +716,15 @@ final class Simulation {
                 }
         } else if (a instanceof HaAction.PowerOff p) {
                 SimHost h = hosts.get(p.host());
+                if (h.heard != heardAtDecision.get(p.host())) {
+                    emit(p.host() + " power-off called off: a renewal landed after the decision (token " + p.token() + ")");
+                    return;
+                }
                 emit(p.host() + " power-off through the BMC, token " + p.token() + " (" + p.evidence() + ")");
                 BmcOutcome o;
-                if (h.bmcBroken || h.bmcUnpowered) {
+                if (h.spec.bmc() == Scenario.Bmc.LIES && !h.bmcBroken && !h.bmcUnpowered) {
+                    o = new BmcOutcome(p.host(), p.token(), BmcOutcome.Result.OFF, "Chassis Power is off (a lie: it is on)");
+                } else if (h.bmcBroken || h.bmcUnpowered) {
                     o = new BmcOutcome(p.host(), p.token(), BmcOutcome.Result.FAILED, "no answer from the BMC");
                 } else if (!h.power) {
                     o = new BmcOutcome(p.host(), p.token(), BmcOutcome.Result.ALREADY_OFF, "Chassis Power is off");

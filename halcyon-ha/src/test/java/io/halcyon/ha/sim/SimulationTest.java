@@ -22,7 +22,8 @@ class SimulationTest {
 
     @Test
     void aLeaderThatRestartsWithoutFencingIsCaught() {
-        var sim = new Simulation(Scenario.parse("unsafe", CUT)).tamper(actions -> {
+        // without the storage leases, which would otherwise hold the second start back until host1 is gone
+        var sim = new Simulation(Scenario.parse("unsafe", "leases off\n" + CUT)).tamper(actions -> {
             var out = new ArrayList<HaAction>();
             for (HaAction a : actions) {
                 if (a instanceof HaAction.Transition t && t.to() == HostHaState.DOWN) {
@@ -44,6 +45,19 @@ class SimulationTest {
         var log = new Simulation(Scenario.parse("safe", CUT)).run();
         assertThat(log).anyMatch(l -> l.contains("host1 down -> unfenceable"));
         assertThat(log).noneMatch(l -> l.contains("evacuated"));
+    }
+
+    /** Negative controls for the storage leases: a lying watchdog, a lying BMC; without leases the guest runs twice. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"54-lying-watchdog-stopped-agent", "58-bmc-lies"})
+    void withoutLeasesALyingWatchdogOrBmcRunsTheGuestTwice(String name) throws Exception {
+        String text;
+        try (var in = SimulationTest.class.getResourceAsStream("/ha-scenarios/" + name + ".scenario")) {
+            text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        assertThat(new Simulation(Scenario.parse(name, text)).run()).anyMatch(l -> l.contains("vm1 waits on host2"));
+        var sim = new Simulation(Scenario.parse(name, "leases off\n" + text));
+        assertThatThrownBy(sim::run).isInstanceOf(AssertionError.class).hasMessageContaining("vm1 runs on [host1, host2] at once");
     }
 
     @Test
