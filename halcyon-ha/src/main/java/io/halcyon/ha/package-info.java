@@ -71,7 +71,10 @@
  *
  * <h2>Fencing tokens</h2>
  * Every decision is written with the leader's epoch as a store precondition, so a deposed leader
- * cannot act. The write that declares a host fenced also compares the host's last renewal record
+ * cannot act. A BMC cannot check an epoch, so the controller checks it for it twice: before it
+ * starts talking to the BMC, and again (with the host's renewals) immediately before the command
+ * that cuts the power, since reading the power status first can take long enough for a pause to
+ * depose the leader or for the host to come back. The write that declares a host fenced also compares the host's last renewal record
  * with the one the decision saw: a renewal that lands in between makes it fail. After it
  * self-fenced, an agent restarts nothing until it has renewed again and holds an assignment list
  * at least as new as that renewal; either the fence committed first (and the list no longer gives

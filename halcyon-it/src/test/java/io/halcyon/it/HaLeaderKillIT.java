@@ -8,7 +8,10 @@ import io.halcyon.testkit.OvnCentral;
 import io.halcyon.testkit.QemuWatch;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +31,7 @@ import static org.awaitility.Awaitility.await;
  * from its own first look, fences and finishes the recovery; at no instant does the guest run on
  * two hosts.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HaLeaderKillIT {
     static Lab lab;
     static OvnCentral ovn;
@@ -89,6 +93,7 @@ class HaLeaderKillIT {
     }
 
     @Test
+    @Order(1)
     void theNewLeaderFinishesTheRecoveryTheOldOneBegan() throws Exception {
         var api = cloud.admin();
         String net = api.post("/network/v2.0/networks", Map.of("network", Map.of("name", "n"))).body().path("network").path("id").asText();
@@ -120,5 +125,98 @@ class HaLeaderKillIT {
         String events = api2.get("/halcyon/v1/hosts/host1/events").raw();
         assertThat(events).contains("\"to\":\"fenced\"");
         System.out.println("host1 events: " + events);
+    }
+
+    static String state(ApiClient api, String h) throws Exception {
+        return api.get("/halcyon/v1/hosts/" + h).body().path("host").path("state").asText();
+    }
+
+    /**
+     * The leader is SIGSTOPped in the middle of a power-off (host1 cut, its BMC not answering),
+     * and stays stopped until the other controller leads, fences host1 through its BMC and
+     * restarts the guest on host2, and host1 has come back and rejoined empty. Resumed, the old
+     * leader acts on what it knew: every external action it still tries carries its term and is
+     * refused, so the healthy host1 is not powered off again and the guest runs once.
+     */
+    @Test
+    @Order(2)
+    void aLeaderStoppedInTheMiddleOfAPowerOffTouchesNothingWhenItResumes() throws Exception {
+        for (var c : cloud.controllers) {
+            if (!c.alive()) {
+                c.start();
+            }
+        }
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300))
+                .until(() -> cloud.controllers.stream().allMatch(c -> c.health() != null) && cloud.leader().isPresent());
+        var api = cloud.admin();
+        if (!lab.host("host1").path("power").asText().equals("on")) {
+            lab.powerOn("host1");
+        }
+        for (String h : lab.hosts()) {
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(300)).until(() -> "up".equals(state(api, h)));
+        }
+        var b = lab.bmc("host1");
+        var set = api.put("/halcyon/v1/hosts/host1/bmc", Map.of("address", b.address(), "port", b.port(), "username", b.user(),
+                "password", b.password()));
+        assertThat(set.status()).as(set.raw()).isEqualTo(200);
+        api.put("/halcyon/v1/hosts/host2/maintenance", Map.of("enabled", true));
+        var r = api.post("/compute/v2.1/servers", Map.of("server", Map.of("name", "ha2", "flavorRef", "1", "imageRef", api.imageId("tiny"),
+                "metadata", Map.of("HA_Enabled", "True"))));
+        assertThat(r.status()).as(r.raw()).isEqualTo(202);
+        String id = r.body().path("server").path("id").asText();
+        await().atMost(Duration.ofSeconds(60)).until(() -> "host1".equals(hostOf(api, id)));
+        api.put("/halcyon/v1/hosts/host2/maintenance", Map.of("enabled", false));
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).until(() -> console(api, id).contains("halcyon-guest: ready"));
+
+        HaCloud.Controller oldLeader = cloud.leader().orElseThrow();
+        HaCloud.Controller other = cloud.controllers.stream().filter(c -> c != oldLeader).findFirst().orElseThrow();
+        long bmcPid = Long.parseLong(Files.readString(lab.hostDir("host1").resolve("bmc/pid")).trim());
+        lab.signal(bmcPid, "STOP");
+        boolean bmcStopped = true;
+        boolean leaderStopped = false;
+        try {
+            lab.cut("host1");
+            // the leader has asked the (silent) BMC to power host1 off: stop it right there
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> api.get("/halcyon/v1/hosts/host1/events").raw().contains("\"to\":\"power-off\""));
+            oldLeader.signal("STOP");
+            leaderStopped = true;
+            lab.signal(bmcPid, "CONT");
+            bmcStopped = false;
+            var api2 = new ApiClient(other.url()).login("admin", HaCloud.ADMIN_PASSWORD, "admin");
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(other::leader);
+            // the new leader fences host1 through its BMC and restarts the guest on host2
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> "host2".equals(hostOf(api2, id))
+                    && "ACTIVE".equals(api2.server(id).path("status").asText()));
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() -> console(api2, id).contains("halcyon-guest: ready"));
+            assertThat(lab.host("host1").path("power").asText()).isEqualTo("off");
+            // host1 comes back healthy and rejoins empty
+            lab.restore("host1");
+            lab.powerOn("host1");
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(300)).until(() -> "up".equals(state(api2, "host1")));
+            String before = api2.get("/halcyon/v1/hosts/host1/events").raw();
+            // the old leader resumes, believing it is in the middle of a power-off of host1
+            oldLeader.signal("CONT");
+            leaderStopped = false;
+            Thread.sleep(15_000);
+            assertThat(lab.host("host1").path("power").asText()).as("the healthy host1 after the old leader resumed").isEqualTo("on");
+            assertThat(state(api2, "host1")).isEqualTo("up");
+            String after = api2.get("/halcyon/v1/hosts/host1/events").raw();
+            assertThat(after.split("power-off", -1).length).as("no power-off after host1 rejoined: %s", after)
+                    .isEqualTo(before.split("power-off", -1).length);
+            assertThat(hostOf(api2, id)).isEqualTo("host2");
+            watch.assertNeverTwice();
+            assertThat(watch.hostsOf(id)).containsExactly("host2");
+            System.out.println("old leader's refusals: " + oldLeader.logText().lines()
+                    .filter(l -> l.contains("ha_external_action_refused") || l.contains("not the leader")).limit(5).toList());
+        } finally {
+            if (leaderStopped) {
+                oldLeader.signal("CONT");
+            }
+            if (bmcStopped) {
+                lab.signal(bmcPid, "CONT");
+            }
+            lab.restore("host1");
+        }
     }
 }

@@ -35,11 +35,15 @@ public final class BmcFencer implements HaController.Fencer {
     }
 
     @Override
-    public BmcOutcome powerOff(Target t, String token) {
+    public BmcOutcome powerOff(Target t, String token, java.util.function.BooleanSupplier mayAct) {
         try {
             String before = status(t);
             if (isOff(before)) {
                 return new BmcOutcome(t.host(), token, BmcOutcome.Result.ALREADY_OFF, before);
+            }
+            if (!mayAct.getAsBoolean()) {
+                return new BmcOutcome(t.host(), token, BmcOutcome.Result.FAILED,
+                        "called off before the power was cut: the token is stale (another leader, or the host renewed)");
             }
             String said = run(t, "chassis", "power", "off");
             long deadline = System.nanoTime() + confirmMillis * 1_000_000;

@@ -122,9 +122,14 @@ public final class HaController implements AutoCloseable {
         String unfence(List<String> entries) throws Exception;
     }
 
-    /** Powers a host off through its BMC and says how that ended (the evidence included). */
+    /**
+     * Powers a host off through its BMC and says how that ended (the evidence included).
+     * {@code mayAct} is the fencing token: asked immediately before the command that cuts the
+     * power (after any status reads, which can take seconds against a slow BMC), and nothing is
+     * cut when it says no.
+     */
     public interface Fencer {
-        BmcOutcome powerOff(BmcFencer.Target target, String token);
+        BmcOutcome powerOff(BmcFencer.Target target, String token, java.util.function.BooleanSupplier mayAct);
     }
 
     public HaController(Resources res, Leadership leadership, HaSettings settings, SchedulerConfig scheduler, Sealer credentials,
@@ -274,7 +279,7 @@ public final class HaController implements AutoCloseable {
                     }
                     batches = c.get();
                 }
-                apply(a, batches);
+                apply(a, batches, acts == null ? 0 : heardAtDecision.getOrDefault(acts, 0L));
             } catch (RuntimeException e) {
                 log.warn("event=ha_action_failed action=\"{}\" error=\"{}\"", a, e.toString());
             }
@@ -330,7 +335,7 @@ public final class HaController implements AutoCloseable {
         return java.util.Optional.of(batches);
     }
 
-    private void apply(HaAction a, Map<String, Long> batches) {
+    private void apply(HaAction a, Map<String, Long> batches, long heardAtDecision) {
         if (a instanceof HaAction.Transition t) {
             if (writes.transition(t, batches) && storage.enabled()) {
                 if (t.to() == io.halcyon.ha.HostHaState.FENCED) {
@@ -341,7 +346,7 @@ public final class HaController implements AutoCloseable {
                 }
             }
         } else if (a instanceof HaAction.PowerOff p) {
-            powerOff(p);
+            powerOff(p, heardAtDecision);
         } else if (a instanceof HaAction.Dispose d) {
             writes.dispose(d);
         } else if (a instanceof HaAction.Evacuate e) {
@@ -362,7 +367,7 @@ public final class HaController implements AutoCloseable {
         }
     }
 
-    private void powerOff(HaAction.PowerOff p) {
+    private void powerOff(HaAction.PowerOff p, long heardAtDecision) {
         HostHaConfig cfg = res.hostHaConfig().get(p.host()).map(Versioned::value).orElse(null);
         if (cfg == null || cfg.bmc() == null || credentials == null) {
             outcomes.add(new BmcOutcome(p.host(), p.token(), BmcOutcome.Result.FAILED, "no BMC configured"));
@@ -382,7 +387,10 @@ public final class HaController implements AutoCloseable {
                 outcomes.add(new BmcOutcome(p.host(), p.token(), BmcOutcome.Result.FAILED, "not the leader any more"));
                 return;
             }
-            outcomes.add(bmc.powerOff(target, p.token()));
+            // and again right before the power is cut: this thread may have been paused since (a GC pause, a stopped
+            // process, a BMC slow to answer), and a host that renewed meanwhile, or a leader deposed meanwhile, cuts nothing
+            outcomes.add(bmc.powerOff(target, p.token(), () -> writes.stillLeading("power-off of " + p.host() + ", token " + p.token())
+                    && stillSilent(p.host(), heardAtDecision).isPresent()));
         });
     }
 

@@ -56,6 +56,8 @@ class HaControllerTest {
     final List<BmcFencer.Target> fenced = new ArrayList<>();
     final List<String> gone = new ArrayList<>();
     BmcOutcome.Result bmcAnswer = BmcOutcome.Result.OFF;
+    /** What happens between the BMC's status read and the command that cuts the power. */
+    Runnable beforeCut = () -> { };
     Sealer credentials = new Sealer(new byte[32]);
     HaController ha;
 
@@ -82,7 +84,12 @@ class HaControllerTest {
                 l.elected(epoch);
             }
         };
-        HaController.Fencer fencer = (t, token) -> {
+        HaController.Fencer fencer = (t, token, mayAct) -> {
+            // as BmcFencer: the status read first, then the token asked for right before the power is cut
+            beforeCut.run();
+            if (!mayAct.getAsBoolean()) {
+                return new BmcOutcome(t.host(), token, BmcOutcome.Result.FAILED, "called off");
+            }
             fenced.add(t);
             return new BmcOutcome(t.host(), token, bmcAnswer, "Chassis Power is off");
         };
@@ -227,7 +234,7 @@ class HaControllerTest {
     void aGuestOnCephRestartsElsewhereOnlyOnceItsHostIsOnTheBlocklistWhichIsLiftedWhenTheHostRejoinsEmpty() {
         ha.close();
         var storage = new FakeStorageFence();
-        ha = new HaController(res, leader, HaSettings.defaults(), SchedulerConfig.defaults(), credentials, (t, token) -> {
+        ha = new HaController(res, leader, HaSettings.defaults(), SchedulerConfig.defaults(), credentials, (t, token, mayAct) -> {
             throw new AssertionError("no BMC here");
         }, (host, reports) -> { }, Duration.ofMillis(100), Runnable::run, storage, Runnable::run);
         host("h1", 4000);
@@ -277,6 +284,31 @@ class HaControllerTest {
         assertThat(res.hostHa().get("h1").orElseThrow().value().reason()).contains("BMC confirmed power off");
         assertThat(server("ha1").status().host()).isEqualTo("h2");
         assertThat(events("h1")).contains("fencing->power-off", "power-off->off", "fencing->fenced");
+    }
+
+    /**
+     * The power-off thread was paused after the decision (the BMC slow to answer its status, a GC
+     * pause): the host renewed meanwhile, so the token asked right before the cut says no.
+     */
+    @Test
+    void aHostThatRenewsWhileItsBmcIsAskedIsNotPoweredOff() {
+        host("h1", 0);
+        host("h2", 0);
+        bmc("h1");
+        server("ha1", "h1", Map.of("HA_Enabled", "True"));
+        res.sync();
+        ha.tick();
+        beforeCut = () -> {
+            batchBeat("h1", "h2");
+            res.sync();
+        };
+        run(5.5, "h2");
+        assertThat(fenced).isEmpty();
+        assertThat(events("h1")).doesNotContain("fencing->fenced");
+        beforeCut = () -> { };
+        run(1.5, "h1", "h2");
+        assertThat(state("h1")).isEqualTo("up");
+        assertThat(server("ha1").status().host()).isEqualTo("h1");
     }
 
     long batch;
