@@ -613,7 +613,7 @@ class InstanceHaIT {
     }
 
     /**
-     * HA is disarmed on a host and the host is cut a tenth of a second later, so its last renewal
+     * HA is disarmed on a host and the host is cut as soon as that is answered, so its last renewal
      * record may still say it self-fences; it is armed again while away. No BMC: the leader counts
      * on the self-fence only once a record saying so was written, and the guest runs once (the
      * lease, the oracle and {@link QemuWatch} agree).
@@ -626,11 +626,12 @@ class InstanceHaIT {
             String g = boot("dcr", "host2", 10);
             String ip = ip(g);
             Instant t0 = Instant.now();
+            // cut right after the disarm is answered: the agent may not have heard it yet
             assertThat(api.put("/halcyon/v1/hosts/host2/ha", Map.of("disarmed", true)).status()).isEqualTo(200);
-            Thread.sleep(100);
             cluster.lab.cut("host2");
             try {
-                Thread.sleep(15_000);
+                // armed again while away, once the leader has seen it go down
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> state("host2").equals("down"));
                 assertThat(api.put("/halcyon/v1/hosts/host2/ha", Map.of("disarmed", false)).status()).isEqualTo(200);
                 // disarmed when cut: either its guest stays (it never self-fenced) or it self-fenced and the guest restarts elsewhere
                 await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
@@ -652,8 +653,8 @@ class InstanceHaIT {
     }
 
     /**
-     * Half of the hosts lose their switch a random fraction of a second apart (their renewals at
-     * their own phases): not more than half, so no brake; both are fenced through their BMCs and
+     * Half of the hosts lose their switch seconds apart (the second once the leader has noticed the
+     * first; their renewals at their own phases): not more than half, so no brake; both are fenced through their BMCs and
      * their HA guests run again on the other half, each once.
      */
     @Test
@@ -662,10 +663,10 @@ class InstanceHaIT {
         String a = boot("half-a", "host3", 10);
         String b = boot("half-b", "host4", 10);
         var ips = Map.of(a, ip(a), b, ip(b));
-        var rnd = new java.util.Random();
         Instant t0 = Instant.now();
         cluster.lab.cut("host3");
-        Thread.sleep(rnd.nextInt(1000));
+        // the second one once the leader has noticed the first: failures seconds apart, at their own renewal phases
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> !state("host3").equals("up"));
         cluster.lab.cut("host4");
         try {
             awaitRecovered(a, "host3", ips.get(a), t0, Duration.ofSeconds(60));

@@ -56,6 +56,11 @@ class ChainOracleTest {
         return ChainOracle.parseRing(ring);
     }
 
+    void awaitRecords(Path log, int n) {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+                .until(() -> Files.exists(log) && log(log).size() >= n);
+    }
+
     List<ChainOracle.Record> log(Path p) throws Exception {
         var errors = new ArrayList<String>();
         var out = ChainOracle.parseLog(Files.readString(p), errors);
@@ -70,7 +75,7 @@ class ChainOracleTest {
         for (int i = 0; i < 3; i++) {
             Path log = dir.resolve("serial-a" + i + ".log");
             Process p = boot(disk, log);
-            Thread.sleep(300);
+            awaitRecords(log, 20);
             p.destroyForcibly().waitFor();
             logs.add(log(log));
         }
@@ -89,11 +94,13 @@ class ChainOracleTest {
         Path la = dir.resolve("serial-b1.log");
         Path lb = dir.resolve("serial-b2.log");
         Process a = boot(disk, la);
-        Thread.sleep(200);
+        awaitRecords(la, 20);
         Process b = boot(disk, lb);
-        Thread.sleep(400);
+        awaitRecords(lb, 50);
         b.destroyForcibly().waitFor();
-        Thread.sleep(100);
+        int seen = log(la).size();
+        // the first writer goes on after the second is gone
+        awaitRecords(la, seen + 10);
         a.destroyForcibly().waitFor();
         var problems = ChainOracle.check(ring(disk), List.of(log(la), log(lb)));
         assertThat(problems).isNotEmpty();

@@ -268,12 +268,7 @@ class HaControllerTest {
 
     @Test
     void aHostWithABmcIsPoweredOffWithItsOwnCredentialsAndFencedAtOnce() {
-        host("h1", 0);
-        host("h2", 0);
-        bmc("h1");
-        server("ha1", "h1", Map.of("HA_Enabled", "True"));
-        res.sync();
-        ha.tick();
+        twoHostsWithAnHaGuestOnH1WithABmc();
         run(5.5, "h2");
         assertThat(fenced).singleElement().satisfies(t -> {
             assertThat(t.password()).isEqualTo("s3cret");
@@ -292,12 +287,7 @@ class HaControllerTest {
      */
     @Test
     void aHostThatRenewsWhileItsBmcIsAskedIsNotPoweredOff() {
-        host("h1", 0);
-        host("h2", 0);
-        bmc("h1");
-        server("ha1", "h1", Map.of("HA_Enabled", "True"));
-        res.sync();
-        ha.tick();
+        twoHostsWithAnHaGuestOnH1WithABmc();
         beforeCut = () -> {
             batchBeat("h1", "h2");
             res.sync();
@@ -309,6 +299,15 @@ class HaControllerTest {
         run(1.5, "h1", "h2");
         assertThat(state("h1")).isEqualTo("up");
         assertThat(server("ha1").status().host()).isEqualTo("h1");
+    }
+
+    void twoHostsWithAnHaGuestOnH1WithABmc() {
+        host("h1", 0);
+        host("h2", 0);
+        bmc("h1");
+        server("ha1", "h1", Map.of("HA_Enabled", "True"));
+        res.sync();
+        ha.tick();
     }
 
     long batch;
