@@ -68,7 +68,8 @@ public final class HaController implements AutoCloseable {
     private final Map<String, Long> heard = new java.util.concurrent.ConcurrentHashMap<>();
     /** The directory of the hosts' heartbeats on the shared storage; null: not read. */
     private volatile java.nio.file.Path witness;
-    private final Map<String, String> witnessSeen = new java.util.HashMap<>();
+    /** Read by the BMC thread too (the check right before a power-off), written by the tick. */
+    private final Map<String, String> witnessSeen = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Long> witnessBeats = new java.util.HashMap<>();
     /** Per host: the heard value of the last tick and when (leader's ms) it last changed. */
     private final Map<String, long[]> heardTrack = new java.util.HashMap<>();
@@ -328,7 +329,8 @@ public final class HaController implements AutoCloseable {
         }
         java.nio.file.Path dir = witness;
         String fresh = dir == null ? null : io.halcyon.api.agent.Witness.read(dir, host);
-        if (fresh != null && witnessSeen.containsKey(host) && !witnessSeen.get(host).equals(fresh)) {
+        String seen = witnessSeen.get(host);
+        if (fresh != null && seen != null && !seen.equals(fresh)) {
             log.warn("event=ha_action_called_off host={} reason=\"its heartbeat on the shared storage changed after the decision\"", host);
             return java.util.Optional.empty();
         }
